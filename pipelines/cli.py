@@ -1,0 +1,220 @@
+"""``python -m pipelines``: validate, load, status, init, loads and undo.
+
+Every failure is one sentence on stderr and exit code 1 (bad data, busy database) or
+2 (bad command or configuration); never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipelines import config, quarters, store
+from pipelines.reader import UnreadableFile
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="indicator catalogue (default: $RAGBOARD_CONFIG or indicators.yaml)")
+    common.add_argument("--db", help="DuckDB file (default: $RAGBOARD_DB or data/ragboard.duckdb)")
+    parser = argparse.ArgumentParser(prog="python -m pipelines", parents=[common],
+                                     description="ragboard: quarterly indicators and their RAG status.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("validate", parents=[common], help="check a quarterly CSV; writes nothing")
+    p.add_argument("file")
+    p = sub.add_parser("load", parents=[common], help="validate, then load a quarterly CSV in one transaction")
+    p.add_argument("file")
+    p.add_argument("--analyst", help="who is loading (recorded with the load)")
+    p = sub.add_parser("status", parents=[common], help="every indicator's status for a quarter")
+    p.add_argument("--quarter", help="e.g. '2010/11 Q1' (default: the latest loaded)")
+    p.add_argument("--area", help="the county or a district")
+    p.add_argument("--indicator", help="e.g. 'NI 16'")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sub.add_parser("init", parents=[common], help="create the database from data/sample/")
+    sub.add_parser("loads", parents=[common], help="list the loads, newest first")
+    p = sub.add_parser("undo", parents=[common], help="reverse a load, restoring the values it replaced")
+    p.add_argument("load_id", type=int)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except config.ConfigError as exc:
+        print(f"error: {exc.path} cannot be used:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except (store.StoreBusy, store.StoreError, UnreadableFile) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+def _catalogue(args: argparse.Namespace) -> config.Catalogue:
+    return config.load(args.config)
+
+
+def _ensure_database(args: argparse.Namespace, catalogue: config.Catalogue) -> None:
+    if not store.db_path(args.db).exists():
+        print(f"No database at {store.db_path(args.db)}; creating it from {store.SAMPLE_DIR}.", file=sys.stderr)
+        _init(args, catalogue, quiet=True)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from pipelines.ingest import read_file
+
+    upload = read_file(args.file, _catalogue(args))
+    if upload.ok:
+        print(upload.checked.summary(Path(args.file).name))
+        return 0
+    _print_problems(args.file, upload.checked.problems)
+    return 1
+
+
+def _print_problems(name: str, problems: list[Any]) -> None:
+    print(f"{Path(name).name}: {len(problems)} problem(s); nothing was written.", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}" if problem.line else f"  {problem.reason}", file=sys.stderr)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from pipelines.ingest import LoadRefused, load, read_file
+
+    catalogue = _catalogue(args)
+    upload = read_file(args.file, catalogue)
+    if not upload.ok:
+        _print_problems(args.file, upload.checked.problems)
+        return 1
+    with store.connect(args.db) as con:
+        try:
+            result = load(con, upload, analyst=args.analyst)
+        except LoadRefused as exc:
+            raise CliError(str(exc)) from None
+    print(f"{Path(args.file).name}: {result.summary()}.")
+    return 0
+
+
+def _init(args: argparse.Namespace, catalogue: config.Catalogue, quiet: bool = False) -> int:
+    from pipelines.ingest import load, read_file
+
+    files = sorted(store.SAMPLE_DIR.glob("*.csv"))
+    if not files:
+        raise CliError(f"No sample files in {store.SAMPLE_DIR}.")
+    uploads = [read_file(f, catalogue) for f in files]
+    for f, upload in zip(files, uploads, strict=True):
+        if not upload.ok:
+            _print_problems(str(f), upload.checked.problems)
+            raise CliError(f"The sample file {f.name} does not match {config.config_path(args.config)}.")
+    with store.connect(args.db) as con:
+        for f, upload in zip(files, uploads, strict=True):
+            result = load(con, upload, analyst="init")
+            if not quiet:
+                print(f"{f.name}: {result.summary()}.")
+    if not quiet:
+        print(f"Database ready at {store.db_path(args.db)}.")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    return _init(args, _catalogue(args))
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from pipelines import status
+
+    catalogue = _catalogue(args)
+    if args.area and args.area not in catalogue.areas:
+        raise CliError(f"Unknown area '{args.area}'{config.suggest(args.area, catalogue.areas)}", 2)
+    ids = [i.id for i in catalogue.indicators]
+    if args.indicator and args.indicator not in ids:
+        raise CliError(f"Unknown indicator '{args.indicator}'{config.suggest(args.indicator, ids)}", 2)
+    _ensure_database(args, catalogue)
+    with store.connect(args.db, read_only=True) as con:
+        if args.quarter:
+            try:
+                qi = quarters.parse(args.quarter)
+            except quarters.QuarterError as exc:
+                raise CliError(str(exc), 2) from None
+        else:
+            loaded = store.loaded_quarters(con)
+            if not loaded:
+                raise CliError("No figures are loaded yet; load a quarter with 'python -m pipelines load FILE.csv'.")
+            qi = loaded[-1]
+        rows = status.query(con, catalogue, [qi], [args.area] if args.area else None,
+                            [args.indicator] if args.indicator else None)
+    out = [{c: r[c] for c in status.CLI_COLUMNS} for r in rows]
+    _write(out, list(status.CLI_COLUMNS), args.format)
+    return 0
+
+
+def cmd_loads(args: argparse.Namespace) -> int:
+    from pipelines.ingest import loads
+
+    with store.connect(args.db) as con:
+        rows = loads(con)
+    columns = ["load_id", "loaded_at", "kind", "file_name", "analyst", "rows_added", "rows_revised",
+               "rows_unchanged", "rows_removed", "undoes", "undone_by", "sha256"]
+    _write([{c: r[c] for c in columns} for r in rows], columns, "table")
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from pipelines.ingest import LoadRefused, undo
+
+    with store.connect(args.db) as con:
+        try:
+            result = undo(con, args.load_id)
+        except LoadRefused as exc:
+            raise CliError(str(exc)) from None
+    print(f"Load {args.load_id} undone (recorded as load {result.load_id}): {result.revised} earlier"
+          " values restored.")
+    return 0
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, float):
+        return f"{value:.2f}" if abs(value) < 1e15 else f"{value:g}"
+    return str(value)
+
+
+def _write(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
+    if fmt == "json":
+        json.dump(rows, sys.stdout, indent=1, default=str)
+        print()
+    elif fmt == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        cells = [[_cell(r[c]) for c in columns] for r in rows]
+        widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+        print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+        for row in cells:
+            print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+_COMMANDS = {
+    "validate": cmd_validate, "load": cmd_load, "status": cmd_status, "init": cmd_init,
+    "loads": cmd_loads, "undo": cmd_undo,
+}

@@ -1,0 +1,254 @@
+"""Load checked rows into the database in one transaction, and undo a load.
+
+One path for every writer (CLI and dashboard): ``read`` and ``check`` a file, then
+``load`` it. A revised value replaces the old one, which is kept in
+``observation_history``; every load and undo is recorded in ``loads``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from pipelines import status as status_mod
+from pipelines.config import Catalogue
+from pipelines.reader import Table, UnreadableFile, read_bytes
+from pipelines.store import OBSERVATION_COLUMNS
+from pipelines.validate import Checked, Problem, Row, check
+
+KEY = ("indicator", "area", "qi")
+_STAGING_TYPES = {
+    "indicator": "VARCHAR", "area": "VARCHAR", "quarter": "VARCHAR", "qi": "INTEGER",
+    "value": "DOUBLE", "lower": "DOUBLE", "upper": "DOUBLE", "numerator": "DOUBLE",
+    "denominator": "DOUBLE", "reported_status": "VARCHAR", "note": "VARCHAR",
+}
+_VALUE_COLUMNS = [c for c in OBSERVATION_COLUMNS if c not in KEY and c != "quarter"]
+
+
+class LoadRefused(Exception):
+    """The load or undo cannot go ahead; the message says why and what to do."""
+
+
+@dataclass
+class Upload:
+    """A file read and checked, ready to preview or load."""
+
+    name: str
+    sha256: str
+    checked: Checked
+
+    @property
+    def ok(self) -> bool:
+        return self.checked.ok
+
+
+def read_upload(data: bytes, name: str, catalogue: Catalogue) -> Upload:
+    """Read bytes from any writer and check them; a file-level fault becomes one problem."""
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        table: Table = read_bytes(data, name)
+    except UnreadableFile as exc:
+        return Upload(name, sha, Checked(problems=[Problem(0, "", "", str(exc))]))
+    return Upload(name, sha, check(table, catalogue))
+
+
+def read_file(path: str | Path, catalogue: Catalogue) -> Upload:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFile(f"Cannot read {path}: {exc.strerror}.") from None
+    return read_upload(data, path.name, catalogue)
+
+
+@dataclass
+class LoadResult:
+    load_id: int
+    added: int
+    revised: int
+    unchanged: int
+    revisions: list[dict[str, Any]] = field(default_factory=list)
+    status_changes: list[dict[str, Any]] = field(default_factory=list)
+    new_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"load {self.load_id}: {self.added} rows added, {self.revised} revised,"
+                f" {self.unchanged} unchanged")
+
+
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection, commit: bool) -> Iterator[None]:
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT" if commit else "ROLLBACK")
+
+
+def _stage(con: duckdb.DuckDBPyConnection, rows: list[Row]) -> None:
+    """Put the rows in a temporary table through a CSV file: DuckDB's reader is far
+    faster than row-by-row inserts, and the rows are already checked."""
+    fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="ragboard-")
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            csv.writer(fh).writerows(rows)
+        con.execute("DROP TABLE IF EXISTS staging")
+        con.execute(
+            "CREATE TEMP TABLE staging AS SELECT * FROM read_csv($path, header = false,"
+            " auto_detect = false, columns = $columns, quote = '\"', escape = '\"')",
+            {"path": tmp, "columns": _STAGING_TYPES},
+        )
+    finally:
+        os.unlink(tmp)
+    changed = " OR ".join(f"o.{c} IS DISTINCT FROM s.{c}" for c in _VALUE_COLUMNS)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE staged AS SELECT s.*, CASE WHEN o.qi IS NULL THEN 'added'"
+        f" WHEN {changed} THEN 'revised' ELSE 'unchanged' END AS change"
+        " FROM staging s LEFT JOIN observations o USING (indicator, area, qi)"
+    )
+
+
+def _next_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    row = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()
+    return int(row[0]) if row else 1
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    upload: Upload,
+    catalogue: Catalogue | None = None,
+    *,
+    analyst: str | None = None,
+    dry_run: bool = False,
+    detail_limit: int = 500,
+) -> LoadResult:
+    """Apply a clean upload in one transaction (or, with dry_run, apply and roll back to
+    report what would change). With a catalogue, status changes are reported too."""
+    if not upload.ok:
+        raise LoadRefused(f"{upload.name} has {len(upload.checked.problems)} problem(s); nothing was loaded.")
+    rows = upload.checked.rows
+    with _transaction(con, commit=not dry_run):
+        _stage(con, rows)
+        counts = dict(con.execute("SELECT change, count(*) FROM staged GROUP BY change").fetchall())
+        load_id = _next_load_id(con)
+        quarters = sorted({r[3] for r in rows})
+        before = _statuses(con, catalogue, quarters, rows) if catalogue else []
+        revisions = _fetch(con, f"""
+            SELECT s.indicator, s.area, s.quarter, o.value AS old_value, s.value AS new_value,
+                   o.reported_status AS old_reported_status, s.reported_status AS new_reported_status,
+                   o.note AS old_note, s.note AS new_note
+            FROM staged s JOIN observations o USING (indicator, area, qi)
+            WHERE s.change = 'revised' ORDER BY s.indicator, s.area, s.qi LIMIT {int(detail_limit)}""")
+        new_rows = _fetch(con, f"""
+            SELECT indicator, area, quarter, value, reported_status, note FROM staged
+            WHERE change = 'added' ORDER BY indicator, area, qi LIMIT {int(detail_limit)}""")
+        con.execute(
+            "INSERT INTO loads (load_id, loaded_at, kind, file_name, sha256, analyst, rows_added,"
+            " rows_revised, rows_unchanged) VALUES ($id, $at, 'load', $name, $sha, $analyst, $a, $r, $u)",
+            {"id": load_id, "at": datetime.now(), "name": upload.name, "sha": upload.sha256,
+             "analyst": analyst, "a": counts.get("added", 0), "r": counts.get("revised", 0),
+             "u": counts.get("unchanged", 0)},
+        )
+        cols = ", ".join(OBSERVATION_COLUMNS)
+        con.execute(
+            f"INSERT INTO observation_history SELECT o.*, $id FROM observations o"
+            f" JOIN staged s USING (indicator, area, qi) WHERE s.change = 'revised'", {"id": load_id})
+        con.execute(
+            "DELETE FROM observations o USING staged s WHERE s.change = 'revised'"
+            " AND o.indicator = s.indicator AND o.area = s.area AND o.qi = s.qi")
+        con.execute(
+            f"INSERT INTO observations SELECT {cols}, $id FROM staged WHERE change <> 'unchanged'",
+            {"id": load_id})
+        after = _statuses(con, catalogue, quarters, rows) if catalogue else []
+        con.execute("DROP TABLE staged")
+        con.execute("DROP TABLE staging")
+    return LoadResult(
+        load_id, counts.get("added", 0), counts.get("revised", 0), counts.get("unchanged", 0),
+        revisions, status_changes(before, after), new_rows,
+    )
+
+
+def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[dict[str, Any]]:
+    result = con.execute(sql, params) if params is not None else con.execute(sql)
+    columns = [d[0] for d in result.description]
+    return [dict(zip(columns, r, strict=True)) for r in result.fetchall()]
+
+
+def _statuses(con: duckdb.DuckDBPyConnection, catalogue: Catalogue | None, quarters: list[int],
+              rows: list[Row]) -> list[dict[str, Any]]:
+    assert catalogue is not None
+    indicators = sorted({r[0] for r in rows})
+    # the quarter after each loaded one changes its direction, not its status: quarters suffice
+    return status_mod.query(con, catalogue, quarters, indicators=indicators)
+
+
+def status_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows whose status differs, e.g. NI 20, Chesterfield, 2010/11 Q1: AMBER -> RED."""
+    old = {(r["indicator"], r["area"], r["qi"]): r["status"] for r in before}
+    changes = []
+    for r in after:
+        was = old.get((r["indicator"], r["area"], r["qi"]))
+        if was is not None and was != r["status"]:
+            changes.append({"indicator": r["indicator"], "area": r["area"], "quarter": r["quarter"],
+                            "before": was, "after": r["status"]})
+    return changes
+
+
+def loads(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    return _fetch(con, "SELECT * FROM loads ORDER BY load_id DESC")
+
+
+def undo(con: duckdb.DuckDBPyConnection, load_id: int, *, analyst: str | None = None) -> LoadResult:
+    """Reverse a load: remove what it added and restore the values it replaced."""
+    with _transaction(con, commit=True):
+        row = con.execute("SELECT kind, undone_by FROM loads WHERE load_id = ?", [load_id]).fetchone()
+        if row is None:
+            raise LoadRefused(f"There is no load {load_id}; 'python -m pipelines loads' lists them.")
+        if row[0] != "load":
+            raise LoadRefused(f"Load {load_id} is itself an undo and cannot be undone.")
+        if row[1] is not None:
+            raise LoadRefused(f"Load {load_id} was already undone by load {row[1]}.")
+        later = con.execute(
+            """SELECT min(h.replaced_by), count(*) FROM observation_history h
+               WHERE h.load_id = $id AND h.replaced_by > $id
+                 AND h.replaced_by NOT IN (SELECT load_id FROM loads WHERE undone_by IS NOT NULL)""",
+            {"id": load_id}).fetchone()
+        if later and later[1]:
+            raise LoadRefused(
+                f"Load {load_id} cannot be undone: load {later[0]} has since revised {later[1]}"
+                f" of its rows. Undo load {later[0]} first.")
+        undo_id = _next_load_id(con)
+        removed = con.execute("SELECT count(*) FROM observations WHERE load_id = ?", [load_id]).fetchone()
+        restored = con.execute("SELECT count(*) FROM observation_history WHERE replaced_by = ?",
+                               [load_id]).fetchone()
+        n_removed = int(removed[0]) if removed else 0
+        n_restored = int(restored[0]) if restored else 0
+        con.execute(
+            "INSERT INTO loads (load_id, loaded_at, kind, file_name, sha256, analyst, rows_added,"
+            " rows_revised, rows_unchanged, rows_removed, undoes)"
+            " SELECT $u, $at, 'undo', file_name, sha256, $analyst, 0, $restored, 0, $removed, $id"
+            " FROM loads WHERE load_id = $id",
+            {"u": undo_id, "at": datetime.now(), "analyst": analyst, "restored": n_restored,
+             "removed": n_removed - n_restored, "id": load_id})
+        con.execute("INSERT INTO observation_history SELECT *, $u FROM observations WHERE load_id = $id",
+                    {"u": undo_id, "id": load_id})
+        con.execute("DELETE FROM observations WHERE load_id = ?", [load_id])
+        cols = ", ".join(OBSERVATION_COLUMNS)
+        con.execute(f"INSERT INTO observations SELECT {cols}, load_id FROM observation_history"
+                    " WHERE replaced_by = ?", [load_id])
+        con.execute("UPDATE loads SET undone_by = $u WHERE load_id = $id", {"u": undo_id, "id": load_id})
+    return LoadResult(undo_id, 0, n_restored, 0)
+
+

@@ -1,0 +1,145 @@
+"""The DuckDB database: where it is, its tables, and short-lived connections.
+
+DuckDB lets one process write a file at a time, so nothing holds a connection open:
+every operation opens one, does its work and closes it. A lock held by another process
+becomes ``StoreBusy`` (a sentence for the user) after a short wait, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "data" / "ragboard.duckdb"
+SAMPLE_DIR = ROOT / "data" / "sample"
+
+OBSERVATION_COLUMNS = (
+    "indicator", "area", "quarter", "qi", "value", "lower", "upper",
+    "numerator", "denominator", "reported_status", "note",
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS loads (
+    load_id INTEGER PRIMARY KEY,
+    loaded_at TIMESTAMP NOT NULL,
+    kind VARCHAR NOT NULL,            -- 'load' or 'undo'
+    file_name VARCHAR,
+    sha256 VARCHAR,
+    analyst VARCHAR,
+    rows_added INTEGER NOT NULL,
+    rows_revised INTEGER NOT NULL,
+    rows_unchanged INTEGER NOT NULL,
+    rows_removed INTEGER NOT NULL DEFAULT 0,
+    undoes INTEGER,                   -- for an undo: the load it reversed
+    undone_by INTEGER                 -- for a load: the undo that reversed it
+);
+CREATE TABLE IF NOT EXISTS observations (
+    indicator VARCHAR NOT NULL,
+    area VARCHAR NOT NULL,
+    quarter VARCHAR NOT NULL,
+    qi INTEGER NOT NULL,              -- quarter index: start year * 4 + quarter - 1
+    value DOUBLE,                     -- NULL: not available
+    lower DOUBLE,
+    upper DOUBLE,
+    numerator DOUBLE,
+    denominator DOUBLE,
+    reported_status VARCHAR,
+    note VARCHAR,
+    load_id INTEGER NOT NULL,
+    PRIMARY KEY (indicator, area, qi)
+);
+CREATE TABLE IF NOT EXISTS observation_history (
+    indicator VARCHAR NOT NULL,
+    area VARCHAR NOT NULL,
+    quarter VARCHAR NOT NULL,
+    qi INTEGER NOT NULL,
+    value DOUBLE,
+    lower DOUBLE,
+    upper DOUBLE,
+    numerator DOUBLE,
+    denominator DOUBLE,
+    reported_status VARCHAR,
+    note VARCHAR,
+    load_id INTEGER NOT NULL,         -- the load that had written this version
+    replaced_by INTEGER NOT NULL      -- the load (or undo) that replaced it
+);
+"""
+
+
+class StoreBusy(Exception):
+    """Another program holds the database; the message says to try again."""
+
+
+class StoreError(Exception):
+    """The database file cannot be used; the message says why."""
+
+
+def db_path(path: str | Path | None = None) -> Path:
+    return Path(path or os.environ.get("RAGBOARD_DB") or DEFAULT_DB)
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA)
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "lock" in text.lower() and ("Could not set lock" in text or "Conflicting lock" in text)
+
+
+@contextmanager
+def connect(
+    path: str | Path | None = None, *, read_only: bool = False, wait: float = 10.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for one operation; waits up to ``wait`` seconds for another writer."""
+    target = db_path(path)
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            if str(target) == ":memory:":
+                con = duckdb.connect(":memory:")
+            else:
+                if read_only and not target.exists():
+                    raise StoreError(f"There is no database at {target}; run 'python -m pipelines init'.")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                con = duckdb.connect(str(target), read_only=read_only)
+            break
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise StoreError(f"Cannot open the database {target}: {exc}") from None
+            if time.monotonic() >= deadline:
+                raise StoreBusy(
+                    f"The database {target} is busy: another program is writing to it."
+                    " Try again in a moment."
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+    try:
+        if not read_only:
+            create_schema(con)
+        yield con
+    finally:
+        con.close()
+
+
+def latest_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The data version: changes whenever a load or an undo is committed."""
+    row = con.execute("SELECT coalesce(max(load_id), 0) FROM loads").fetchone()
+    return int(row[0]) if row else 0
+
+
+def loaded_quarters(con: duckdb.DuckDBPyConnection) -> list[int]:
+    rows = con.execute("SELECT DISTINCT qi FROM observations ORDER BY qi").fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def is_empty(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT count(*) FROM observations").fetchone()
+    return not row or row[0] == 0
