@@ -149,10 +149,7 @@ def query(
     """One row per indicator x area in scope x quarter, with status, reason and directions."""
     if not quarter_indexes:
         return []
-    cur = con.cursor()
-    try:
-        result = cur.execute(STATUS_SQL, parameters(catalogue, quarter_indexes, areas, indicators))
-        columns = [d[0] for d in result.description]
-        return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
-    finally:
-        cur.close()
+    # The caller's connection, not a cursor: a preview asks inside its open transaction.
+    result = con.execute(STATUS_SQL, parameters(catalogue, quarter_indexes, areas, indicators))
+    columns = [d[0] for d in result.description]
+    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]

@@ -95,10 +95,13 @@ def _is_lock_error(exc: Exception) -> bool:
 
 @contextmanager
 def connect(
-    path: str | Path | None = None, *, read_only: bool = False, wait: float = 10.0
+    path: str | Path | None = None, *, read_only: bool = False, wait: float | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A connection for one operation; waits up to ``wait`` seconds for another writer."""
+    """A connection for one operation; waits up to ``wait`` seconds (default
+    $RAGBOARD_LOCK_WAIT or 10) while another process writes."""
     target = db_path(path)
+    if wait is None:
+        wait = float(os.environ.get("RAGBOARD_LOCK_WAIT", "10"))
     deadline = time.monotonic() + wait
     delay = 0.05
     while True:

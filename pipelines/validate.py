@@ -54,7 +54,12 @@ class Checked:
         span = quarters.label(qs[0]) if len(qs) == 1 else f"{quarters.label(qs[0])} to {quarters.label(qs[-1])}"
         inds = len({r[0] for r in self.rows})
         areas = len({r[1] for r in self.rows})
-        return f"{name}: {len(self.rows)} rows OK ({inds} indicators, {areas} areas, {span})."
+        return (f"{name}: {plural(len(self.rows), 'row')} OK ({plural(inds, 'indicator')},"
+                f" {plural(areas, 'area')}, {span}).")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def parse_number(text: str, delimiter: str = ",") -> float:
@@ -137,13 +142,13 @@ def check(table: Table, catalogue: Catalogue) -> Checked:
         qi = quarter_cache.get(qtext)
         if qi is None:
             try:
-                qi = quarters.parse(qtext) if qtext else "the quarter is empty"
+                qi = quarters.parse(qtext) if qtext else "quarter is empty"
             except quarters.QuarterError as exc:
                 qi = str(exc)
             quarter_cache[qtext] = qi
         if isinstance(qi, str):
-            problems.append(Problem(line, "quarter", qtext, qi if qtext else "quarter is empty",
-                                    f"write {quarters.ACCEPTED_FORMS}"))
+            problems.append(Problem(line, "quarter", qtext, qi,
+                                    "" if "write" in qi else f"write {quarters.ACCEPTED_FORMS}"))
 
         numbers: dict[str, float | None] = {}
         for col in NUMERIC:
@@ -173,7 +178,7 @@ def check(table: Table, catalogue: Catalogue) -> Checked:
             if reported is None:
                 problems.append(Problem(line, "reported_status", reported_text,
                                         f"'{reported_text}' is not a status",
-                                        "use G, A, R, GREY or NA (or the full words)"))
+                                        "use G, A, R, GREY or NA, or the full words"))
 
         if len(problems) > before or ind is None or isinstance(qi, str):
             continue

@@ -1,0 +1,42 @@
+# ragboard: `make run` sets up and opens the dashboard on the sample data; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8501
+
+.PHONY: run test check setup browser db clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ragboard needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+db: setup
+	@test -f data/ragboard.duckdb || $(PY) -m pipelines init
+
+run: db
+	$(PY) -m pipelines status --area Derbyshire
+	@echo "Opening the dashboard on http://localhost:$(PORT) (Ctrl+C to stop)"
+	$(PY) -m streamlit run dashboard/app.py --server.headless true --server.port $(PORT)
+
+# The browser tests drive Debian's Chromium (browsers cannot be downloaded here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium poppler-utils; \
+	  else echo "Install Chromium first: sudo apt-get install -y chromium poppler-utils"; exit 1; fi; }
+
+test: setup browser
+	$(PY) -m pytest -q
+
+check: setup
+	$(VENV)/bin/ruff check pipelines dashboard tests benchmarks
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf $(VENV) data/ragboard.duckdb data/ragboard.duckdb.wal .pytest_cache

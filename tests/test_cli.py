@@ -1,0 +1,149 @@
+"""``python -m pipelines`` end to end, as separate processes, in a temporary directory."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import ROOT
+
+
+def run(*args: str, db: Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "RAGBOARD_DB": str(db), "PYTHONPATH": str(ROOT), **(env or {})}
+    environ.pop("RAGBOARD_CONFIG", None)
+    return subprocess.run([sys.executable, "-m", "pipelines", *args], cwd=cwd, env=environ,
+                          capture_output=True, text=True, timeout=120)
+
+
+def tables(db: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                for t in ("loads", "observations", "observation_history")}
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "cli.duckdb"
+
+
+def test_status_creates_the_database_from_the_sample(tmp_path: Path, db: Path) -> None:
+    result = run("status", "--format", "json", db=db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "creating it from" in result.stderr
+    rows = json.loads(result.stdout)
+    assert {r["quarter"] for r in rows} == {"2010/11 Q1"}
+    assert len(rows) == 27
+    ni39 = next(r for r in rows if r["indicator"] == "NI 39")
+    assert (ni39["status"], ni39["reported_status"], ni39["mismatch"]) == ("AMBER", "RED", True)
+    assert list(rows[0]) == ["indicator", "area", "quarter", "value", "target", "shortfall", "percent_off",
+                             "status", "reason", "direction", "direction_year", "reported_status", "mismatch"]
+
+
+def test_status_filters_and_formats(tmp_path: Path, db: Path) -> None:
+    assert run("init", db=db, cwd=tmp_path).returncode == 0
+    result = run("status", "--quarter", "2009/10 Q4", "--area", "Amber Valley", "--format", "csv", db=db, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert [(r["indicator"], r["status"], r["reported_status"]) for r in rows] == [
+        ("NI 16", "GREEN", ""), ("NI 20", "RED", "RED")]
+    table = run("status", "--indicator", "NI 20", "--area", "High Peak", db=db, cwd=tmp_path)
+    header, line = table.stdout.splitlines()
+    assert header.split()[:4] == ["indicator", "area", "quarter", "value"]
+    assert "RED" in line and "7.44" in line and "6.20" in line
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("status", "--area", "High Peek"), 2, "error: Unknown area 'High Peek'; did you mean 'High Peak'?"),
+        (("status", "--indicator", "NI 99"), 2, "error: Unknown indicator 'NI 99'"),
+        (("status", "--quarter", "Q1 2010"), 2, "error: 'Q1 2010' is not a quarter; write '2010/11 Q1'"),
+        (("validate", "missing.csv"), 1, "error: Cannot read missing.csv"),
+        (("undo", "99"), 1, "error: There is no load 99"),
+    ],
+)
+def test_errors_are_one_sentence_without_traceback(tmp_path: Path, db: Path, args, code, message) -> None:
+    run("init", db=db, cwd=tmp_path)
+    result = run(*args, db=db, cwd=tmp_path)
+    assert result.returncode == code
+    assert result.stderr.startswith(message), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_lists_every_problem_and_writes_nothing(tmp_path: Path, db: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("indicator,area,quarter,value\nNI 16,Derbyshire,2010/11 Q2,abc\nNI 77,Erewash,2010/11 Q2,3\n"
+                   "NI 20,Erewash,2010/11 Q9,3\n", encoding="utf-8")
+    result = run("validate", str(bad), db=db, cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "bad.csv: 3 problem(s); nothing was written."
+    assert lines[1].strip().startswith("line 2, column value: 'abc' is not a number")
+    assert lines[2].strip().startswith("line 3, column indicator: unknown indicator 'NI 77'")
+    assert lines[3].strip().startswith("line 4, column quarter:")
+    assert not db.exists()
+
+
+def test_load_a_new_quarter_then_revise_it(tmp_path: Path, db: Path) -> None:
+    run("init", db=db, cwd=tmp_path)
+    q2 = tmp_path / "q2.csv"
+    q2.write_text("indicator,area,quarter,value\nNI 16,Derbyshire,2010/11 Q2,9.4\nNI 20,Derbyshire,2010/11 Q2,7.5\n",
+                  encoding="utf-8")
+    ok = run("validate", str(q2), db=db, cwd=tmp_path)
+    assert (ok.returncode, ok.stdout.strip()) == (0, "q2.csv: 2 rows OK (2 indicators, 1 area, 2010/11 Q2).")
+    loaded = run("load", str(q2), db=db, cwd=tmp_path)
+    assert loaded.stdout.strip() == "q2.csv: load 10: 2 rows added, 0 revised, 0 unchanged."
+    status = json.loads(run("status", "--format", "json", "--area", "Derbyshire", db=db, cwd=tmp_path).stdout)
+    assert {r["indicator"]: r["status"] for r in status if r["value"] is not None} == {"NI 16": "GREEN",
+                                                                                       "NI 20": "RED"}
+    assert next(r for r in status if r["indicator"] == "NI 1")["reason"] == "no data"
+    q2.write_text("indicator,area,quarter,value\nNI 16,Derbyshire,2010/11 Q2,9.4\nNI 20,Derbyshire,2010/11 Q2,7.0\n",
+                  encoding="utf-8")
+    again = run("load", str(q2), db=db, cwd=tmp_path)
+    assert again.stdout.strip() == "q2.csv: load 11: 0 rows added, 1 revised, 1 unchanged."
+    assert tables(db)["observation_history"][0][:5] == ("NI 20", "Derbyshire", "2010/11 Q2", 2010 * 4 + 1, 7.5)
+    undone = run("undo", "11", db=db, cwd=tmp_path)
+    assert undone.returncode == 0 and "1 earlier values restored" in undone.stdout
+    listing = run("loads", db=db, cwd=tmp_path).stdout
+    assert "undo" in listing and "q2.csv" in listing
+
+
+def test_a_bad_load_leaves_the_database_unchanged(tmp_path: Path, db: Path) -> None:
+    run("init", db=db, cwd=tmp_path)
+    before = tables(db)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("indicator,area,quarter,value\nNI 16,Derbyshire,2010/11 Q2,9.4\nNI 16,Derbyshire,2010/11 Q2,9.5\n",
+                   encoding="utf-8")
+    result = run("load", str(bad), db=db, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "line 3: repeats NI 16, Derbyshire, 2010/11 Q2 from line 2" in result.stderr
+    assert tables(db) == before
+
+
+def test_a_busy_database_is_reported_not_raised(tmp_path: Path, db: Path) -> None:
+    run("init", db=db, cwd=tmp_path)
+    holder = duckdb.connect(str(db))  # another process would hold the same lock
+    try:
+        result = run("status", db=db, cwd=tmp_path, env={"RAGBOARD_LOCK_WAIT": "0.5"})
+    finally:
+        holder.close()
+    # this process holds the file, so the CLI (another process) cannot open it
+    assert result.returncode == 1
+    assert "is busy: another program is writing to it. Try again in a moment." in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_broken_catalogue_is_reported_with_paths(tmp_path: Path, db: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("county: X\nindicators:\n  - {id: A, name: a, better: down}\n", encoding="utf-8")
+    result = run("status", "--config", str(bad), db=db, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "indicators[0] (A).better: must be 'lower' or 'higher', got 'down'" in result.stderr

@@ -1,0 +1,212 @@
+"""The status rule at every edge, and against an independent reference."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipelines import config, explain, ingest, status, store
+
+Q1 = 2010 * 4
+
+
+def catalogue_for(better: str = "lower", tolerance: Any = "5%", targets: Any = None,
+                  grey: bool = False) -> config.Catalogue:
+    ind: dict[str, Any] = {"id": "X", "name": "Test indicator", "unit": "per 1,000", "better": better,
+                           "amber_tolerance": tolerance, "grey_when_not_significant": grey,
+                           "levels": ["county", "district"],
+                           "targets": {"2010/11": 10.0} if targets is None else targets}
+    return config.parse({"county": "Shire", "districts": ["Dale"], "indicators": [ind]})
+
+
+def rate(value: str, cat: config.Catalogue, extra: str = ",,") -> dict[str, Any]:
+    """Load one county row through the real ingest path and return its status row."""
+    with store.connect(":memory:") as con:
+        text = f"indicator,area,quarter,value,lower,upper\nX,Shire,2010/11 Q1,{value}{extra}\n"
+        upload = ingest.read_upload(text.encode(), "case.csv", cat)
+        assert upload.ok, upload.checked.problems
+        ingest.load(con, upload)
+        rows = status.query(con, cat, [Q1], areas=["Shire"])
+    assert len(rows) == 1
+    return rows[0]
+
+
+@pytest.mark.parametrize(
+    ("better", "value", "expected"),
+    [
+        # lower is better, target 10, band 5% = 0.5
+        ("lower", "9.99", "GREEN"), ("lower", "10", "GREEN"), ("lower", "10.01", "AMBER"),
+        ("lower", "10.5", "AMBER"), ("lower", "10.51", "RED"),
+        # higher is better, target 10
+        ("higher", "10.01", "GREEN"), ("higher", "10", "GREEN"), ("higher", "9.99", "AMBER"),
+        ("higher", "9.5", "AMBER"), ("higher", "9.49", "RED"),
+    ],
+)
+def test_relative_band_edges_both_polarities(better: str, value: str, expected: str) -> None:
+    assert rate(value, catalogue_for(better))["status"] == expected
+
+
+def test_exactly_at_the_band_has_no_floating_point_artefact() -> None:
+    cat = catalogue_for("higher", "10%", {"2010/11": 42.7})
+    row = rate("38.43", cat)
+    assert (row["status"], row["shortfall"], row["band_width"]) == ("AMBER", 4.27, 4.27)
+    assert rate("38.42", cat)["status"] == "RED"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("12", "GREEN"), ("12.5", "AMBER"), ("13.5", "AMBER"),
+                                                 ("13.51", "RED")])
+def test_absolute_band(value: str, expected: str) -> None:
+    cat = catalogue_for("lower", 1.5, {"2010/11": 12})
+    assert rate(value, cat)["status"] == expected
+
+
+def test_target_zero_has_no_percentage_and_a_relative_band_of_zero() -> None:
+    row = rate("0.01", catalogue_for("lower", "5%", {"2010/11": 0}))
+    assert (row["status"], row["percent_off"], row["shortfall"]) == ("RED", None, 0.01)
+    assert rate("0", catalogue_for("lower", "5%", {"2010/11": 0}))["status"] == "GREEN"
+    assert rate("0.5", catalogue_for("lower", 1, {"2010/11": 0}))["status"] == "AMBER"
+
+
+def test_percent_off_and_shortfall() -> None:
+    row = rate("7.19", catalogue_for("lower", "5%", {"2010/11": 7.07}))
+    assert row["shortfall"] == 0.12
+    assert round(row["percent_off"], 2) == 1.70
+    assert explain.why(row) == ("7.19 against a target of 7.07, lower is better: 0.12 worse,"
+                                " 1.7% of the target, within the 5% band → AMBER")
+
+
+def test_missing_target_is_na_with_its_reason() -> None:
+    row = rate("5", catalogue_for("lower", "5%", {"2009/10": 10}))
+    assert (row["status"], row["reason"], row["target"]) == ("NA", "no target for 2010/11", None)
+
+
+def test_empty_value_is_na_not_available() -> None:
+    row = rate("", catalogue_for())
+    assert (row["status"], row["reason"], row["value"]) == ("NA", "not available", None)
+
+
+def test_grey_when_interval_contains_target() -> None:
+    cat = catalogue_for("lower", "5%", {"2010/11": 10}, grey=True)
+    assert rate("12", cat, ",9.5,14")["status"] == "GREY"
+    assert rate("12", cat, ",10,14")["status"] == "GREY"  # the target on the interval's edge
+    assert rate("12", cat, ",10.01,14")["status"] == "RED"  # significant
+    assert rate("12", cat, ",,")["status"] == "RED"  # no interval given
+    # without the flag an interval changes nothing
+    assert rate("12", catalogue_for("lower", "5%", {"2010/11": 10}), ",9.5,14")["status"] == "RED"
+
+
+def test_every_indicator_and_area_in_scope_appears(catalogue: config.Catalogue, sample_db) -> None:
+    with store.connect(sample_db, read_only=True) as con:
+        rows = status.query(con, catalogue, [Q1 + 1])  # a quarter with no figures at all
+    assert len(rows) == 11 + 2 * 8
+    assert {r["status"] for r in rows} == {"NA"}
+    assert {r["reason"] for r in rows} == {"no data"}
+
+
+def test_sample_recomputes_the_printed_report(catalogue: config.Catalogue, sample_db) -> None:
+    with store.connect(sample_db, read_only=True) as con:
+        rows = status.query(con, catalogue, [Q1], areas=["Derbyshire"])
+    got = {r["indicator"]: r["status"] for r in rows}
+    assert got == {"NI 1": "AMBER", "NI 16": "GREEN", "NI 18": "GREY", "NI 20": "AMBER", "NI 27": "RED",
+                   "NI 32": "RED", "NI 39": "AMBER", "NI 47": "AMBER", "NI 49": "RED", "LI 1": "GREEN",
+                   "LI 2": "GREEN"}
+    mismatched = {r["indicator"]: (r["reported_status"], r["status"]) for r in rows if r["mismatch"]}
+    assert mismatched == {"NI 18": ("AMBER", "GREY"), "NI 32": ("GREEN", "RED"), "NI 39": ("RED", "AMBER")}
+
+
+def test_directions_by_polarity(catalogue: config.Catalogue, sample_db) -> None:
+    with store.connect(sample_db, read_only=True) as con:
+        rows = {(r["indicator"], r["area"]): r for r in status.query(con, catalogue, [Q1])}
+    # lower is better: NI 16 fell 10.2 -> 9.6; NI 39 rose 1770 -> 1839
+    assert rows[("NI 16", "Derbyshire")]["direction"] == "improving"
+    assert rows[("NI 39", "Derbyshire")]["direction"] == "worsening"
+    # higher is better: LI 2 rose 1880 -> 2031; NI 27 unchanged at 20
+    assert rows[("LI 2", "Derbyshire")]["direction"] == "improving"
+    assert rows[("NI 27", "Derbyshire")]["direction"] == "no change"
+    # against the same quarter a year earlier: NI 47 449 vs 472 (improving), NI 20 7.19 vs 7.15
+    assert rows[("NI 47", "Derbyshire")]["direction_year"] == "improving"
+    assert rows[("NI 20", "Derbyshire")]["direction_year"] == "worsening"
+    assert rows[("NI 20", "High Peak")]["status"] == "RED"
+
+
+def test_direction_joins_on_the_quarter_not_the_row_before(catalogue: config.Catalogue) -> None:
+    cat = catalogue_for("lower")
+    with store.connect(":memory:") as con:
+        text = "indicator,area,quarter,value\nX,Shire,2009/10 Q2,8\nX,Shire,2010/11 Q1,9\n"
+        ingest.load(con, ingest.read_upload(text.encode(), "gap.csv", cat))
+        (row,) = status.query(con, cat, [Q1], areas=["Shire"])
+    # 2009/10 Q4 and 2009/10 Q1 are missing: no direction rather than a comparison with Q2
+    assert (row["direction"], row["direction_year"], row["previous_value"]) == (None, None, None)
+
+
+def test_reported_status_words_and_letters_compare_equal() -> None:
+    cat = catalogue_for()
+    with store.connect(":memory:") as con:
+        text = ("indicator,area,quarter,value,reported_status\n"
+                "X,Shire,2010/11 Q1,10.2,amber\nX,Dale,2010/11 Q1,10.2,R\n")
+        ingest.load(con, ingest.read_upload(text.encode(), "r.csv", cat))
+        rows = status.query(con, cat, [Q1])
+    assert [(r["area"], r["reported_status"], r["status"], r["mismatch"]) for r in rows] == [
+        ("Shire", "AMBER", "AMBER", False), ("Dale", "RED", "AMBER", True)]
+
+
+# ---- the SQL against an independent reference -------------------------------------------
+
+def reference(value: Decimal | None, target: Decimal | None, better: str, band_kind: str, band: Decimal,
+              grey: bool, lower: Decimal | None, upper: Decimal | None) -> str:
+    if value is None or target is None:
+        return "NA"
+    if grey and lower is not None and upper is not None and lower <= target <= upper:
+        return "GREY"
+    shortfall = value - target if better == "lower" else target - value
+    width = band * abs(target) / 100 if band_kind == "percent" else band
+    if shortfall <= 0:
+        return "GREEN"
+    return "AMBER" if shortfall <= width else "RED"
+
+
+money = st.decimals(min_value=-5000, max_value=5000, places=2, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> dict[str, Any]:
+    target = draw(st.one_of(st.none(), money))
+    value = draw(st.one_of(st.none(), money, st.just(target) if target is not None else money))
+    band_kind = draw(st.sampled_from(["percent", "absolute"]))
+    band = draw(st.decimals(min_value=0, max_value=25, places=1))
+    if target is not None and value is not None and draw(st.booleans()):
+        # aim at the band's edge, where floating point would bite
+        width = band * abs(target) / 100 if band_kind == "percent" else band
+        if width == width.quantize(Decimal("0.01")):
+            value = target + width if draw(st.booleans()) else target - width
+    lower = draw(st.one_of(st.none(), money))
+    upper = None if lower is None else lower + draw(st.decimals(min_value=0, max_value=100, places=2))
+    return {"value": value, "target": target, "better": draw(st.sampled_from(["lower", "higher"])),
+            "band_kind": band_kind, "band": band, "grey": draw(st.booleans()), "lower": lower, "upper": upper}
+
+
+@pytest.fixture(scope="module")
+def memory_db() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    store.create_schema(con)
+    return con
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=cases())
+def test_sql_matches_the_reference(memory_db: duckdb.DuckDBPyConnection, case: dict[str, Any]) -> None:
+    tolerance: Any = f"{case['band']}%" if case["band_kind"] == "percent" else float(case["band"])
+    targets = {} if case["target"] is None else {"2010/11": float(case["target"])}
+    cat = catalogue_for(case["better"], tolerance, targets, grey=case["grey"])
+    f = (lambda d: None if d is None else float(d))  # noqa: E731
+    memory_db.execute("DELETE FROM observations")
+    memory_db.execute(
+        "INSERT INTO observations VALUES ('X', 'Shire', '2010/11 Q1', ?, ?, ?, ?, NULL, NULL, NULL, NULL, 1)",
+        [Q1, f(case["value"]), f(case["lower"]), f(case["upper"])])
+    (row,) = status.query(memory_db, cat, [Q1], areas=["Shire"])
+    assert row["status"] == reference(**case)
