@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("loads", parents=[common], help="list the loads, newest first")
     p = sub.add_parser("undo", parents=[common], help="reverse a load, restoring the values it replaced")
     p.add_argument("load_id", type=int)
+    p.add_argument("--analyst", help="who is undoing (recorded with the undo)")
+    p = sub.add_parser("add-analyst", parents=[common],
+                       help="create an analyst account (asks for the password; $RAGBOARD_ANALYSTS names the file)")
+    p.add_argument("name")
+    p = sub.add_parser("remove-analyst", parents=[common], help="delete an analyst account")
+    p.add_argument("name")
     return parser
 
 
@@ -180,11 +186,44 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
     with store.connect(args.db) as con:
         try:
-            result = undo(con, args.load_id)
+            result = undo(con, args.load_id, analyst=args.analyst)
         except LoadRefused as exc:
             raise CliError(str(exc)) from None
     print(f"Load {args.load_id} undone (recorded as load {result.load_id}): {result.revised} earlier"
           " values restored.")
+    return 0
+
+
+def _ask_password() -> str:
+    import getpass
+
+    if not sys.stdin.isatty():  # a script pipes the password in
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise CliError("The two passwords differ; nothing was changed.")
+    return first
+
+
+def cmd_add_analyst(args: argparse.Namespace) -> int:
+    from pipelines import analysts
+
+    try:
+        analysts.add(args.name, _ask_password())
+    except analysts.AccountError as exc:
+        raise CliError(str(exc)) from None
+    print(f"Analyst '{args.name}' can now sign in (accounts in {analysts.accounts_path()}).")
+    return 0
+
+
+def cmd_remove_analyst(args: argparse.Namespace) -> int:
+    from pipelines import analysts
+
+    try:
+        analysts.remove(args.name)
+    except analysts.AccountError as exc:
+        raise CliError(str(exc)) from None
+    print(f"Analyst '{args.name}' removed.")
     return 0
 
 
@@ -216,5 +255,6 @@ def _write(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
 
 _COMMANDS = {
     "validate": cmd_validate, "load": cmd_load, "status": cmd_status, "init": cmd_init,
-    "loads": cmd_loads, "undo": cmd_undo,
+    "loads": cmd_loads, "undo": cmd_undo, "add-analyst": cmd_add_analyst,
+    "remove-analyst": cmd_remove_analyst,
 }

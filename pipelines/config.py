@@ -217,7 +217,7 @@ def load(path: str | Path | None = None) -> Catalogue:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(path, [f"file not found; set --config or RAGBOARD_CONFIG"]) from None
+        raise ConfigError(path, ["file not found; set --config or RAGBOARD_CONFIG"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark else ""

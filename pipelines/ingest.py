@@ -11,6 +11,7 @@ import csv
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,9 @@ _STAGING_TYPES = {
     "denominator": "DOUBLE", "reported_status": "VARCHAR", "note": "VARCHAR",
 }
 _VALUE_COLUMNS = [c for c in OBSERVATION_COLUMNS if c not in KEY and c != "quarter"]
+# Writers in one process (two analysts on the dashboard) take turns; writers in other
+# processes are kept out by DuckDB's file lock, which store.connect waits on.
+_WRITE_LOCK = threading.Lock()
 
 
 class LoadRefused(Exception):
@@ -139,7 +143,7 @@ def load(
     if not upload.ok:
         raise LoadRefused(f"{upload.name} has {len(upload.checked.problems)} problem(s); nothing was loaded.")
     rows = upload.checked.rows
-    with _transaction(con, commit=not dry_run):
+    with _WRITE_LOCK, _transaction(con, commit=not dry_run):
         _stage(con, rows)
         counts = dict(con.execute("SELECT change, count(*) FROM staged GROUP BY change").fetchall())
         load_id = _next_load_id(con)
@@ -163,8 +167,8 @@ def load(
         )
         cols = ", ".join(OBSERVATION_COLUMNS)
         con.execute(
-            f"INSERT INTO observation_history SELECT o.*, $id FROM observations o"
-            f" JOIN staged s USING (indicator, area, qi) WHERE s.change = 'revised'", {"id": load_id})
+            "INSERT INTO observation_history SELECT o.*, $id FROM observations o"
+            " JOIN staged s USING (indicator, area, qi) WHERE s.change = 'revised'", {"id": load_id})
         con.execute(
             "DELETE FROM observations o USING staged s WHERE s.change = 'revised'"
             " AND o.indicator = s.indicator AND o.area = s.area AND o.qi = s.qi")
@@ -212,7 +216,7 @@ def loads(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 def undo(con: duckdb.DuckDBPyConnection, load_id: int, *, analyst: str | None = None) -> LoadResult:
     """Reverse a load: remove what it added and restore the values it replaced."""
-    with _transaction(con, commit=True):
+    with _WRITE_LOCK, _transaction(con, commit=True):
         row = con.execute("SELECT kind, undone_by FROM loads WHERE load_id = ?", [load_id]).fetchone()
         if row is None:
             raise LoadRefused(f"There is no load {load_id}; 'python -m pipelines loads' lists them.")

@@ -144,5 +144,7 @@ def _finish(header: list[str], records: list[tuple[int, list[str]]], name: str, 
             f"{name} has no header line; the first line must name the columns (indicator,area,quarter,value)."
         )
     if not records:
-        raise UnreadableFile(f"{name} has a header but no rows of figures; add one row per indicator, area and quarter.")
+        raise UnreadableFile(
+            f"{name} has a header but no rows of figures; add one row per indicator, area and quarter."
+        )
     return Table(header, records, delimiter)

@@ -117,8 +117,9 @@ def check(table: Table, catalogue: Catalogue) -> Checked:
             out.problems.append(Problem(line, "", "", f"has {len(fields)} fields but the header has {width}",
                                         "check for an unquoted separator inside a value"))
             continue
-        fields = fields + [""] * (width - len(fields))
-        get = lambda col: fields[pos[col]].strip() if col in pos else ""  # noqa: E731
+        cells = dict.fromkeys(REQUIRED + OPTIONAL, "")
+        cells.update({col: fields[i].strip() for col, i in pos.items() if i < len(fields)})
+        get = cells.__getitem__
         problems = out.problems
         before = len(problems)
 

@@ -1,0 +1,145 @@
+"""Writers at the same moment, a CLI load under a running reader, and a killed load."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import ROOT
+
+from pipelines import config, ingest, quarters, status, store
+
+
+def quarter_file(path: Path, qi: int, value: float) -> Path:
+    path.write_text(f"indicator,area,quarter,value\nNI 16,Derbyshire,{quarters.label(qi)},{value}\n"
+                    f"NI 20,Derbyshire,{quarters.label(qi)},{value / 2}\n", encoding="utf-8")
+    return path
+
+
+def snapshot(db: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {t: con.execute(f"SELECT * EXCLUDE ({'loaded_at' if t == 'loads' else 'load_id'}) FROM {t}"
+                               " ORDER BY ALL").fetchall()
+                for t in ("loads", "observations", "observation_history")}
+
+
+def test_two_analysts_commit_at_the_same_moment(sample_db: Path, catalogue: config.Catalogue, tmp_path: Path) -> None:
+    uploads = [ingest.read_file(quarter_file(tmp_path / f"{n}.csv", 2010 * 4 + n, 9 + n), catalogue) for n in (1, 2)]
+    start = threading.Barrier(2)
+    results: list[object] = []
+
+    def commit(upload: ingest.Upload) -> None:
+        start.wait()
+        with store.connect(sample_db) as con:
+            results.append(ingest.load(con, upload, analyst="analyst"))
+
+    threads = [threading.Thread(target=commit, args=(u,)) for u in uploads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 2 and all(isinstance(r, ingest.LoadResult) for r in results)
+    with store.connect(sample_db) as con:
+        assert sorted(r["load_id"] for r in ingest.loads(con))[-2:] == [10, 11]
+        assert store.loaded_quarters(con)[-2:] == [2010 * 4 + 1, 2010 * 4 + 2]
+
+
+def test_two_processes_load_at_once(sample_db: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "RAGBOARD_DB": str(sample_db), "PYTHONPATH": str(ROOT)}
+    files = [quarter_file(tmp_path / f"p{n}.csv", 2010 * 4 + n, 9 + n) for n in (1, 2)]
+    procs = [subprocess.Popen([sys.executable, "-m", "pipelines", "load", str(f)], env=env, cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for f in files]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, err
+        assert "2 rows added" in out
+    assert len(snapshot(sample_db)["loads"]) == 11
+
+
+def test_cli_load_while_a_dashboard_keeps_reading(sample_db: Path, catalogue: config.Catalogue,
+                                                  tmp_path: Path) -> None:
+    """The dashboard opens a short-lived connection per query; a CLI load gets in between."""
+    stop = threading.Event()
+    reads: list[int] = []
+    errors: list[BaseException] = []
+
+    def dashboard() -> None:
+        while not stop.is_set():
+            try:
+                with store.connect(sample_db) as con:
+                    reads.append(len(status.query(con, catalogue, store.loaded_quarters(con)[-1:])))
+            except BaseException as exc:  # noqa: BLE001 - the test reports any failure
+                errors.append(exc)
+            time.sleep(0.01)
+
+    reader = threading.Thread(target=dashboard)
+    reader.start()
+    try:
+        time.sleep(0.3)
+        env = {**os.environ, "RAGBOARD_DB": str(sample_db), "PYTHONPATH": str(ROOT)}
+        result = subprocess.run([sys.executable, "-m", "pipelines", "load",
+                                 str(quarter_file(tmp_path / "q2.csv", 2010 * 4 + 1, 9.3))],
+                                env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        reader.join(30)
+    assert result.returncode == 0, result.stderr
+    assert "load 10: 2 rows added" in result.stdout
+    assert not errors
+    assert reads and reads[-1] == 27
+
+
+KILL_SCRIPT = """
+import sys
+from pipelines import config, ingest, store
+cat = config.load()
+upload = ingest.read_file(sys.argv[1], cat)
+assert upload.ok, upload.checked.problems[:3]
+print("ready", flush=True)
+with store.connect() as con:
+    ingest.load(con, upload, cat)
+print("committed", flush=True)
+"""
+
+
+def big_file(path: Path, catalogue: config.Catalogue) -> Path:
+    """Every indicator and area in scope for 400 quarters (1910/11 onwards): about 10,800 rows."""
+    lines = ["indicator,area,quarter,value"]
+    for qi in range(1910 * 4, 1910 * 4 + 400):
+        label = quarters.label(qi)
+        for ind in catalogue.indicators:
+            for area in catalogue.areas:
+                if catalogue.in_scope(ind, area):
+                    lines.append(f"{ind.id},{area},{label},{qi % 97 + 0.5}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("attempt", range(4))
+def test_a_killed_load_leaves_the_database_as_it_was(sample_db: Path, catalogue: config.Catalogue,
+                                                     tmp_path: Path, attempt: int) -> None:
+    before = snapshot(sample_db)
+    data = big_file(tmp_path / "big.csv", catalogue)
+    env = {**os.environ, "RAGBOARD_DB": str(sample_db), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(data)], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(random.Random(attempt).uniform(0.0, 0.25))  # somewhere inside the transaction
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    committed = "committed" in proc.stdout.read()
+    after = snapshot(sample_db)  # opening the file replays or discards its write-ahead log
+    if committed:
+        assert len(after["observations"]) == len(before["observations"]) + 10800
+    else:
+        assert after == before
