@@ -1,0 +1,78 @@
+"""Entry point: ``streamlit run dashboard/app.py``.
+
+Owns what every page shares: the catalogue, the data version, and the quarter and area,
+which live in the URL so that a link opens exactly that view.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the project root.
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+
+import streamlit as st  # noqa: E402
+
+from dashboard import data, state, ui  # noqa: E402
+from pipelines import config, quarters  # noqa: E402
+
+st.set_page_config(page_title="Safer Communities performance", page_icon="■", layout="wide")
+st.html(ui.CSS)
+
+PAGES = [
+    st.Page(HERE / "views" / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+    st.Page(HERE / "views" / "indicator.py", title="Indicator", icon=":material/show_chart:",
+            url_path="indicator"),
+    st.Page(HERE / "views" / "district.py", title="District", icon=":material/location_on:",
+            url_path="district"),
+    st.Page(HERE / "views" / "definitions.py", title="Definitions", icon=":material/menu_book:",
+            url_path="definitions"),
+]
+
+
+def _prepare() -> state.Context | None:
+    try:
+        catalogue = data.catalogue()
+    except config.ConfigError as exc:
+        st.error(f"The indicator catalogue {exc.path} cannot be used:")
+        st.markdown("\n".join(f"- {ui.esc(p)}" for p in exc.problems))
+        return None
+    notices = []
+    created = data.ensure_database()
+    if created:
+        notices.append(created)
+    snap = data.snapshot()
+    side = st.sidebar
+    qi = None
+    if snap.quarters:
+        labels = [quarters.label(q) for q in reversed(snap.quarters)]  # newest first
+        label, notice = state.synced_select(
+            "Quarter", labels, "quarter", normalise=state.normalise_quarter, container=side,
+            what="quarter with figures", help="Financial-year quarter: 2010/11 Q1 is April to June 2010.")
+        qi = quarters.parse(label)
+        if notice:
+            notices.append(notice)
+    areas = list(catalogue.areas)
+    area, notice = state.synced_select(
+        "Area", areas, "area", container=side, what="area",
+        format_func=lambda a: f"{a} (county)" if a == catalogue.county else a,
+        help="The county, or one of its districts (community safety partnerships).")
+    if notice:
+        notices.append(notice)
+    side.caption(f"Data version {snap.load_id}. A new load shows on the next click or refresh.")
+    return state.Context(catalogue, snap, qi, area, tuple(notices))
+
+
+nav = st.navigation(PAGES)
+try:
+    ctx = _prepare()
+    if ctx is not None:
+        state.set_context(ctx)
+        for notice in ctx.notices:
+            st.info(notice)
+        nav.run()
+except data.Unavailable as exc:
+    st.error(str(exc))

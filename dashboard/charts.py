@@ -1,0 +1,128 @@
+"""Plotly trend charts and inline SVG sparklines; status is shape + colour + word."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import plotly.graph_objects as go
+
+from dashboard import ui
+from pipelines import explain
+
+Row = dict[str, Any]
+BAND_FILL = "rgba(230, 159, 0, 0.22)"
+X_TITLE = "Quarter (financial year)"
+
+
+def trend(rows: list[Row], *, title: str, selected: str | None = None) -> go.Figure:
+    """Value by quarter for one indicator and area, with the target line, the amber band
+    shaded and one marker trace per status so the legend names each symbol."""
+    first = rows[0]
+    unit = ui.unit_words(first["unit"])
+    x = [r["quarter"] for r in rows]
+    fig = go.Figure()
+    has_target = any(r["target"] is not None for r in rows)
+    if has_target:
+        # The band edge: target + width when lower is better, target - width when higher is.
+        sign = 1 if first["better"] == "lower" else -1
+        edge = [None if r["target"] is None or r["band_width"] is None
+                else r["target"] + sign * r["band_width"] for r in rows]
+        fig.add_trace(go.Scatter(x=x, y=edge, mode="lines", line={"width": 0, "shape": "hvh"},
+                                 hoverinfo="skip", showlegend=False, connectgaps=False))
+        band = _band_words(first)
+        fig.add_trace(go.Scatter(
+            x=x, y=[r["target"] for r in rows], mode="lines", name=f"Target (shaded: amber {band})",
+            line={"color": "#222", "dash": "dash", "width": 2, "shape": "hvh"}, fill="tonexty",
+            fillcolor=BAND_FILL, hovertemplate="Target %{y}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=x, y=[r["value"] for r in rows], mode="lines", name="Value",
+                             line={"color": "#555", "width": 1.5}, hoverinfo="skip", showlegend=False))
+    for status in ui.STATUS_STYLE:
+        pts = [r for r in rows if r["status"] == status and r["value"] is not None]
+        if not pts:
+            continue
+        symbol, colour, marker = ui.STATUS_STYLE[status]
+        fig.add_trace(go.Scatter(
+            x=[r["quarter"] for r in pts], y=[r["value"] for r in pts], mode="markers",
+            name=status,  # the legend's own marker already shows the symbol
+            marker={"symbol": marker, "size": 13, "color": colour, "line": {"color": "#111", "width": 1.5}},
+            text=[explain.why(r) for r in pts],
+            hovertemplate="%{x}: %{y}<br>%{text}<extra>" + ui.status_text(status) + "</extra>"))
+    if selected in x:
+        fig.add_vline(x=x.index(selected), line={"color": "#888", "width": 1, "dash": "dot"})
+    fig.update_layout(
+        title={"text": title}, height=420, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "y": -0.25}, plot_bgcolor="white",
+        xaxis={"title": {"text": X_TITLE}, "type": "category", "showgrid": False, "linecolor": "#888"},
+        yaxis={"title": {"text": unit}, "gridcolor": "#e5e5e5", "linecolor": "#888", "zeroline": False},
+    )
+    return fig
+
+
+def _band_words(row: Row) -> str:
+    if row["band_kind"] == "percent":
+        return f"band: within {row['band']:g}% of the target"
+    return f"band: within {explain.number(row['band'])} of the target"
+
+
+def compare(rows: list[Row], *, title: str) -> go.Figure:
+    """Areas side by side for one quarter: bars marked by status, each area's target as a tick."""
+    rows = [r for r in rows if r["value"] is not None]
+    unit = ui.unit_words(rows[0]["unit"]) if rows else ""
+    fig = go.Figure()
+    for status in ui.STATUS_STYLE:
+        pts = [r for r in rows if r["status"] == status]
+        if not pts:
+            continue
+        symbol, colour, _ = ui.STATUS_STYLE[status]
+        fig.add_trace(go.Bar(
+            y=[r["area"] for r in pts], x=[r["value"] for r in pts], orientation="h",
+            name=ui.status_text(status), marker={"color": colour, "line": {"color": "#111", "width": 1}},
+            text=[f"{symbol} {status}  {explain.number(r['value'])}" for r in pts], textposition="inside",
+            insidetextanchor="start", textfont={"color": "#111"}, cliponaxis=False,
+            hovertemplate="%{y}: %{x}<extra></extra>"))
+    targets = [r for r in rows if r["target"] is not None]
+    if targets:
+        fig.add_trace(go.Scatter(
+            y=[r["area"] for r in targets], x=[r["target"] for r in targets], mode="markers",
+            name="Target", marker={"symbol": "line-ns", "size": 22, "line": {"color": "#111", "width": 3}},
+            hovertemplate="%{y} target: %{x}<extra></extra>"))
+    order = [r["area"] for r in rows]
+    fig.update_layout(
+        title={"text": title}, height=max(260, 44 * len(rows) + 120), barmode="overlay",
+        margin={"l": 10, "r": 40, "t": 50, "b": 10}, plot_bgcolor="white",
+        legend={"orientation": "h", "y": -0.2},
+        xaxis={"title": {"text": unit}, "gridcolor": "#e5e5e5"},
+        yaxis={"categoryorder": "array", "categoryarray": order[::-1], "automargin": True},
+    )
+    return fig
+
+
+def sparkline(rows: list[Row], width: int = 130, height: int = 30) -> ui.Html:
+    """A small inline SVG of the values, the last point shaped and coloured by its status."""
+    pts = [(i, r) for i, r in enumerate(rows) if r["value"] is not None]
+    if len(pts) < 2:
+        return ui.Html('<span class="sub">too few quarters</span>')
+    values = [r["value"] for _, r in pts]
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    pad = 5
+    n = max(len(rows) - 1, 1)
+
+    def xy(i: int, v: float) -> tuple[float, float]:
+        return (pad + i * (width - 2 * pad) / n, pad + (hi - v) * (height - 2 * pad) / span)
+
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, r["value"]) for i, r in pts))
+    i, last = pts[-1]
+    cx, cy = xy(i, last["value"])
+    symbol, colour, _ = ui.STATUS_STYLE[last["status"]]
+    words = ", ".join(f"{r['quarter']} {explain.number(r['value'])}" for _, r in pts)
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
+           f'<polyline points="{line}" fill="none" stroke="#444" stroke-width="1.5"/>'
+           f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4" fill="{colour}" stroke="#111"/></svg>')
+    data = base64.b64encode(svg.encode()).decode()
+    return ui.Html(
+        f'<img src="data:image/svg+xml;base64,{data}" width="{width}" height="{height}"'
+        f' alt="{ui.esc(words)}" title="{ui.esc(words)}"><br>'
+        f'<span class="sub">{ui.esc(rows[0]["quarter"])} → {ui.esc(rows[-1]["quarter"])}</span>'
+    )

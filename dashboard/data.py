@@ -1,0 +1,152 @@
+"""Cached reads for the pages.
+
+Every read opens its own short-lived read-only connection, so the CLI can load while the
+dashboard runs. Results are cached by the data version (the latest load id) and the
+catalogue's modification time, so a new load or an edited YAML shows on the next rerun.
+No connection object is ever cached.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import streamlit as st
+
+from pipelines import config, ingest, status, store
+
+# A dashboard reader should not hang for the CLI's full wait; the error says try again.
+READ_WAIT = 3.0
+Row = dict[str, Any]
+
+
+class Unavailable(Exception):
+    """The figures cannot be read; the message is a sentence for the user."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Which figures a rerun shows: the database, its data version and the catalogue version."""
+
+    db: str
+    load_id: int
+    config_key: str
+    quarters: tuple[int, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.quarters
+
+
+@st.cache_resource(show_spinner=False)
+def _catalogue(path: str, mtime: float) -> config.Catalogue:
+    # Catalogue is frozen (pydantic, frozen=True), so sharing one object between sessions is safe.
+    return config.load(path)
+
+
+def _config_key() -> tuple[str, float]:
+    path = config.config_path()
+    try:
+        return str(path), path.stat().st_mtime
+    except OSError:
+        return str(path), 0.0
+
+
+def catalogue() -> config.Catalogue:
+    """The validated catalogue; raises config.ConfigError listing every problem."""
+    return _catalogue(*_config_key())
+
+
+@contextmanager
+def _read(db: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    try:
+        with store.connect(db, read_only=True, wait=READ_WAIT) as con:
+            yield con
+    except (store.StoreBusy, store.StoreError) as exc:
+        raise Unavailable(str(exc)) from None
+    except duckdb.Error as exc:
+        raise Unavailable(f"The database {db} could not be read: {exc}") from None
+
+
+@st.cache_resource(show_spinner=False)
+def _init_lock() -> threading.Lock:
+    return threading.Lock()
+
+
+def ensure_database() -> str | None:
+    """Create the database from data/sample/ when there is none, as ``python -m pipelines init``
+    does; returns a sentence saying so, or None when the database was already there."""
+    path = store.db_path()
+    if str(path) == ":memory:" or path.exists():
+        return None
+    with _init_lock():
+        if path.exists():
+            return None
+        cat = catalogue()
+        files = sorted(store.SAMPLE_DIR.glob("*.csv"))
+        uploads = [ingest.read_file(f, cat) for f in files]
+        bad = [f.name for f, upload in zip(files, uploads, strict=True) if not upload.ok]
+        if not files or bad:
+            raise Unavailable(
+                f"There is no database at {path}, and the sample files could not be loaded"
+                f" ({', '.join(bad) or 'none found'}); run 'python -m pipelines init'."
+            )
+        # Build beside the target and rename, so no reader ever sees a half-loaded file.
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.init")
+        try:
+            with store.connect(tmp) as con:
+                for upload in uploads:
+                    ingest.load(con, upload, analyst="dashboard (sample)")
+            os.replace(tmp, path)
+        except (store.StoreBusy, store.StoreError, duckdb.Error, OSError) as exc:
+            raise Unavailable(f"There is no database at {path}, and creating one failed: {exc}") from None
+        finally:
+            Path(str(tmp) + ".wal").unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
+    return f"There was no database at {path}, so it was created from the sample figures in data/sample/."
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _loaded_quarters(db: str, load_id: int) -> tuple[int, ...]:
+    with _read(db) as con:
+        return tuple(store.loaded_quarters(con))
+
+
+def snapshot() -> Snapshot:
+    """The current data version; one tiny query per rerun, so a new load shows at once."""
+    db = str(store.db_path())
+    with _read(db) as con:
+        load_id = store.latest_load_id(con)
+    path, mtime = _config_key()
+    return Snapshot(db, load_id, f"{path}@{mtime}", _loaded_quarters(db, load_id))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _rows(
+    db: str, load_id: int, config_key: str, quarters: tuple[int, ...],
+    areas: tuple[str, ...] | None, indicators: tuple[str, ...] | None,
+) -> list[Row]:
+    with _read(db) as con:
+        return status.query(con, catalogue(), list(quarters), list(areas) if areas else None,
+                            list(indicators) if indicators else None)
+
+
+def rows(
+    snap: Snapshot, quarters: Sequence[int], *,
+    areas: Sequence[str] | None = None, indicators: Sequence[str] | None = None,
+) -> list[Row]:
+    """Status rows from ``pipelines.status.query``; ask for one quarter or one indicator at a
+    time so a national-scale database answers quickly."""
+    return _rows(snap.db, snap.load_id, snap.config_key, tuple(sorted(set(quarters))),
+                 tuple(areas) if areas else None, tuple(indicators) if indicators else None)
+
+
+def window(qi: int, length: int) -> list[int]:
+    """The ``length`` quarters ending at ``qi``, oldest first."""
+    return list(range(qi - length + 1, qi + 1))

@@ -1,0 +1,174 @@
+"""Status chips, cells and HTML tables.
+
+A status is never colour alone: every chip carries its word and a distinct symbol, on an
+Okabe-Ito colour that colour-blind readers can tell apart. Tables are HTML (not
+``st.dataframe``, whose canvas a browser test or a screen reader cannot read), and every
+text that came from a file or the YAML is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pipelines import explain
+
+# status -> (symbol, background, plotly marker symbol)
+STATUS_STYLE: dict[str, tuple[str, str, str]] = {
+    "GREEN": ("●", "#009E73", "circle"),
+    "AMBER": ("▲", "#E69F00", "triangle-up"),
+    "RED": ("■", "#D55E00", "square"),
+    "GREY": ("◆", "#A6A6A6", "diamond"),
+    "NA": ("○", "#FFFFFF", "circle-open"),
+}
+# RED first, then AMBER: the order a district lead or the tasking group works through.
+SEVERITY = {"RED": 0, "AMBER": 1, "GREY": 2, "NA": 3, "GREEN": 4}
+NEEDS_UPDATE = ("RED", "AMBER")
+STATUS_MEANING = {
+    "GREEN": "on or better than target",
+    "AMBER": "worse than target, within the band",
+    "RED": "worse than target, beyond the band",
+    "GREY": "difference from target not statistically significant",
+    "NA": "no status: figure or target not available",
+}
+
+CSS = """
+<style>
+.rag {display:inline-block; padding:0.05rem 0.45rem; border-radius:0.3rem; font-weight:700;
+      color:#111; white-space:nowrap; border:1px solid #333; font-size:0.9em; line-height:1.4}
+.rag-NA {border-style:dashed; color:#333}
+table.rb {border-collapse:collapse; width:100%; font-size:0.92rem; margin-bottom:0.5rem}
+table.rb th, table.rb td {border:1px solid #d0d0d0; padding:0.3rem 0.5rem; text-align:left;
+      vertical-align:top}
+table.rb th {background:#f3f3f3; font-weight:600}
+table.rb td.num {text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap}
+.rb-wrap {overflow-x:auto; width:100%}
+table.rb .wide {min-width:15rem}
+table.rb td .rb-due {white-space:normal}
+table.rb .sub {color:#555; font-size:0.85em}
+table.rb caption {caption-side:top; text-align:left; color:#555; padding-bottom:0.3rem}
+.rb-cards {display:flex; gap:0.8rem; flex-wrap:wrap; margin:0.2rem 0 0.8rem}
+.rb-card {border:2px solid #333; border-radius:0.5rem; padding:0.4rem 0.9rem; min-width:8.5rem}
+.rb-card .n {font-size:2rem; font-weight:700; line-height:1.1}
+.rb-due {font-weight:700; white-space:nowrap}
+.rb-why {font-size:1.05rem; padding:0.5rem 0.8rem; border-left:0.35rem solid #333;
+      background:#f7f7f7; margin:0.3rem 0 0.8rem}
+</style>
+"""
+
+
+class Html(str):
+    """Text that is already safe HTML; anything else is escaped when a table is built."""
+
+
+def esc(value: Any) -> str:
+    if isinstance(value, Html):
+        return value
+    return html.escape("" if value is None else str(value))
+
+
+def chip(status: str, title: str | None = None) -> Html:
+    if status not in STATUS_STYLE:
+        return Html(f'<span class="rag rag-NA">{esc(status)}</span>')
+    symbol, colour, _ = STATUS_STYLE[status]
+    tip = esc(title or f"{status}: {STATUS_MEANING[status]}")
+    return Html(f'<span class="rag rag-{status}" style="background:{colour}" title="{tip}"'
+                f' data-status="{status}">{symbol} {status}</span>')
+
+
+def status_text(status: str) -> str:
+    """'▲ AMBER': for plain text, chart legends and hover labels."""
+    return f"{STATUS_STYLE[status][0]} {status}"
+
+
+def number(x: float | None, unit: str = "") -> str:
+    return explain.number(x, unit)
+
+
+def percent_off(row: dict[str, Any]) -> str:
+    """'1.7% worse' / '15.4% better' against the target; '–' when there is none."""
+    pct = row.get("percent_off")
+    if pct is None:
+        return "–"
+    if round(pct, 9) == 0:
+        return "on target"
+    return f"{explain.percent(abs(pct))} {'worse' if pct > 0 else 'better'}"
+
+
+def shortfall(row: dict[str, Any]) -> str:
+    s = row.get("shortfall")
+    if s is None:
+        return "–"
+    if round(s, 9) == 0:
+        return "0"
+    return f"{number(abs(s))} {'worse' if s > 0 else 'better'}"
+
+
+def direction(word: str | None) -> str:
+    return {"improving": "↗ improving", "worsening": "↘ worsening", "no change": "→ no change"}.get(
+        word or "", "–")
+
+
+def table(header: Sequence[str], body: Iterable[Sequence[Any]], *, caption: str | None = None,
+          numeric: Sequence[int] = (), wide: Sequence[int] = (0,), cls: str = "",
+          test_id: str = "") -> str:
+    """An HTML table; ``numeric`` columns are right-aligned, ``wide`` ones never squeezed thin."""
+    nums, wides = set(numeric), set(wide)
+
+    def kind(i: int) -> str:
+        return ("num" if i in nums else "cell") + (" wide" if i in wides else "")
+
+    head = "".join(f'<th class="{kind(i)}">{esc(h)}</th>' for i, h in enumerate(header))
+    lines = []
+    for cells in body:
+        tds = "".join(f'<td class="{kind(i)}">{esc(c)}</td>' for i, c in enumerate(cells))
+        lines.append(f"<tr>{tds}</tr>")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    tid = f' data-testid="{esc(test_id)}"' if test_id else ""
+    return (f'<div class="rb-wrap"><table class="rb {cls}"{tid}>{cap}<thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(lines)}</tbody></table></div>')
+
+
+def indicator_cell(row: dict[str, Any]) -> Html:
+    unit = esc(unit_words(row["unit"]))
+    return Html(f"<b>{esc(row['indicator'])}</b> {esc(row['name'])}"
+                f'<br><span class="sub">{unit}, {esc(row["better"])} is better</span>')
+
+
+def unit_words(unit: str) -> str:
+    return unit or "no unit given"
+
+
+def value_cell(row: dict[str, Any]) -> Html:
+    """A grid cell: the chip, then the figure under it."""
+    figure = number(row["value"], row["unit"]) if row["value"] is not None else row["reason"]
+    return Html(f'{chip(row["status"], explain_title(row))}<br><span class="sub">{esc(figure)}</span>')
+
+
+def explain_title(row: dict[str, Any]) -> str:
+    return f"{row['indicator']}, {row['area']}, {row['quarter']}: {explain.why(row)}"
+
+
+def count_cards(counts: dict[str, int]) -> str:
+    cards = []
+    for status, (_, colour, _) in STATUS_STYLE.items():
+        cards.append(
+            f'<div class="rb-card" style="border-color:{colour if status != "NA" else "#333"}"'
+            f' data-status="{status}"><div class="n">{counts.get(status, 0)}</div>'
+            f"{chip(status)}</div>"
+        )
+    return f'<div class="rb-cards">{"".join(cards)}</div>'
+
+
+def update_due(status: str) -> Html:
+    if status in NEEDS_UPDATE:
+        return Html('<span class="rb-due" title="Under the board\'s rules an AMBER or RED status'
+                    ' needs a verbal update to the tasking group">⚑ Update due to the tasking group</span>')
+    return Html("")
+
+
+def why_box(row: dict[str, Any]) -> str:
+    colour = STATUS_STYLE[row["status"]][1]
+    return (f'<div class="rb-why" style="border-left-color:{colour}">{chip(row["status"])}'
+            f" {esc(explain.why(row))}</div>")

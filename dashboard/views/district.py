@@ -1,0 +1,86 @@
+"""District: a district lead's own indicators, RED first, then AMBER, each beside the county."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import streamlit as st
+
+from dashboard import charts, data, state, ui
+from dashboard.ui import Html, chip, esc
+from pipelines import explain, quarters
+
+SPARK_QUARTERS = 8
+
+ctx = state.context()
+cat = ctx.catalogue
+
+if ctx.area == cat.county:
+    st.title("District")
+    st.markdown(f"Choose a district to see its indicators, RED first. {cat.county} as a whole is on"
+                " the Overview page.")
+    state.page_links("views/district.py", [(d, ctx.params(area=d)) for d in cat.districts],
+                     icon=":material/location_on:", columns=4)
+    st.stop()
+
+st.title(f"{ctx.area}: district view")
+if ctx.qi is None:
+    st.info("No figures are loaded yet, so there is nothing to show for this district.")
+    st.stop()
+
+rows = data.rows(ctx.snap, [ctx.qi], areas=[ctx.area])
+if not rows:
+    st.info(f"No indicator in the catalogue is measured for {ctx.area}.")
+    st.stop()
+st.subheader(f"{ctx.quarter}")
+if all(r["reason"] == "no data" for r in rows):
+    st.info(f"There are no figures for {ctx.area} in {ctx.quarter}. Choose another quarter in the sidebar.")
+    st.stop()
+
+ids = [r["indicator"] for r in rows]
+county = {r["indicator"]: r for r in data.rows(ctx.snap, [ctx.qi], areas=[cat.county], indicators=ids)}
+history: dict[str, list[data.Row]] = {}
+for r in data.rows(ctx.snap, data.window(ctx.qi, SPARK_QUARTERS), areas=[ctx.area]):
+    history.setdefault(r["indicator"], []).append(r)
+
+rows.sort(key=lambda r: (ui.SEVERITY[r["status"]], ids.index(r["indicator"])))
+counts = Counter(r["status"] for r in rows)
+due = counts["RED"] + counts["AMBER"]
+if due:
+    st.html(f'<p class="rb-due" style="font-size:1.15rem">⚑ {due} indicator{"s" if due > 1 else ""}'
+            f" AMBER or RED: an update is due to the tasking group"
+            f" ({counts['RED']} RED, {counts['AMBER']} AMBER).</p>")
+else:
+    st.success(f"No AMBER or RED indicators for {ctx.area} in {ctx.quarter}: no update is due.")
+st.html(ui.count_cards(counts))
+
+
+def county_cell(r: data.Row) -> Html | str:
+    c = county.get(r["indicator"])
+    if c is None:
+        return "–"
+    return Html(f"{esc(ui.number(c['value'], c['unit']))} {chip(c['status'], ui.explain_title(c))}")
+
+
+body = [
+    [ui.indicator_cell(r), chip(r["status"], ui.explain_title(r)), ui.number(r["value"], r["unit"]),
+     ui.number(r["target"], r["unit"]), ui.percent_off(r), county_cell(r),
+     charts.sparkline(history.get(r["indicator"], [])), ui.direction(r["direction"]),
+     ui.update_due(r["status"]), explain.why(r), r["note"] or ""]
+    for r in rows
+]
+st.html(ui.table(
+    ["Indicator", "Status", "Value", "Target", "% off target", f"{cat.county} (county)",
+     f"Trend, last {SPARK_QUARTERS} quarters", "Since last quarter", "Tasking group", "Why this status",
+     "Note"],
+    body, numeric=(2, 3, 4), wide=(0, 9), test_id="district-table",
+    caption=f"{ctx.area}, {ctx.quarter}: RED first, then AMBER; targets are {ctx.area}'s own where set."))
+
+flagged = [r for r in rows if r["status"] in ui.NEEDS_UPDATE]
+if flagged:
+    st.markdown("**Open the trend of:**")
+    state.page_links("views/indicator.py", [
+        (f"{r['indicator']} ({r['status']})", ctx.params(indicator=r["indicator"])) for r in flagged],
+        icon=":material/show_chart:", columns=4)
+st.caption(f"Previous quarter: {quarters.label(ctx.qi - 1)}. The county value is {cat.county}'s own figure"
+           " against the county target.")

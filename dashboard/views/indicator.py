@@ -1,0 +1,90 @@
+"""Indicator: its trend against target and band, the districts compared, and the arithmetic."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, data, state, ui
+from dashboard.ui import chip
+from pipelines import explain, quarters
+
+ctx = state.context()
+cat = ctx.catalogue
+names = {i.id: i for i in cat.indicators}
+ind_id, notice = state.synced_select(
+    "Indicator", list(names), "indicator", what="indicator",
+    format_func=lambda i: f"{i}: {names[i].name}", width=560)
+if notice:
+    st.info(notice)
+ind = names[ind_id]
+tol = cat.tolerance(ind)
+
+area = ctx.area
+if not cat.in_scope(ind, area):
+    st.info(f"{ind.id} is measured for the county only, so {cat.county} is shown rather than {area}.")
+    area = cat.county
+
+st.title(f"{ind.id} {ind.name}")
+st.markdown(f"**{area}** · {ui.unit_words(ind.unit)} · {ind.better} is better · amber band:"
+            f" within {tol.describe(ind.unit)}")
+
+if ctx.qi is None:
+    st.info("No figures are loaded yet, so there is no trend to draw.")
+else:
+    trend = data.rows(ctx.snap, ctx.snap.quarters, areas=[area], indicators=[ind.id])
+    now = next((r for r in trend if r["qi"] == ctx.qi), None)
+    st.subheader(f"Why this status, {ctx.quarter}")
+    if now is None or now["reason"] == "no data":
+        st.info(f"There is no figure for {ind.id} in {area} for {ctx.quarter}.")
+    else:
+        st.html(ui.why_box(now))
+        if now["note"]:
+            st.caption(f"Note with the figure: {now['note']}")
+        if now["reported_status"] and now["mismatch"]:
+            st.html(f"<p>Reported as {chip(now['reported_status'])}, but the board's rule gives"
+                    f" {chip(now['status'])}.</p>")
+    if all(r["target"] is None for r in trend):
+        st.warning(f"{ind.id} has no target for any loaded quarter, so every status is NA and there is"
+                   " no target line or band to draw.")
+    if any(r["value"] is not None for r in trend):
+        st.plotly_chart(charts.trend(trend, title=f"{ind.id} in {area}, by quarter", selected=ctx.quarter),
+                        key="trend")
+    else:
+        st.info(f"No figures for {ind.id} in {area} have been loaded.")
+
+    if ind.at_district and cat.districts:
+        st.subheader(f"Districts compared, {ctx.quarter}")
+        areas = data.rows(ctx.snap, [ctx.qi], indicators=[ind.id])
+        areas.sort(key=lambda r: (r["level"] != "county", ui.SEVERITY[r["status"]], r["area"]))
+        st.html(ui.table(
+            ["Area", "Status", "Value", "Target", "% off target", "Since last quarter", "Why"],
+            [[r["area"] + (" (county)" if r["level"] == "county" else ""), chip(r["status"]),
+              ui.number(r["value"], r["unit"]), ui.number(r["target"], r["unit"]), ui.percent_off(r),
+              ui.direction(r["direction"]), explain.why(r)] for r in areas],
+            numeric=(2, 3, 4), wide=(0, 6), test_id="compare",
+            caption="County first, then districts RED first; each against its own target."))
+        if any(r["value"] is not None for r in areas):
+            left, _ = st.columns([3, 1])
+            left.plotly_chart(charts.compare(areas, title=f"{ind.id} by area, {ctx.quarter}: bars are"
+                                             " values, black ticks the targets"), key="compare")
+
+st.subheader("Definition")
+if ind.description:
+    st.markdown(ui.esc(ind.description))
+years = sorted(set(ind.targets) | {y for t in ind.area_targets.values() for y in t})
+if years:
+    body = [[f"{cat.county} (county)", *[ui.number(ind.targets.get(y)) for y in years]]]
+    body += [[a, *[ui.number(t.get(y)) for y in years]] for a, t in ind.area_targets.items()]
+    st.html(ui.table(["Targets by financial year", *[quarters.year_label(y) for y in years]], body,
+                     numeric=range(1, len(years) + 1), test_id="targets",
+                     caption=f"Targets in {ui.unit_words(ind.unit)}; a district without its own uses the"
+                             " county's."))
+else:
+    st.warning(f"{ind.id} has no targets in the catalogue, so it has no status (NA).")
+st.markdown(
+    f"- **Unit:** {ui.esc(ui.unit_words(ind.unit))}\n- **Polarity:** {ind.better} is better\n"
+    f"- **Amber band:** worse than target by no more than {ui.esc(tol.describe(ind.unit))};"
+    " beyond it is RED\n"
+    f"- **Measured for:** {', '.join(ind.levels)}"
+    + ("\n- **GREY** when the confidence interval contains the target" if ind.grey_when_not_significant
+       else ""))

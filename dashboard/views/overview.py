@@ -1,0 +1,116 @@
+"""Overview: the quarter at a glance, as the board's printed "County Overview" was."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import streamlit as st
+
+from dashboard import data, state, ui
+from dashboard.ui import Html, chip, esc
+from pipelines import explain, quarters
+
+ctx = state.context()
+cat = ctx.catalogue
+st.title(f"{cat.county} Safer Communities Board: overview")
+
+if ctx.qi is None:
+    st.info("No figures are loaded yet. An analyst loads a quarter with"
+            " `python -m pipelines load FILE.csv`; the sample quarters load with `python -m pipelines init`.")
+    st.stop()
+
+recent = data.window(ctx.qi, 4)
+county_rows = data.rows(ctx.snap, recent, areas=[cat.county])
+by_key = {(r["indicator"], r["qi"]): r for r in county_rows}
+current = [r for r in county_rows if r["qi"] == ctx.qi]
+
+st.subheader(f"{ctx.quarter}: county indicators at a glance")
+if all(r["reason"] == "no data" for r in current):
+    st.info(f"There are no county figures for {ctx.quarter}. Choose another quarter in the sidebar.")
+else:
+    counts = Counter(r["status"] for r in current)
+    st.html(ui.count_cards(counts))
+    st.caption(f"{len(current)} county indicators. ● GREEN on target · ▲ AMBER worse than target within"
+               " the band · ■ RED beyond the band · ◆ GREY difference not significant · ○ NA no figure"
+               " or no target.")
+
+# Movements since last quarter: only where last quarter had a figure to compare with.
+moves = []
+for r in current:
+    prev = by_key.get((r["indicator"], ctx.qi - 1))
+    if prev and prev["reason"] != "no data" and prev["status"] != r["status"]:
+        moves.append(Html(f"<li><b>{esc(r['indicator'])}</b> moved {chip(prev['status'])} →"
+                          f" {chip(r['status'])} <span class='sub'>{esc(r['name'])}</span></li>"))
+st.subheader("Quarterly comparison")
+if moves:
+    st.html(f'<p>Since {esc(quarters.label(ctx.qi - 1))}:</p><ul class="rb-moves">{"".join(moves)}</ul>')
+else:
+    st.markdown(f"No county indicator changed status since {quarters.label(ctx.qi - 1)}.")
+header = ["Indicator", *[quarters.label(q) for q in recent], "Since last quarter"]
+grid = []
+for r in current:
+    prev = by_key.get((r["indicator"], ctx.qi - 1))
+    moved = (f"{prev['status']} → {r['status']}" if prev and prev["reason"] != "no data"
+             and prev["status"] != r["status"] else "no change")
+    grid.append([ui.indicator_cell(r), *[ui.value_cell(by_key[(r["indicator"], q)]) for q in recent], moved])
+st.html(ui.table(header, grid, test_id="status-grid",
+                 caption="Status by quarter, oldest first; each cell shows the status and the figure."))
+
+st.subheader("Numerical breakdown")
+body = [
+    [ui.indicator_cell(r), ui.number(r["value"], r["unit"]), ui.number(r["target"], r["unit"]),
+     ui.shortfall(r), ui.percent_off(r), chip(r["status"], ui.explain_title(r)),
+     ui.direction(r["direction"]), ui.direction(r["direction_year"]),
+     chip(r["reported_status"]) if r["reported_status"] else "–", r["note"] or ""]
+    for r in current
+]
+st.html(ui.table(
+    ["Indicator", "Value", "Target", "Shortfall", "% off target", "Status", "Since last quarter",
+     "Since a year ago", "Reported status", "Note"],
+    body, numeric=(1, 2, 3, 4), test_id="breakdown",
+    caption=f"{ctx.quarter}; shortfall and % off are against the target (positive is worse)."))
+
+district_ids = [i.id for i in cat.indicators if i.at_district]
+district_rows: list[data.Row] = []
+if district_ids and cat.districts:
+    st.subheader("Districts")
+    district_rows = data.rows(ctx.snap, [ctx.qi], areas=list(cat.districts), indicators=district_ids)
+    cells = {(r["area"], r["indicator"]): r for r in district_rows}
+    names = {i.id: i for i in cat.indicators}
+    head = ["District", *[f"{i} {names[i].name} ({ui.unit_words(names[i].unit)})" for i in district_ids]]
+    county_cells = {r["indicator"]: r for r in current}
+    body = [[Html(f"<b>{esc(cat.county)}</b> (county)"),
+             *[ui.value_cell(county_cells[i]) for i in district_ids if i in county_cells]]]
+    for d in cat.districts:
+        body.append([d, *[ui.value_cell(cells[(d, i)]) for i in district_ids]])
+    st.html(ui.table(head, body, test_id="district-grid",
+                     caption=f"District-level indicators, {ctx.quarter}, against each district's own"
+                             " target."))
+    due: Counter[str] = Counter()
+    reds: Counter[str] = Counter()
+    for r in district_rows:
+        if r["status"] in ui.NEEDS_UPDATE:
+            due[r["area"]] += 1
+            reds[r["area"]] += r["status"] == "RED"
+    if due:
+        st.markdown("**Districts with an update due to the tasking group** (an AMBER or RED status):")
+        ranked = sorted(due, key=lambda a: (-reds[a], -due[a], a))
+        state.page_links("views/district.py", [
+            (f"{area}: {reds[area]} RED, {due[area] - reds[area]} AMBER", ctx.params(area=area))
+            for area in ranked[:24]], icon=":material/flag:")
+        if len(ranked) > 24:
+            st.caption(f"… and {len(ranked) - 24} more; choose the area in the sidebar.")
+    else:
+        st.markdown("No district has an AMBER or RED status this quarter.")
+
+st.subheader("Reported status differs from the computed one")
+mismatches = [r for r in current + district_rows if r["mismatch"]]
+if mismatches:
+    st.html(ui.table(
+        ["Indicator", "Area", "Reported", "Computed", "Why the computed status"],
+        [[ui.indicator_cell(r), r["area"], chip(r["reported_status"]), chip(r["status"]),
+          explain.why(r)] for r in mismatches],
+        wide=(0, 4), test_id="mismatches",
+        caption="The status as reported in the file, against the status the board's rule gives."))
+else:
+    st.markdown(f"Every reported status for {ctx.quarter} agrees with the computed one.")

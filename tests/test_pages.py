@@ -1,0 +1,346 @@
+"""Every dashboard page through Streamlit's AppTest, over a real copy of the sample database."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from pipelines import config, ingest, store
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+OVERVIEW, INDICATOR, DISTRICT, DEFINITIONS = (
+    "views/overview.py", "views/indicator.py", "views/district.py", "views/definitions.py")
+
+
+@pytest.fixture(autouse=True)
+def fresh(monkeypatch: pytest.MonkeyPatch, sample_db: Path) -> Iterator[Path]:
+    """Caches outlive an AppTest within one pytest process: clear them, and give each test
+    its own copy of the sample database."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("RAGBOARD_DB", str(sample_db))
+    monkeypatch.delenv("RAGBOARD_CONFIG", raising=False)
+    yield sample_db
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def run(page: str = OVERVIEW, **params: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    if page != OVERVIEW:
+        at.switch_page(page).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+class _Tables(HTMLParser):
+    """Tables by data-testid, as rows of cell texts with whitespace collapsed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self._id: str | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self._id = dict(attrs).get("data-testid") or ""
+            self.tables[self._id] = []
+        elif tag == "tr" and self._id is not None:
+            self.tables[self._id].append([])
+        elif tag in ("td", "th") and self._id is not None:
+            self._cell = []
+        elif tag == "br" and self._cell is not None:
+            self._cell.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("td", "th") and self._cell is not None and self._id is not None:
+            self.tables[self._id][-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+        elif tag == "table":
+            self._id = None
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def html(at: AppTest) -> str:
+    return "\n".join(h.proto.body for h in at.get("html"))
+
+
+def table(at: AppTest, test_id: str) -> list[list[str]]:
+    parser = _Tables()
+    parser.feed(html(at))
+    assert test_id in parser.tables, f"no table {test_id!r}; have {list(parser.tables)}"
+    return parser.tables[test_id]
+
+
+def row(rows: list[list[str]], start: str) -> list[str]:
+    found = [r for r in rows if r and r[0].startswith(start)]
+    assert found, f"no row starting {start!r} in {rows}"
+    return found[0]
+
+
+def text(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [e.value for e in at.info] + [e.value for e in at.error]
+    parts += [e.value for e in at.warning] + [e.value for e in at.success] + [h.value for h in at.title]
+    parts += [h.value for h in at.subheader] + [c.value for c in at.caption]
+    return " ".join(("\n".join(parts) + "\n" + re.sub(r"<[^>]+>", " ", html(at))).split())
+
+
+def counts(at: AppTest) -> dict[str, int]:
+    cards = re.findall(r'data-status="(\w+)"><div class="n">(\d+)</div>', html(at))
+    return {status: int(n) for status, n in cards}
+
+
+# --- Overview -----------------------------------------------------------------------------
+
+def test_overview_defaults_to_the_latest_quarter_and_mirrors_it_to_the_url() -> None:
+    at = run()
+    assert at.selectbox(key="sel_quarter").value == "2010/11 Q1"
+    assert at.selectbox(key="sel_area").value == "Derbyshire"
+    assert at.query_params["quarter"] == "2010/11 Q1"
+    assert at.query_params["area"] == "Derbyshire"
+    assert counts(at) == {"GREEN": 3, "AMBER": 4, "RED": 3, "GREY": 1, "NA": 0}
+
+
+def test_overview_status_grid_covers_the_last_four_quarters_and_calls_out_movements() -> None:
+    at = run()
+    grid = table(at, "status-grid")
+    assert grid[0] == ["Indicator", "2009/10 Q2", "2009/10 Q3", "2009/10 Q4", "2010/11 Q1",
+                       "Since last quarter"]
+    ni49 = row(grid, "NI 49")
+    assert ni49[3] == "● GREEN 41.9" and ni49[4] == "■ RED 45" and ni49[5] == "GREEN → RED"
+    assert row(grid, "NI 27")[1:5] == ["■ RED 20%"] * 4
+    assert "NI 49 moved ● GREEN → ■ RED" in text(at)
+    assert "LI 2 moved ▲ AMBER → ● GREEN" in text(at)
+
+
+def test_overview_numerical_breakdown_shows_the_arithmetic() -> None:
+    at = run()
+    rows = table(at, "breakdown")
+    ni20 = row(rows, "NI 20")
+    assert ni20[1:6] == ["7.19", "7.07", "0.12 worse", "1.7% worse", "▲ AMBER"]
+    assert ni20[6:8] == ["↗ improving", "↘ worsening"]
+    ni18 = row(rows, "NI 18")
+    assert ni18[5] == "◆ GREY" and ni18[8] == "▲ AMBER"
+    assert "55 repeat referrals of 356" in row(rows, "NI 32")[9]
+
+
+def test_overview_districts_grid_and_links_carry_the_quarter() -> None:
+    at = run()
+    grid = table(at, "district-grid")
+    assert grid[0][1].startswith("NI 16") and grid[0][2].startswith("NI 20")
+    assert row(grid, "High Peak")[2] == "■ RED 7.44"
+    assert row(grid, "Chesterfield")[1:] == ["■ RED 15.34", "▲ AMBER 9.79"]
+    links = {link.proto.label: link for link in at.get("page_link")}
+    assert list(links) == ["Chesterfield: 1 RED, 1 AMBER", "High Peak: 1 RED, 0 AMBER",
+                           "South Derbyshire: 1 RED, 0 AMBER", "Amber Valley: 0 RED, 1 AMBER"]
+    target = links["High Peak: 1 RED, 0 AMBER"].proto
+    assert target.page.endswith("district")
+    assert "area=High+Peak" in target.query_string and "quarter=2010%2F11+Q1" in target.query_string
+
+
+def test_overview_lists_reported_statuses_that_differ_from_the_computed_ones() -> None:
+    at = run()
+    rows = table(at, "mismatches")[1:]
+    assert [r[0].split()[0] + " " + r[0].split()[1] for r in rows] == ["NI 18", "NI 32", "NI 39"]
+    ni39 = row(rows, "NI 39")
+    assert ni39[1:4] == ["Derbyshire", "■ RED", "▲ AMBER"]
+    assert "86 worse, 4.9% of the target, within the 5% band → AMBER" in ni39[4]
+
+
+def test_quarter_from_the_url_and_from_the_widget() -> None:
+    at = run(quarter="2009/10 Q4")
+    assert at.selectbox(key="sel_quarter").value == "2009/10 Q4"
+    assert table(at, "status-grid")[0][4] == "2009/10 Q4"
+    at.selectbox(key="sel_quarter").set_value("2008/09 Q4").run()
+    assert at.query_params["quarter"] == "2008/09 Q4"
+    assert "2008/09 Q4: county indicators at a glance" in text(at)
+    # the quarter's last day is accepted in a link too
+    at = run(quarter="2009-12-31")
+    assert at.selectbox(key="sel_quarter").value == "2009/10 Q3"
+
+
+def test_a_quarter_or_area_not_on_offer_says_what_is_shown_instead() -> None:
+    at = run(quarter="2030/31 Q1", area="Atlantis")
+    notes = [i.value for i in at.info]
+    assert "There is no quarter with figures '2030/31 Q1' to show; showing 2010/11 Q1 instead." in notes
+    assert "There is no area 'Atlantis' to show; showing Derbyshire (county) instead." in notes
+    assert at.query_params["quarter"] == "2010/11 Q1"
+
+
+def test_the_first_quarter_loaded_has_no_movements_to_call_out() -> None:
+    at = run(quarter="2008/09 Q1")
+    assert "No county indicator changed status since 2007/08 Q4." in text(at)
+    assert row(table(at, "status-grid"), "NI 1")[1:4] == ["○ NA no data"] * 3
+
+
+# --- District -----------------------------------------------------------------------------
+
+def test_district_lists_red_before_amber_with_the_county_beside_each() -> None:
+    at = run(DISTRICT, area="Chesterfield", quarter="2010/11 Q1")
+    rows = table(at, "district-table")[1:]
+    assert [(r[0][:5].strip(), r[1]) for r in rows] == [("NI 16", "■ RED"), ("NI 20", "▲ AMBER")]
+    assert [r[5] for r in rows] == ["9.6 ● GREEN", "7.19 ▲ AMBER"]
+    assert all(r[8] == "⚑ Update due to the tasking group" for r in rows)
+    assert "2 indicators AMBER or RED: an update is due to the tasking group (1 RED, 1 AMBER)" in text(at)
+
+
+def test_district_high_peak_from_the_url() -> None:
+    at = run(DISTRICT, area="High Peak", quarter="2010/11 Q1")
+    assert at.selectbox(key="sel_area").value == "High Peak"
+    rows = table(at, "district-table")[1:]
+    assert rows[0][0].startswith("NI 20") and rows[0][1] == "■ RED"
+    assert rows[0][2:5] == ["7.44", "6.2", "20.0% worse"]
+    assert "beyond the 5% band → RED" in rows[0][9]
+    assert rows[1][0].startswith("NI 16") and rows[1][1] == "● GREEN" and rows[1][8] == ""
+    assert 'src="data:image/svg+xml;base64,' in html(at)  # the sparkline
+    link = at.get("page_link")[0].proto
+    assert link.label == "NI 20 (RED)" and "indicator=NI+20" in link.query_string
+
+
+def test_district_page_for_the_county_offers_the_districts() -> None:
+    at = run(DISTRICT)
+    labels = [link.proto.label for link in at.get("page_link")]
+    assert labels == list(config.load().districts)
+
+
+def test_district_changes_with_the_quarter_widget() -> None:
+    at = run(DISTRICT, area="Erewash", quarter="2010/11 Q1")
+    assert "No AMBER or RED indicators for Erewash in 2010/11 Q1: no update is due." in text(at)
+    statuses = {r[0][:5].strip(): r[1] for r in table(at, "district-table")[1:]}
+    at.selectbox(key="sel_quarter").set_value("2009/10 Q4").run()
+    assert at.query_params["quarter"] == "2009/10 Q4"
+    assert "Erewash: district view" in text(at) and "2009/10 Q4" in text(at)
+    before = {r[0][:5].strip(): r[1] for r in table(at, "district-table")[1:]}
+    assert statuses["NI 20"] == "● GREEN" and before["NI 20"] == "▲ AMBER"
+
+
+# --- Indicator ----------------------------------------------------------------------------
+
+def test_indicator_explains_the_status_and_draws_the_trend() -> None:
+    at = run(INDICATOR, indicator="NI 20", quarter="2010/11 Q1")
+    assert ("7.19 against a target of 7.07, lower is better: 0.12 worse, 1.7% of the target,"
+            " within the 5% band → AMBER") in text(at)
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["yaxis"]["title"]["text"] == "per 1,000 population"
+    assert spec["layout"]["xaxis"]["title"]["text"] == "Quarter (financial year)"
+    traces = {t.get("name"): t for t in spec["data"]}
+    assert traces["AMBER"]["marker"]["symbol"] == "triangle-up"
+    assert traces["GREEN"]["marker"]["symbol"] == "circle"
+    assert traces["AMBER"]["x"][-1] == "2010/11 Q1"
+    target = next(t for t in spec["data"] if str(t.get("name", "")).startswith("Target"))
+    assert target["fill"] == "tonexty" and target["y"][-1] == 7.07
+    assert len(target["x"]) == 9  # every sample quarter
+
+
+def test_indicator_compares_the_districts() -> None:
+    at = run(INDICATOR, indicator="NI 20", quarter="2010/11 Q1")
+    rows = table(at, "compare")[1:]
+    assert rows[0][:2] == ["Derbyshire (county)", "▲ AMBER"]
+    assert [r[0] for r in rows[1:3]] == ["High Peak", "South Derbyshire"]
+    assert row(rows, "South Derbyshire")[1:5] == ["■ RED", "7.71", "5.8", "32.9% worse"]
+    targets = table(at, "targets")
+    assert targets[0] == ["Targets by financial year", "2008/09", "2009/10", "2010/11"]
+    assert row(targets, "High Peak") == ["High Peak", "6.5", "6.3", "6.2"]
+
+
+def test_indicator_for_a_district_uses_its_own_target() -> None:
+    at = run(INDICATOR, indicator="NI 20", area="High Peak")
+    assert "7.44 against a target of 6.2, lower is better: 1.24 worse, 20.0% of the target" in text(at)
+
+
+def test_indicator_widget_updates_the_url_and_mismatch_is_flagged() -> None:
+    at = run(INDICATOR, quarter="2010/11 Q1")
+    at.selectbox(key="sel_indicator").set_value("NI 39").run()
+    assert at.query_params["indicator"] == "NI 39"
+    assert "1,839 against a target of 1,753" in text(at)
+    assert "Reported as ■ RED , but the board's rule gives ▲ AMBER" in text(at)
+
+
+def test_county_only_indicator_with_a_district_selected_shows_the_county() -> None:
+    at = run(INDICATOR, indicator="NI 49", area="High Peak")
+    assert "NI 49 is measured for the county only, so Derbyshire is shown rather than High Peak." in text(at)
+    assert "45 against a target of 42.7" in text(at)
+
+
+# --- Definitions --------------------------------------------------------------------------
+
+def test_definitions_lists_every_indicator_and_the_rule() -> None:
+    at = run(DEFINITIONS)
+    rows = table(at, "definitions")[1:]
+    assert [r[0] for r in rows] == [i.id for i in config.load().indicators]
+    ni18 = row(rows, "NI 18")
+    assert ni18[3] == "lower is better" and ni18[5] == "5 % above the predicted rate" and ni18[6] == "yes"
+    assert "2010/11: 11.35" in row(rows, "NI 16")[7] and "8 areas have their own" in row(rows, "NI 16")[7]
+    assert "worse than target, by no more than the amber band (5% of the target" in text(at)
+
+
+# --- Data versions, empty and busy databases ----------------------------------------------
+
+def test_a_new_load_shows_at_once(tmp_path: Path, fresh: Path) -> None:
+    at = run(DISTRICT, area="High Peak", quarter="2010/11 Q1")
+    assert table(at, "district-table")[1][1] == "■ RED"
+    csv = tmp_path / "revise.csv"
+    csv.write_text("indicator,area,quarter,value,lower,upper,numerator,denominator,reported_status,note\n"
+                   "NI 20,High Peak,2010/11 Q1,6.1,,,,,,<b>revised</b> & checked\n")
+    cat = config.load()
+    with store.connect(fresh) as con:
+        ingest.load(con, ingest.read_file(csv, cat), analyst="test")
+    at.run()
+    rows = table(at, "district-table")[1:]
+    assert row(rows, "NI 20")[1] == "● GREEN"
+    assert "&lt;b&gt;revised&lt;/b&gt; &amp; checked" in html(at)  # notes are escaped
+
+
+def test_an_empty_database_says_so(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "empty.duckdb"
+    with store.connect(path):
+        pass
+    monkeypatch.setenv("RAGBOARD_DB", str(path))
+    for page in (OVERVIEW, DISTRICT, INDICATOR):
+        at = run(page, area="High Peak")
+        assert "No figures are loaded yet" in text(at), page
+
+
+def test_a_missing_database_is_created_from_the_sample(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "new" / "ragboard.duckdb"
+    monkeypatch.setenv("RAGBOARD_DB", str(path))
+    at = run()
+    assert f"There was no database at {path}, so it was created from the sample figures" in text(at)
+    assert counts(at)["RED"] == 3 and path.exists()
+
+
+def test_a_busy_database_is_a_sentence_not_a_traceback(monkeypatch: pytest.MonkeyPatch, fresh: Path) -> None:
+    from dashboard import data
+
+    monkeypatch.setattr(data, "READ_WAIT", 0.3)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]);"
+         " print('held', flush=True); time.sleep(30)", str(fresh)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        at = AppTest.from_file(APP, default_timeout=30).run()
+        assert not at.exception
+        assert [e.value for e in at.error] == [
+            f"The database {fresh} is busy: another program is writing to it. Try again in a moment."]
+    finally:
+        holder.kill()
+        holder.wait()
+    time.sleep(0.1)
