@@ -46,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("undo", parents=[common], help="reverse a load, restoring the values it replaced")
     p.add_argument("load_id", type=int)
     p.add_argument("--analyst", help="who is undoing (recorded with the undo)")
+    p = sub.add_parser("report", parents=[common], help="the quarterly board pack as HTML or PDF")
+    p.add_argument("--quarter", help="e.g. '2010/11 Q1' (default: the latest loaded)")
+    p.add_argument("--format", choices=("html", "pdf"), default="html")
+    p.add_argument("--out", required=True, help="the file to write")
+    p.add_argument("--exceptions-only", action="store_true", help="only the AMBER, RED and GREY indicators")
     p = sub.add_parser("add-analyst", parents=[common],
                        help="create an analyst account (asks for the password; $RAGBOARD_ANALYSTS names the file)")
     p.add_argument("name")
@@ -153,20 +158,37 @@ def cmd_status(args: argparse.Namespace) -> int:
         raise CliError(f"Unknown indicator '{args.indicator}'{config.suggest(args.indicator, ids)}", 2)
     _ensure_database(args, catalogue)
     with store.connect(args.db, read_only=True) as con:
-        if args.quarter:
-            try:
-                qi = quarters.parse(args.quarter)
-            except quarters.QuarterError as exc:
-                raise CliError(str(exc), 2) from None
-        else:
-            loaded = store.loaded_quarters(con)
-            if not loaded:
-                raise CliError("No figures are loaded yet; load a quarter with 'python -m pipelines load FILE.csv'.")
-            qi = loaded[-1]
-        rows = status.query(con, catalogue, [qi], [args.area] if args.area else None,
-                            [args.indicator] if args.indicator else None)
-    out = [{c: r[c] for c in status.CLI_COLUMNS} for r in rows]
-    _write(out, list(status.CLI_COLUMNS), args.format)
+        qi = _quarter(args, con)
+        columns, rows = status.table(con, catalogue, [qi], [args.area] if args.area else None,
+                                     [args.indicator] if args.indicator else None, status.CLI_COLUMNS)
+    _write(rows, columns, args.format)
+    return 0
+
+
+def _quarter(args: argparse.Namespace, con: Any) -> int:
+    if args.quarter:
+        try:
+            return quarters.parse(args.quarter)
+        except quarters.QuarterError as exc:
+            raise CliError(str(exc), 2) from None
+    loaded = store.loaded_quarters(con)
+    if not loaded:
+        raise CliError("No figures are loaded yet; load a quarter with 'python -m pipelines load FILE.csv'.")
+    return loaded[-1]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pipelines import report
+
+    catalogue = _catalogue(args)
+    _ensure_database(args, catalogue)
+    with store.connect(args.db, read_only=True) as con:
+        qi = _quarter(args, con)
+        try:
+            out = report.write(con, catalogue, qi, args.format, args.out, args.exceptions_only)
+        except report.ReportError as exc:
+            raise CliError(str(exc)) from None
+    print(f"Board pack for {quarters.label(qi)} written to {out}.")
     return 0
 
 
@@ -177,7 +199,7 @@ def cmd_loads(args: argparse.Namespace) -> int:
         rows = loads(con)
     columns = ["load_id", "loaded_at", "kind", "file_name", "analyst", "rows_added", "rows_revised",
                "rows_unchanged", "rows_removed", "undoes", "undone_by", "sha256"]
-    _write([{c: r[c] for c in columns} for r in rows], columns, "table")
+    _write([tuple(r[c] for c in columns) for r in rows], columns, "table")
     return 0
 
 
@@ -237,16 +259,16 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _write(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
+def _write(rows: list[tuple[Any, ...]], columns: list[str], fmt: str) -> None:
     if fmt == "json":
-        json.dump(rows, sys.stdout, indent=1, default=str)
+        json.dump([dict(zip(columns, r, strict=True)) for r in rows], sys.stdout, indent=1, default=str)
         print()
     elif fmt == "csv":
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
         writer.writerows(rows)
     else:
-        cells = [[_cell(r[c]) for c in columns] for r in rows]
+        cells = [[_cell(v) for v in r] for r in rows]
         widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
         print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
         for row in cells:
@@ -256,5 +278,5 @@ def _write(rows: list[dict[str, Any]], columns: list[str], fmt: str) -> None:
 _COMMANDS = {
     "validate": cmd_validate, "load": cmd_load, "status": cmd_status, "init": cmd_init,
     "loads": cmd_loads, "undo": cmd_undo, "add-analyst": cmd_add_analyst,
-    "remove-analyst": cmd_remove_analyst,
+    "remove-analyst": cmd_remove_analyst, "report": cmd_report,
 }

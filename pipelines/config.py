@@ -215,7 +215,9 @@ def load(path: str | Path | None = None) -> Catalogue:
     """Read and validate the catalogue, raising ConfigError with every problem found."""
     path = config_path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # libyaml's parser when present: the pure-Python one takes 0.3 s on a national catalogue
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - a safe loader
     except FileNotFoundError:
         raise ConfigError(path, ["file not found; set --config or RAGBOARD_CONFIG"]) from None
     except yaml.YAMLError as exc:

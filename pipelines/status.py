@@ -31,6 +31,11 @@ ind AS (SELECT unnest($indicators, recursive := true)),
 tgt AS (SELECT unnest($targets, recursive := true)),
 area AS (SELECT unnest($areas, recursive := true)),
 qs AS (SELECT unnest($quarters) AS qi),
+-- only the indicators asked for, so a one-indicator trend does not scan every row three times
+obs AS (
+    SELECT * FROM observations
+    WHERE $only_indicators IS NULL OR list_contains($only_indicators, indicator)
+),
 scope AS (
     SELECT ind.*, area.area, area.level, area.area_pos, qs.qi
     FROM ind
@@ -47,11 +52,11 @@ joined AS (
         p.value AS previous_value,
         y.value AS year_ago_value
     FROM scope s
-    LEFT JOIN observations o ON o.indicator = s.indicator AND o.area = s.area AND o.qi = s.qi
+    LEFT JOIN obs o ON o.indicator = s.indicator AND o.area = s.area AND o.qi = s.qi
     LEFT JOIN tgt own ON own.indicator = s.indicator AND own.area = s.area AND own.fy = s.qi // 4
     LEFT JOIN tgt dflt ON dflt.indicator = s.indicator AND dflt.area = '' AND dflt.fy = s.qi // 4
-    LEFT JOIN observations p ON p.indicator = s.indicator AND p.area = s.area AND p.qi = s.qi - 1
-    LEFT JOIN observations y ON y.indicator = s.indicator AND y.area = s.area AND y.qi = s.qi - 4
+    LEFT JOIN obs p ON p.indicator = s.indicator AND p.area = s.area AND p.qi = s.qi - 1
+    LEFT JOIN obs y ON y.indicator = s.indicator AND y.area = s.area AND y.qi = s.qi - 4
 ),
 measured AS (
     SELECT *,
@@ -70,7 +75,8 @@ rated AS (
         END AS status
     FROM measured
 )
-SELECT
+SELECT {columns}
+FROM (SELECT
     indicator, name, unit, better, area, level,
     printf('%d/%02d Q%d', qi // 4, (qi // 4 + 1) % 100, qi % 4 + 1) AS quarter,
     qi, value, target, shortfall,
@@ -100,10 +106,14 @@ SELECT
     reported_status,
     coalesce(reported_status IS NOT NULL AND reported_status <> status, false) AS mismatch,
     band_kind, band, band_width, grey, lower, upper, numerator, denominator, note,
-    previous_value, year_ago_value
-FROM rated
+    previous_value, year_ago_value, ind_pos, area_pos
+FROM rated)
 ORDER BY ind_pos, area_pos, qi
 """
+ALL_COLUMNS = "* EXCLUDE (ind_pos, area_pos)"
+OUTPUT_COLUMNS = frozenset(CLI_COLUMNS) | {
+    "name", "unit", "better", "level", "qi", "band_kind", "band", "band_width", "grey", "lower", "upper",
+    "numerator", "denominator", "note", "previous_value", "year_ago_value"}
 
 
 def parameters(
@@ -113,7 +123,10 @@ def parameters(
     indicators: list[str] | None = None,
 ) -> dict[str, Any]:
     inds, targets = [], []
+    wanted = set(indicators) if indicators else None
     for pos, ind in enumerate(catalogue.indicators):
+        if wanted is not None and ind.id not in wanted:
+            continue  # sending only what is asked for keeps the query quick to prepare
         tol = catalogue.tolerance(ind)
         inds.append({
             "indicator": ind.id, "name": ind.name, "unit": ind.unit, "better": ind.better,
@@ -129,7 +142,8 @@ def parameters(
     if not targets:  # unnest of an empty list has no columns to join on
         targets.append({"indicator": "", "area": "", "fy": -1, "target": 0.0})
     area_rows = [
-        {"area": a, "level": catalogue.level(a), "area_pos": pos} for pos, a in enumerate(catalogue.areas)
+        {"area": a, "level": catalogue.level(a), "area_pos": pos}
+        for pos, a in enumerate(catalogue.areas) if not areas or a in areas
     ]
     return {
         "indicators": inds, "targets": targets, "areas": area_rows,
@@ -147,9 +161,25 @@ def query(
     indicators: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per indicator x area in scope x quarter, with status, reason and directions."""
+    columns, rows = table(con, catalogue, quarter_indexes, areas, indicators)
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def table(
+    con: duckdb.DuckDBPyConnection,
+    catalogue: Catalogue,
+    quarter_indexes: list[int],
+    areas: list[str] | None = None,
+    indicators: list[str] | None = None,
+    columns: tuple[str, ...] | None = None,
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """The same rows as plain tuples, optionally only some columns (the CLI prints 30,000 rows)."""
     if not quarter_indexes:
-        return []
+        return list(columns or ()), []
+    if columns and not OUTPUT_COLUMNS.issuperset(columns):
+        raise ValueError(f"unknown status columns: {sorted(set(columns) - OUTPUT_COLUMNS)}")
+    select = ", ".join(columns) if columns else ALL_COLUMNS
     # The caller's connection, not a cursor: a preview asks inside its open transaction.
-    result = con.execute(STATUS_SQL, parameters(catalogue, quarter_indexes, areas, indicators))
-    columns = [d[0] for d in result.description]
-    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+    result = con.execute(STATUS_SQL.format(columns=select),
+                         parameters(catalogue, quarter_indexes, areas, indicators))
+    return [d[0] for d in result.description], result.fetchall()

@@ -69,6 +69,30 @@ CREATE TABLE IF NOT EXISTS observation_history (
     load_id INTEGER NOT NULL,         -- the load that had written this version
     replaced_by INTEGER NOT NULL      -- the load (or undo) that replaced it
 );
+-- Commentary and actions are append-only: every edit is a new version, so the history of
+-- who wrote what and when is the table itself.
+CREATE TABLE IF NOT EXISTS commentary_versions (
+    indicator VARCHAR NOT NULL,
+    area VARCHAR NOT NULL,
+    qi INTEGER NOT NULL,
+    text VARCHAR NOT NULL,            -- empty: the commentary was withdrawn
+    author VARCHAR NOT NULL,
+    written_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS action_versions (
+    action_id INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    indicator VARCHAR NOT NULL,
+    area VARCHAR NOT NULL,
+    qi INTEGER NOT NULL,              -- the quarter it was raised in
+    text VARCHAR NOT NULL,
+    owner VARCHAR NOT NULL,
+    due DATE,
+    done BOOLEAN NOT NULL,
+    author VARCHAR NOT NULL,
+    changed_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (action_id, version)
+);
 """
 
 

@@ -1,0 +1,132 @@
+"""Commentary and actions per indicator, area and quarter, kept with their full history."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime
+from typing import Any
+
+import duckdb
+
+from pipelines.config import Catalogue
+
+_LOCK = threading.Lock()  # writers in one process take turns (see ingest)
+MAX_TEXT = 10_000
+
+
+class CommentaryError(ValueError):
+    """Commentary or an action cannot be saved; the message says why."""
+
+
+def _rows(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    columns = [d[0] for d in result.description]
+    return [dict(zip(columns, r, strict=True)) for r in result.fetchall()]
+
+
+def _clean(text: str, what: str) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_TEXT:
+        raise CommentaryError(f"The {what} is {len(text)} characters long; keep it under {MAX_TEXT}.")
+    return text
+
+
+def write(con: duckdb.DuckDBPyConnection, indicator: str, area: str, qi: int, text: str, author: str) -> None:
+    """Save a new version of the commentary (an empty text withdraws it)."""
+    text = _clean(text, "commentary")
+    with _LOCK:
+        con.execute("INSERT INTO commentary_versions VALUES (?, ?, ?, ?, ?, ?)",
+                    [indicator, area, qi, text, author, datetime.now()])
+
+
+# The current version, and whether the figures it discusses were loaded after it was written.
+_CURRENT = """
+WITH latest AS (
+    SELECT * FROM commentary_versions
+    WHERE ($indicator IS NULL OR indicator = $indicator) AND ($area IS NULL OR area = $area)
+      AND ($qi IS NULL OR qi = $qi)
+    QUALIFY row_number() OVER (PARTITION BY indicator, area, qi ORDER BY written_at DESC, rowid DESC) = 1
+)
+SELECT c.indicator, c.area, c.qi, c.text, c.author, c.written_at,
+       l.loaded_at AS figures_loaded_at,
+       coalesce(l.loaded_at > c.written_at, false) AS before_latest_figures
+FROM latest c
+LEFT JOIN observations o ON o.indicator = c.indicator AND o.area = c.area AND o.qi = c.qi
+LEFT JOIN loads l ON l.load_id = o.load_id
+WHERE c.text <> ''
+ORDER BY c.indicator, c.area, c.qi
+"""
+
+
+def current(con: duckdb.DuckDBPyConnection, indicator: str | None = None, area: str | None = None,
+            qi: int | None = None) -> list[dict[str, Any]]:
+    return _rows(con.execute(_CURRENT, {"indicator": indicator, "area": area, "qi": qi}))
+
+
+def history(con: duckdb.DuckDBPyConnection, indicator: str, area: str, qi: int) -> list[dict[str, Any]]:
+    """Every version, newest first: who wrote what and when."""
+    return _rows(con.execute(
+        "SELECT text, author, written_at FROM commentary_versions WHERE indicator = ? AND area = ? AND qi = ?"
+        " ORDER BY written_at DESC, rowid DESC", [indicator, area, qi]))
+
+
+def missing(con: duckdb.DuckDBPyConnection, status_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The AMBER and RED rows (of a status query) that have no commentary yet."""
+    flagged = [r for r in status_rows if r["status"] in ("AMBER", "RED")]
+    if not flagged:
+        return []
+    written = {(c["indicator"], c["area"], c["qi"]) for c in current(con)}
+    return [r for r in flagged if (r["indicator"], r["area"], r["qi"]) not in written]
+
+
+def add_action(con: duckdb.DuckDBPyConnection, indicator: str, area: str, qi: int, text: str, owner: str,
+               due: date | None, author: str) -> int:
+    text, owner = _clean(text, "action"), _clean(owner, "owner")
+    if not text or not owner:
+        raise CommentaryError("An action needs a description and an owner.")
+    with _LOCK:
+        row = con.execute("SELECT coalesce(max(action_id), 0) + 1 FROM action_versions").fetchone()
+        action_id = int(row[0]) if row else 1
+        con.execute("INSERT INTO action_versions VALUES (?, 1, ?, ?, ?, ?, ?, ?, false, ?, ?)",
+                    [action_id, indicator, area, qi, text, owner, due, author, datetime.now()])
+    return action_id
+
+
+def update_action(con: duckdb.DuckDBPyConnection, action_id: int, author: str, *, done: bool | None = None,
+                  text: str | None = None, owner: str | None = None, due: date | None = None) -> None:
+    with _LOCK:
+        latest = _rows(con.execute(
+            "SELECT * FROM action_versions WHERE action_id = ? ORDER BY version DESC LIMIT 1", [action_id]))
+        if not latest:
+            raise CommentaryError(f"There is no action {action_id}.")
+        a = latest[0]
+        con.execute(
+            "INSERT INTO action_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [action_id, a["version"] + 1, a["indicator"], a["area"], a["qi"],
+             a["text"] if text is None else _clean(text, "action"),
+             a["owner"] if owner is None else _clean(owner, "owner"),
+             a["due"] if due is None else due, a["done"] if done is None else done, author, datetime.now()])
+
+
+def actions(con: duckdb.DuckDBPyConnection, indicator: str | None = None, area: str | None = None
+            ) -> list[dict[str, Any]]:
+    """The current version of every action, open ones first, then by due date."""
+    return _rows(con.execute(
+        """SELECT * FROM action_versions
+           WHERE ($indicator IS NULL OR indicator = $indicator) AND ($area IS NULL OR area = $area)
+           QUALIFY row_number() OVER (PARTITION BY action_id ORDER BY version DESC) = 1
+           ORDER BY done, due NULLS LAST, action_id""", {"indicator": indicator, "area": area}))
+
+
+def action_history(con: duckdb.DuckDBPyConnection, action_id: int) -> list[dict[str, Any]]:
+    return _rows(con.execute("SELECT * FROM action_versions WHERE action_id = ? ORDER BY version DESC",
+                             [action_id]))
+
+
+def check_target(catalogue: Catalogue, indicator: str, area: str) -> None:
+    """Commentary attaches to an indicator and an area it is measured in."""
+    try:
+        ind = catalogue.indicator(indicator)
+    except KeyError:
+        raise CommentaryError(f"Unknown indicator '{indicator}'.") from None
+    if area not in catalogue.areas or not catalogue.in_scope(ind, area):
+        raise CommentaryError(f"{indicator} is not measured for '{area}'.")

@@ -1,0 +1,128 @@
+"""The quarterly board pack: one self-contained HTML file, and a PDF printed from it.
+
+Every status in the pack comes from ``status.query``; the pack only lays them out.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from pipelines import commentary, explain, quarters, status, svgchart
+from pipelines.config import Catalogue
+from pipelines.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+EXCEPTIONS = ("AMBER", "RED", "GREY")
+TREND_QUARTERS = 8
+
+
+class ReportError(Exception):
+    """The pack cannot be produced; the message says why."""
+
+
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
+    env.filters["num"] = explain.number
+    env.filters["pct"] = explain.percent
+    env.globals.update(style=STATUS_STYLE, meaning=STATUS_MEANING)
+    return env
+
+
+def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
+            exceptions_only: bool = False) -> dict[str, Any]:
+    span = list(range(qi - TREND_QUARTERS + 1, qi + 1))
+    rows = status.query(con, catalogue, span)
+    county = {(r["indicator"], r["qi"]): r for r in rows if r["level"] == "county"}
+    current = [county[(i.id, qi)] for i in catalogue.indicators]
+    if all(r["value"] is None for r in current):
+        raise ReportError(f"There are no county figures for {quarters.label(qi)}; load that quarter first.")
+    shown = [r for r in current if not exceptions_only or r["status"] in EXCEPTIONS]
+    shown_ids = {r["indicator"] for r in shown}
+    notes = {(c["indicator"], c["area"]): c for c in commentary.current(con, qi=qi)}
+    acts = commentary.actions(con)
+    four = [q for q in span[-4:]]
+    districts = sorted(
+        (r for r in rows if r["level"] == "district" and r["qi"] == qi and r["status"] in NEEDS_UPDATE),
+        key=lambda r: (SEVERITY[r["status"]], r["indicator"], r["area"]))
+    sections = []
+    for r in shown:
+        trend_rows = [county[(r["indicator"], q)] for q in span]
+        sections.append({
+            "row": r, "why": explain.why(r), "chart": svgchart.trend(trend_rows, r["unit"]),
+            "commentary": notes.get((r["indicator"], catalogue.county)),
+            "district_commentary": [c for (ind, area), c in notes.items()
+                                    if ind == r["indicator"] and area != catalogue.county],
+            "actions": [a for a in acts if a["indicator"] == r["indicator"]],
+            "definition": catalogue.indicator(r["indicator"]),
+            "band": catalogue.tolerance(catalogue.indicator(r["indicator"])).describe(r["unit"]),
+        })
+    counts = {s: sum(1 for r in current if r["status"] == s) for s in STATUS_STYLE}
+    return {
+        "county": catalogue.county, "quarter": quarters.label(qi), "generated": datetime.now(),
+        "exceptions_only": exceptions_only, "counts": counts, "overview": shown,
+        "comparison": [{"indicator": r["indicator"], "name": r["name"],
+                        "cells": [county[(r["indicator"], q)] for q in four]} for r in shown],
+        "comparison_quarters": [quarters.label(q) for q in four],
+        "districts": districts, "sections": sections,
+        "mismatches": [r for r in rows if r["mismatch"] and r["qi"] in four],
+        "missing": commentary.missing(con, shown),
+        "bands": [{"indicator": i, "band": catalogue.tolerance(i).describe(i.unit)} for i in catalogue.indicators],
+        "default_band": catalogue.amber_tolerance.describe(),
+    }
+
+
+def html(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int, exceptions_only: bool = False) -> str:
+    return _environment().get_template("report.html.j2").render(**context(con, catalogue, qi, exceptions_only))
+
+
+def chromium_path() -> str:
+    for candidate in (os.environ.get("RAGBOARD_CHROMIUM"), shutil.which("chromium"),
+                      shutil.which("chromium-browser"), shutil.which("google-chrome")):
+        if candidate:
+            return candidate
+    raise ReportError("The PDF needs Chromium; install it (apt-get install chromium) or set RAGBOARD_CHROMIUM.")
+
+
+def pdf(html_text: str, out: str | Path) -> None:
+    """Print the HTML to an A4 PDF with page numbers, through headless Chromium."""
+    try:
+        from playwright.sync_api import sync_playwright  # imported here: only the PDF needs it
+    except ImportError:
+        raise ReportError("The PDF needs the playwright package; pip install playwright.") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        page_file = Path(tmp) / "pack.html"
+        page_file.write_text(html_text, encoding="utf-8")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium_path(), args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            try:
+                page = browser.new_page()
+                page.goto(page_file.as_uri())
+                page.pdf(path=str(out), format="A4", print_background=True, display_header_footer=True,
+                         margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
+                         header_template="<span></span>",
+                         footer_template='<div style="font-size:8px;width:100%;text-align:center;color:#444">'
+                                         'Page <span class="pageNumber"></span> of <span class="totalPages">'
+                                         '</span></div>')
+            finally:
+                browser.close()
+
+
+def write(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int, fmt: str, out: str | Path,
+          exceptions_only: bool = False) -> Path:
+    text = html(con, catalogue, qi, exceptions_only)
+    out = Path(out)
+    if fmt == "pdf":
+        pdf(text, out)
+    else:
+        out.write_text(text, encoding="utf-8")
+    return out

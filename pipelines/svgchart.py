@@ -1,0 +1,87 @@
+"""A small static trend chart as inline SVG, for the printed board pack.
+
+The dashboard draws with plotly; the pack must be one self-contained file that prints,
+and the engine does not import plotly, so its chart is plain SVG: value by quarter, the
+target line, the amber band shaded, and each point marked by its status symbol.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from pipelines.palette import STATUS_STYLE
+
+W, H = 640, 220
+LEFT, RIGHT, TOP, BOTTOM = 64, 16, 14, 46
+
+
+def _marker(status: str, x: float, y: float) -> str:
+    colour = STATUS_STYLE[status][1]
+    stroke = 'stroke="#222" stroke-width="1"'
+    if status == "AMBER":
+        return f'<path d="M{x:.1f},{y - 6:.1f} L{x + 6:.1f},{y + 5:.1f} L{x - 6:.1f},{y + 5:.1f} Z" fill="{colour}" {stroke}/>'
+    if status == "RED":
+        return f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="{colour}" {stroke}/>'
+    if status == "GREY":
+        return (f'<path d="M{x:.1f},{y - 6:.1f} L{x + 6:.1f},{y:.1f} L{x:.1f},{y + 6:.1f} L{x - 6:.1f},{y:.1f} Z"'
+                f' fill="{colour}" {stroke}/>')
+    fill = "#fff" if status == "NA" else colour
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{fill}" {stroke}/>'
+
+
+def _ticks(lo: float, hi: float, n: int = 4) -> list[float]:
+    step = (hi - lo) / n
+    return [lo + i * step for i in range(n + 1)]
+
+
+def trend(rows: list[dict[str, Any]], unit: str) -> str:
+    """rows: one indicator and area, oldest quarter first (from status.query)."""
+    values = [r["value"] for r in rows if r["value"] is not None]
+    bounds = values + [r["target"] for r in rows if r["target"] is not None]
+    bounds += [r["target"] + (r["band_width"] or 0) * (1 if r["better"] == "lower" else -1)
+               for r in rows if r["target"] is not None and r["band_width"] is not None]
+    if not values:
+        return '<p class="muted">No figures to chart.</p>'
+    lo, hi = min(bounds), max(bounds)
+    pad = (hi - lo) * 0.12 or abs(hi) * 0.1 or 1.0
+    lo, hi = lo - pad, hi + pad
+    n = len(rows)
+    plot_w, plot_h = W - LEFT - RIGHT, H - TOP - BOTTOM
+
+    def x(i: int) -> float:
+        return LEFT + (plot_w * (i + 0.5) / n)
+
+    def y(v: float) -> float:
+        return TOP + plot_h * (1 - (v - lo) / (hi - lo))
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" width="100%" role="img"'
+             f' aria-label="Trend of the value against the target" font-family="sans-serif" font-size="11">']
+    for t in _ticks(lo, hi):
+        parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#e3e3e3"/>')
+        parts.append(f'<text x="{LEFT - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{t:,.4g}</text>')
+    for i, r in enumerate(rows):  # band and target, quarter by quarter (targets change by year)
+        if r["target"] is None:
+            continue
+        x0, x1 = x(i) - plot_w / n / 2, x(i) + plot_w / n / 2
+        edge = r["target"] + (r["band_width"] or 0) * (1 if r["better"] == "lower" else -1)
+        top, bottom = max(y(r["target"]), y(edge)), min(y(r["target"]), y(edge))
+        parts.append(f'<rect x="{x0:.1f}" y="{bottom:.1f}" width="{x1 - x0:.1f}" height="{top - bottom:.1f}"'
+                     ' fill="#E69F00" fill-opacity="0.18"/>')
+        parts.append(f'<line x1="{x0:.1f}" x2="{x1:.1f}" y1="{y(r["target"]):.1f}" y2="{y(r["target"]):.1f}"'
+                     ' stroke="#333" stroke-dasharray="5,3" stroke-width="1.5"/>')
+    points = [(x(i), y(r["value"])) for i, r in enumerate(rows) if r["value"] is not None]
+    parts.append('<polyline fill="none" stroke="#0072B2" stroke-width="2" points="'
+                 + " ".join(f"{px:.1f},{py:.1f}" for px, py in points) + '"/>')
+    for i, r in enumerate(rows):
+        if r["value"] is not None:
+            parts.append(_marker(r["status"], x(i), y(r["value"])))
+        label = escape(r["quarter"])
+        parts.append(f'<text x="{x(i):.1f}" y="{H - BOTTOM + 16}" text-anchor="middle">{label[:7]}</text>'
+                     f'<text x="{x(i):.1f}" y="{H - BOTTOM + 29}" text-anchor="middle">{label[8:]}</text>')
+    parts.append(f'<text x="12" y="{TOP + plot_h / 2:.1f}" transform="rotate(-90 12 {TOP + plot_h / 2:.1f})"'
+                 f' text-anchor="middle">{escape(unit)}</text>')
+    parts.append(f'<text x="{W - RIGHT}" y="{H - 4}" text-anchor="end" fill="#555">— — target   '
+                 '▒ amber band   ● GREEN ▲ AMBER ■ RED ◆ GREY ○ NA</text>')
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,0 +1,128 @@
+"""Commentary with its history, and the board pack in HTML and PDF."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, load_sample
+from pipelines import commentary, config, ingest, report, status, store
+
+Q1 = 2010 * 4
+needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed")
+needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils is not installed")
+
+
+def test_commentary_keeps_every_version(con, catalogue) -> None:
+    commentary.write(con, "NI 20", "Derbyshire", Q1, "First draft", "sam")
+    commentary.write(con, "NI 20", "Derbyshire", Q1, "Night-time economy assaults rose", "jo")
+    (now,) = commentary.current(con, "NI 20", "Derbyshire", Q1)
+    assert (now["text"], now["author"]) == ("Night-time economy assaults rose", "jo")
+    assert [(v["text"], v["author"]) for v in commentary.history(con, "NI 20", "Derbyshire", Q1)] == [
+        ("Night-time economy assaults rose", "jo"), ("First draft", "sam")]
+    commentary.write(con, "NI 20", "Derbyshire", Q1, "", "jo")  # withdrawn
+    assert commentary.current(con, "NI 20", "Derbyshire", Q1) == []
+    assert len(commentary.history(con, "NI 20", "Derbyshire", Q1)) == 3
+
+
+def test_commentary_written_before_the_latest_figures_is_marked(con, catalogue) -> None:
+    first = "indicator,area,quarter,value\nNI 20,Derbyshire,2010/11 Q1,7.19\n"
+    ingest.load(con, ingest.read_upload(first.encode(), "a.csv", catalogue))
+    time.sleep(0.01)
+    commentary.write(con, "NI 20", "Derbyshire", Q1, "Up 2% on target", "sam")
+    assert commentary.current(con)[0]["before_latest_figures"] is False
+    time.sleep(0.01)
+    revised = first.replace("7.19", "7.40")
+    ingest.load(con, ingest.read_upload(revised.encode(), "b.csv", catalogue))
+    assert commentary.current(con)[0]["before_latest_figures"] is True
+    # an unchanged reload does not touch the row, so the commentary stays current
+    commentary.write(con, "NI 20", "Derbyshire", Q1, "Up 5% on target", "sam")
+    time.sleep(0.01)
+    ingest.load(con, ingest.read_upload(revised.encode(), "c.csv", catalogue))
+    assert commentary.current(con)[0]["before_latest_figures"] is False
+
+
+def test_amber_and_red_without_commentary_are_listed(con, catalogue) -> None:
+    load_sample(con, catalogue)
+    rows = status.query(con, catalogue, [Q1], areas=["Derbyshire"])
+    assert [r["indicator"] for r in commentary.missing(con, rows)] == [
+        "NI 1", "NI 20", "NI 27", "NI 32", "NI 39", "NI 47", "NI 49"]
+    commentary.write(con, "NI 39", "Derbyshire", Q1, "Projection; monitoring", "sam")
+    assert "NI 39" not in [r["indicator"] for r in commentary.missing(con, rows)]
+
+
+def test_actions_have_owner_due_date_and_history(con) -> None:
+    action = commentary.add_action(con, "NI 20", "High Peak", Q1, "Targeted patrols in Buxton", "Insp. Ward",
+                                   date(2010, 10, 31), "sam")
+    commentary.update_action(con, action, "jo", done=True)
+    (now,) = commentary.actions(con, "NI 20")
+    assert (now["owner"], now["due"], now["done"], now["author"]) == ("Insp. Ward", date(2010, 10, 31), True, "jo")
+    assert [v["done"] for v in commentary.action_history(con, action)] == [True, False]
+    with pytest.raises(commentary.CommentaryError, match="needs a description and an owner"):
+        commentary.add_action(con, "NI 20", "High Peak", Q1, "x", "", None, "sam")
+
+
+@pytest.fixture
+def pack_db(sample_db: Path) -> Path:
+    with store.connect(sample_db) as con:
+        commentary.write(con, "NI 20", "Derbyshire", Q1, "Assaults <script>alert(1)</script> rose 3%", "sam")
+        commentary.add_action(con, "NI 20", "High Peak", Q1, "Licensed premises checks", "Insp. Ward",
+                              date(2010, 9, 30), "sam")
+    return sample_db
+
+
+def test_html_pack_has_every_part(pack_db: Path, catalogue: config.Catalogue) -> None:
+    with store.connect(pack_db) as con:
+        text = report.html(con, catalogue, Q1)
+    for heading in ("County overview", "Quarterly comparison", "Numerical breakdown", "District exceptions",
+                    "Indicators: trend, commentary and actions", "Method"):
+        assert heading in text
+    assert "<script>" not in text and "&lt;script&gt;" in text  # commentary is text, never markup
+    assert text.count("<svg") == 11
+    assert "⚑ update due" in text and "Licensed premises checks" in text
+    assert "2009/10 Q2" in text and "printed RED" in text
+    assert "src=" not in text and "href=" not in text  # self-contained
+
+
+def test_exceptions_only_keeps_amber_red_and_grey(pack_db: Path, catalogue: config.Catalogue) -> None:
+    with store.connect(pack_db) as con:
+        ctx = report.context(con, catalogue, Q1, exceptions_only=True)
+    assert [r["indicator"] for r in ctx["overview"]] == [
+        "NI 1", "NI 18", "NI 20", "NI 27", "NI 32", "NI 39", "NI 47", "NI 49"]
+
+
+def test_a_quarter_without_figures_is_refused(sample_db: Path, catalogue: config.Catalogue) -> None:
+    with store.connect(sample_db) as con, pytest.raises(report.ReportError, match="no county figures for 2011/12 Q1"):
+        report.html(con, catalogue, 2011 * 4)
+
+
+@needs_chromium
+@needs_poppler
+def test_pdf_pack_from_the_command_line(pack_db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pack.pdf"
+    env = {**os.environ, "RAGBOARD_DB": str(pack_db), "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "pipelines", "report", "--quarter", "2010/11 Q1", "--format",
+                             "pdf", "--out", str(out)], env=env, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"Board pack for 2010/11 Q1 written to {out}."
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    expected = {"NI 1": "AMBER", "NI 16": "GREEN", "NI 18": "GREY", "NI 20": "AMBER", "NI 27": "RED",
+                "NI 32": "RED", "NI 39": "AMBER", "NI 47": "AMBER", "NI 49": "RED", "LI 1": "GREEN",
+                "LI 2": "GREEN"}
+    for ind, word in expected.items():
+        assert any(line.split()[:2] == ind.split() and word in line for line in text.splitlines()), ind
+    assert "Assaults <script>alert(1)</script> rose 3%" in text
+    assert "Page 1 of" in text
+    info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
+    assert "595.92 x 842.88 pts (A4)" in info or "595 x 842 pts (A4)" in info
+    subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "2", str(out), str(tmp_path / "page")],
+                   check=True)
+    assert (tmp_path / "page-01.png").stat().st_size > 5000
