@@ -45,7 +45,6 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
     if all(r["value"] is None for r in current):
         raise ReportError(f"There are no county figures for {quarters.label(qi)}; load that quarter first.")
     shown = [r for r in current if not exceptions_only or r["status"] in EXCEPTIONS]
-    shown_ids = {r["indicator"] for r in shown}
     notes = {(c["indicator"], c["area"]): c for c in commentary.current(con, qi=qi)}
     acts = commentary.actions(con)
     four = [q for q in span[-4:]]

@@ -20,7 +20,8 @@ def _marker(status: str, x: float, y: float) -> str:
     colour = STATUS_STYLE[status][1]
     stroke = 'stroke="#222" stroke-width="1"'
     if status == "AMBER":
-        return f'<path d="M{x:.1f},{y - 6:.1f} L{x + 6:.1f},{y + 5:.1f} L{x - 6:.1f},{y + 5:.1f} Z" fill="{colour}" {stroke}/>'
+        return (f'<path d="M{x:.1f},{y - 6:.1f} L{x + 6:.1f},{y + 5:.1f} L{x - 6:.1f},{y + 5:.1f} Z"'
+                f' fill="{colour}" {stroke}/>')
     if status == "RED":
         return f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="{colour}" {stroke}/>'
     if status == "GREY":
