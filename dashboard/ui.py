@@ -44,7 +44,9 @@ table.rb th, table.rb td {border:1px solid #d0d0d0; padding:0.3rem 0.5rem; text-
 table.rb th {background:#f3f3f3; font-weight:600}
 table.rb td.num {text-align:right; font-variant-numeric:tabular-nums; white-space:nowrap}
 .rb-wrap {overflow-x:auto; width:100%}
-table.rb .wide {min-width:15rem}
+table.rb .wide {min-width:14rem}
+table.rb .nw {white-space:nowrap}
+.rag .sym {font-size:1.2em; line-height:1}
 table.rb td .rb-due {white-space:normal}
 table.rb .sub {color:#555; font-size:0.85em}
 table.rb caption {caption-side:top; text-align:left; color:#555; padding-bottom:0.3rem}
@@ -74,7 +76,7 @@ def chip(status: str, title: str | None = None) -> Html:
     symbol, colour, _ = STATUS_STYLE[status]
     tip = esc(title or f"{status}: {STATUS_MEANING[status]}")
     return Html(f'<span class="rag rag-{status}" style="background:{colour}" title="{tip}"'
-                f' data-status="{status}">{symbol} {status}</span>')
+                f' data-status="{status}"><span class="sym">{symbol}</span> {status}</span>')
 
 
 def status_text(status: str) -> str:
@@ -111,13 +113,15 @@ def direction(word: str | None) -> str:
 
 
 def table(header: Sequence[str], body: Iterable[Sequence[Any]], *, caption: str | None = None,
-          numeric: Sequence[int] = (), wide: Sequence[int] = (0,), cls: str = "",
-          test_id: str = "") -> str:
-    """An HTML table; ``numeric`` columns are right-aligned, ``wide`` ones never squeezed thin."""
-    nums, wides = set(numeric), set(wide)
+          numeric: Sequence[int] = (), wide: Sequence[int] = (0,), nowrap: Sequence[int] = (),
+          cls: str = "", test_id: str = "") -> str:
+    """An HTML table; ``numeric`` columns are right-aligned, ``wide`` ones never squeezed thin,
+    ``nowrap`` ones (quarter labels, directions) kept on one line."""
+    nums, wides, keep = set(numeric), set(wide), set(nowrap)
 
     def kind(i: int) -> str:
-        return ("num" if i in nums else "cell") + (" wide" if i in wides else "")
+        return (("num" if i in nums else "cell") + (" wide" if i in wides else "")
+                + (" nw" if i in keep else ""))
 
     head = "".join(f'<th class="{kind(i)}">{esc(h)}</th>' for i, h in enumerate(header))
     lines = []
@@ -161,11 +165,23 @@ def count_cards(counts: dict[str, int]) -> str:
     return f'<div class="rb-cards">{"".join(cards)}</div>'
 
 
+DUE_TEXT = "⚑ Update due to the tasking group"
+
+
 def update_due(status: str) -> Html:
     if status in NEEDS_UPDATE:
         return Html('<span class="rb-due" title="Under the board\'s rules an AMBER or RED status'
-                    ' needs a verbal update to the tasking group">⚑ Update due to the tasking group</span>')
+                    f' needs a verbal update to the tasking group">{DUE_TEXT}</span>')
     return Html("")
+
+
+def movement(before: dict[str, Any] | None, now: dict[str, Any]) -> Html:
+    """'● GREEN → ▲ AMBER' when the status changed since ``before``; 'no change' otherwise."""
+    if before is None or before["reason"] == "no data":
+        return Html('<span class="sub">no earlier figure</span>')
+    if before["status"] == now["status"]:
+        return Html("no change")
+    return Html(f"{chip(before['status'])} → {chip(now['status'])}")
 
 
 def why_box(row: dict[str, Any]) -> str:

@@ -125,7 +125,7 @@ def test_overview_status_grid_covers_the_last_four_quarters_and_calls_out_moveme
     assert grid[0] == ["Indicator", "2009/10 Q2", "2009/10 Q3", "2009/10 Q4", "2010/11 Q1",
                        "Since last quarter"]
     ni49 = row(grid, "NI 49")
-    assert ni49[3] == "● GREEN 41.9" and ni49[4] == "■ RED 45" and ni49[5] == "GREEN → RED"
+    assert ni49[3] == "● GREEN 41.9" and ni49[4] == "■ RED 45" and ni49[5] == "● GREEN → ■ RED"
     assert row(grid, "NI 27")[1:5] == ["■ RED 20%"] * 4
     assert "NI 49 moved ● GREEN → ■ RED" in text(at)
     assert "LI 2 moved ▲ AMBER → ● GREEN" in text(at)
@@ -196,9 +196,9 @@ def test_the_first_quarter_loaded_has_no_movements_to_call_out() -> None:
 def test_district_lists_red_before_amber_with_the_county_beside_each() -> None:
     at = run(DISTRICT, area="Chesterfield", quarter="2010/11 Q1")
     rows = table(at, "district-table")[1:]
-    assert [(r[0][:5].strip(), r[1]) for r in rows] == [("NI 16", "■ RED"), ("NI 20", "▲ AMBER")]
+    assert [(r[0][:5].strip(), r[1].split(" ⚑")[0]) for r in rows] == [("NI 16", "■ RED"), ("NI 20", "▲ AMBER")]
     assert [r[5] for r in rows] == ["9.6 ● GREEN", "7.19 ▲ AMBER"]
-    assert all(r[8] == "⚑ Update due to the tasking group" for r in rows)
+    assert all(r[1].endswith("⚑ Update due to the tasking group") for r in rows)
     assert "2 indicators AMBER or RED: an update is due to the tasking group (1 RED, 1 AMBER)" in text(at)
 
 
@@ -206,10 +206,11 @@ def test_district_high_peak_from_the_url() -> None:
     at = run(DISTRICT, area="High Peak", quarter="2010/11 Q1")
     assert at.selectbox(key="sel_area").value == "High Peak"
     rows = table(at, "district-table")[1:]
-    assert rows[0][0].startswith("NI 20") and rows[0][1] == "■ RED"
+    assert rows[0][0].startswith("NI 20") and rows[0][1] == "■ RED ⚑ Update due to the tasking group"
     assert rows[0][2:5] == ["7.44", "6.2", "20.0% worse"]
-    assert "beyond the 5% band → RED" in rows[0][9]
-    assert rows[1][0].startswith("NI 16") and rows[1][1] == "● GREEN" and rows[1][8] == ""
+    assert rows[0][6] == "↘ worsening"
+    assert "beyond the 5% band → RED" in rows[0][7]
+    assert rows[1][0].startswith("NI 16") and rows[1][1] == "● GREEN"
     assert 'src="data:image/svg+xml;base64,' in html(at)  # the sparkline
     link = at.get("page_link")[0].proto
     assert link.label == "NI 20 (RED)" and "indicator=NI+20" in link.query_string
@@ -224,11 +225,11 @@ def test_district_page_for_the_county_offers_the_districts() -> None:
 def test_district_changes_with_the_quarter_widget() -> None:
     at = run(DISTRICT, area="Erewash", quarter="2010/11 Q1")
     assert "No AMBER or RED indicators for Erewash in 2010/11 Q1: no update is due." in text(at)
-    statuses = {r[0][:5].strip(): r[1] for r in table(at, "district-table")[1:]}
+    statuses = {r[0][:5].strip(): r[1].split(" ⚑")[0] for r in table(at, "district-table")[1:]}
     at.selectbox(key="sel_quarter").set_value("2009/10 Q4").run()
     assert at.query_params["quarter"] == "2009/10 Q4"
     assert "Erewash: district view" in text(at) and "2009/10 Q4" in text(at)
-    before = {r[0][:5].strip(): r[1] for r in table(at, "district-table")[1:]}
+    before = {r[0][:5].strip(): r[1].split(" ⚑")[0] for r in table(at, "district-table")[1:]}
     assert statuses["NI 20"] == "● GREEN" and before["NI 20"] == "▲ AMBER"
 
 
@@ -296,7 +297,7 @@ def test_definitions_lists_every_indicator_and_the_rule() -> None:
 
 def test_a_new_load_shows_at_once(tmp_path: Path, fresh: Path) -> None:
     at = run(DISTRICT, area="High Peak", quarter="2010/11 Q1")
-    assert table(at, "district-table")[1][1] == "■ RED"
+    assert table(at, "district-table")[1][1].startswith("■ RED ⚑")
     csv = tmp_path / "revise.csv"
     csv.write_text("indicator,area,quarter,value,lower,upper,numerator,denominator,reported_status,note\n"
                    "NI 20,High Peak,2010/11 Q1,6.1,,,,,,<b>revised</b> & checked\n")
@@ -306,6 +307,7 @@ def test_a_new_load_shows_at_once(tmp_path: Path, fresh: Path) -> None:
     at.run()
     rows = table(at, "district-table")[1:]
     assert row(rows, "NI 20")[1] == "● GREEN"
+    assert row(rows, "NI 20")[-1] == "<b>revised</b> & checked"
     assert "&lt;b&gt;revised&lt;/b&gt; &amp; checked" in html(at)  # notes are escaped
 
 

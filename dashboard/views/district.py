@@ -62,18 +62,27 @@ def county_cell(r: data.Row) -> Html | str:
     return Html(f"{esc(ui.number(c['value'], c['unit']))} {chip(c['status'], ui.explain_title(c))}")
 
 
+def status_cell(r: data.Row) -> Html:
+    due = ui.update_due(r["status"])
+    return Html(f"{chip(r['status'], ui.explain_title(r))}" + (f"<br>{due}" if due else ""))
+
+
+def trend_cell(r: data.Row) -> Html:
+    return Html(f"{charts.sparkline(history.get(r['indicator'], []))}<br>{esc(ui.direction(r['direction']))}")
+
+
+notes = any(r["note"] for r in rows)
 body = [
-    [ui.indicator_cell(r), chip(r["status"], ui.explain_title(r)), ui.number(r["value"], r["unit"]),
-     ui.number(r["target"], r["unit"]), ui.percent_off(r), county_cell(r),
-     charts.sparkline(history.get(r["indicator"], [])), ui.direction(r["direction"]),
-     ui.update_due(r["status"]), explain.why(r), r["note"] or ""]
+    [ui.indicator_cell(r), status_cell(r), ui.number(r["value"], r["unit"]),
+     ui.number(r["target"], r["unit"]), ui.percent_off(r), county_cell(r), trend_cell(r),
+     explain.why(r), *([r["note"] or ""] if notes else [])]
     for r in rows
 ]
+first = quarters.label(ctx.qi - SPARK_QUARTERS + 1)
 st.html(ui.table(
     ["Indicator", "Status", "Value", "Target", "% off target", f"{cat.county} (county)",
-     f"Trend, last {SPARK_QUARTERS} quarters", "Since last quarter", "Tasking group", "Why this status",
-     "Note"],
-    body, numeric=(2, 3, 4), wide=(0, 9), test_id="district-table",
+     f"Trend {first} to {ctx.quarter}", "Why this status", *(["Note"] if notes else [])],
+    body, numeric=(2, 3, 4), wide=(0,), nowrap=(4, 5), test_id="district-table",
     caption=f"{ctx.area}, {ctx.quarter}: RED first, then AMBER; targets are {ctx.area}'s own where set."))
 
 flagged = [r for r in rows if r["status"] in ui.NEEDS_UPDATE]

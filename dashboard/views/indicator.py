@@ -61,7 +61,7 @@ else:
             [[r["area"] + (" (county)" if r["level"] == "county" else ""), chip(r["status"]),
               ui.number(r["value"], r["unit"]), ui.number(r["target"], r["unit"]), ui.percent_off(r),
               ui.direction(r["direction"]), explain.why(r)] for r in areas],
-            numeric=(2, 3, 4), wide=(0, 6), test_id="compare",
+            numeric=(2, 3, 4), wide=(6,), nowrap=(4, 5), test_id="compare",
             caption="County first, then districts RED first; each against its own target."))
         if any(r["value"] is not None for r in areas):
             left, _ = st.columns([3, 1])

@@ -49,25 +49,24 @@ else:
 header = ["Indicator", *[quarters.label(q) for q in recent], "Since last quarter"]
 grid = []
 for r in current:
-    prev = by_key.get((r["indicator"], ctx.qi - 1))
-    moved = (f"{prev['status']} → {r['status']}" if prev and prev["reason"] != "no data"
-             and prev["status"] != r["status"] else "no change")
+    moved = ui.movement(by_key.get((r["indicator"], ctx.qi - 1)), r)
     grid.append([ui.indicator_cell(r), *[ui.value_cell(by_key[(r["indicator"], q)]) for q in recent], moved])
-st.html(ui.table(header, grid, test_id="status-grid",
+st.html(ui.table(header, grid, test_id="status-grid", nowrap=range(1, 6),
                  caption="Status by quarter, oldest first; each cell shows the status and the figure."))
 
 st.subheader("Numerical breakdown")
+notes = any(r["note"] for r in current)
 body = [
     [ui.indicator_cell(r), ui.number(r["value"], r["unit"]), ui.number(r["target"], r["unit"]),
      ui.shortfall(r), ui.percent_off(r), chip(r["status"], ui.explain_title(r)),
      ui.direction(r["direction"]), ui.direction(r["direction_year"]),
-     chip(r["reported_status"]) if r["reported_status"] else "–", r["note"] or ""]
+     chip(r["reported_status"]) if r["reported_status"] else "–", *([r["note"] or ""] if notes else [])]
     for r in current
 ]
 st.html(ui.table(
     ["Indicator", "Value", "Target", "Shortfall", "% off target", "Status", "Since last quarter",
-     "Since a year ago", "Reported status", "Note"],
-    body, numeric=(1, 2, 3, 4), test_id="breakdown",
+     "Since a year ago", "Reported status", *(["Note"] if notes else [])],
+    body, numeric=(1, 2, 3, 4), nowrap=(3, 4, 6, 7), test_id="breakdown",
     caption=f"{ctx.quarter}; shortfall and % off are against the target (positive is worse)."))
 
 district_ids = [i.id for i in cat.indicators if i.at_district]

@@ -1,0 +1,50 @@
+"""Analyst sign-in for the dashboard: each browser session signs in on its own.
+
+Reading stays open; committing, undoing, writing commentary and managing analysts call
+``require()``. The throttle that slows repeated failures is shared by every session of
+this server (a guesser cannot escape it by opening a new tab).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pipelines import analysts
+
+_KEY = "_ragboard_analyst"
+
+
+@st.cache_resource(show_spinner=False)
+def _throttle() -> analysts.Throttle:
+    return analysts.Throttle()
+
+
+def current() -> str | None:
+    return st.session_state.get(_KEY)
+
+
+def panel() -> str | None:
+    """The sign-in form, or who is signed in with a sign-out button; returns the analyst."""
+    who = current()
+    if who:
+        left, right = st.columns([4, 1])
+        left.success(f"Signed in as **{who}**.")
+        if right.button("Sign out", key="sign_out"):
+            del st.session_state[_KEY]
+            st.rerun()
+        return who
+    if not analysts.names():
+        st.info("No analyst accounts exist yet. An administrator creates one on the server with"
+                " `python -m pipelines add-analyst NAME`.")
+    with st.form("sign_in", clear_on_submit=False):
+        st.markdown("**Analyst sign-in** (needed to commit, undo or write commentary; reading needs none)")
+        name = st.text_input("Name", key="sign_in_name")
+        password = st.text_input("Password", type="password", key="sign_in_password")
+        if st.form_submit_button("Sign in"):
+            try:
+                st.session_state[_KEY] = analysts.sign_in(name.strip(), password, _throttle())
+            except analysts.AccountError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+    return None

@@ -1,0 +1,153 @@
+"""Upload: an analyst checks a new quarter's file, previews what it changes, commits, and can
+undo a load. Uses the same reading, checking and loading code as ``python -m pipelines load``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import streamlit as st
+
+from dashboard import auth, state, ui
+from pipelines import analysts, ingest, reader, store
+
+MAX_MB = reader.MAX_BYTES // (1024 * 1024)
+PREVIEW_ROWS = 200
+
+ctx = state.context()
+st.title("Upload a quarter's figures")
+st.caption("A CSV (saved from Excel or any tool) or an .xlsx workbook with the columns indicator, area, quarter,"
+           f" value and optionally lower, upper, numerator, denominator, reported_status, note. Up to {MAX_MB} MB."
+           " Nothing is written until you commit, and a load can be undone.")
+
+analyst = auth.panel()
+
+
+def _write(action: Any) -> Any:
+    """Run a write with a short-lived connection; a busy database is a sentence, not a traceback."""
+    try:
+        with store.connect(ctx.snap.db) as con:
+            return action(con)
+    except store.StoreBusy as exc:
+        st.error(f"{exc} Nothing was changed.")
+    except (store.StoreError, duckdb.Error) as exc:
+        st.error(f"The database could not be written, so nothing was changed: {exc}")
+    except ingest.LoadRefused as exc:
+        st.error(str(exc))
+    return None
+
+
+def _problems_table(problems: list[Any]) -> str:
+    body = [(p.line or "–", p.column or "–", p.value, p.reason, p.suggestion) for p in problems]
+    return ui.table(["Line", "Column", "Value", "Problem", "How to fix it"], body, numeric=(0,), wide=(3, 4),
+                    test_id="problems")
+
+
+def _change(before: str, after: str) -> ui.Html:
+    return ui.Html(f"{ui.chip(before)} → {ui.chip(after)}")
+
+
+uploaded = st.file_uploader("Quarterly figures", type=["csv", "xlsx"], key="upload_file",
+                            help="One row per indicator, area and quarter.")
+if uploaded is None:
+    st.info("Choose a file to check it. Checking writes nothing.")
+else:
+    data = uploaded.getvalue()
+    upload = ingest.read_upload(data, uploaded.name, ctx.catalogue)
+    if not upload.ok:
+        n = len(upload.checked.problems)
+        st.error(f"{uploaded.name} has {n} problem{'s' if n != 1 else ''}, so nothing can be loaded."
+                 " Correct the file and upload it again.")
+        st.html(_problems_table(upload.checked.problems))
+    else:
+        # The preview is the load itself, applied and rolled back: it cannot disagree with the commit.
+        key = ("preview", upload.sha256, ctx.snap.load_id)
+        if st.session_state.get("_preview_key") != key:
+            st.session_state["_preview"] = _write(
+                lambda con: ingest.load(con, upload, ctx.catalogue, dry_run=True, detail_limit=PREVIEW_ROWS))
+            st.session_state["_preview_key"] = key
+        preview: ingest.LoadResult | None = st.session_state["_preview"]
+        if preview is not None:
+            st.success(upload.checked.summary(uploaded.name))
+            c1, c2, c3, c4 = st.columns(4)
+            c1.metric("New rows", preview.added)
+            c2.metric("Revised rows", preview.revised)
+            c3.metric("Unchanged rows", preview.unchanged)
+            c4.metric("Status changes", len(preview.status_changes))
+            if preview.status_changes:
+                st.subheader("Status changes")
+                st.html(ui.table(["Indicator", "Area", "Quarter", "Change"],
+                                 [(c["indicator"], c["area"], c["quarter"], _change(c["before"], c["after"]))
+                                  for c in preview.status_changes], test_id="status-changes"))
+            if preview.revisions:
+                st.subheader("Revised values (old → new)")
+                st.html(ui.table(["Indicator", "Area", "Quarter", "Old", "New", "Note"],
+                                 [(r["indicator"], r["area"], r["quarter"], ui.number(r["old_value"]),
+                                   ui.number(r["new_value"]), r["new_note"]) for r in preview.revisions],
+                                 numeric=(3, 4), test_id="revisions"))
+            if preview.new_rows:
+                with st.expander(f"New rows ({preview.added}"
+                                 f"{', first ' + str(PREVIEW_ROWS) if preview.added > PREVIEW_ROWS else ''})"):
+                    st.html(ui.table(["Indicator", "Area", "Quarter", "Value", "Reported", "Note"],
+                                     [(r["indicator"], r["area"], r["quarter"], ui.number(r["value"]),
+                                       r["reported_status"], r["note"]) for r in preview.new_rows],
+                                     numeric=(3,), test_id="new-rows"))
+            if analyst is None:
+                st.warning("Sign in as an analyst to commit this file.")
+            elif st.button(f"Commit {uploaded.name}", type="primary", key="commit"):
+                result = _write(lambda con: ingest.load(con, upload, analyst=analyst))
+                if result is not None:
+                    st.session_state["_flash"] = (f"Committed {uploaded.name} as {result.summary()}."
+                                                  " Every page now shows it.")
+                    st.session_state.pop("_preview_key", None)
+                    st.rerun()
+
+if flash := st.session_state.pop("_flash", None):
+    st.success(flash)
+
+st.header("Loads")
+try:
+    with store.connect(ctx.snap.db) as con:
+        history = ingest.loads(con)
+except (store.StoreBusy, store.StoreError) as exc:
+    history = []
+    st.error(str(exc))
+if not history:
+    st.info("No loads yet.")
+else:
+    def _state(r: dict[str, Any]) -> str:
+        if r["kind"] == "undo":
+            return f"undo of load {r['undoes']}"
+        return f"undone by load {r['undone_by']}" if r["undone_by"] else "applied"
+
+    st.html(ui.table(
+        ["Load", "When", "Analyst", "File", "SHA-256", "Added", "Revised", "Unchanged", "State"],
+        [(r["load_id"], r["loaded_at"].strftime("%Y-%m-%d %H:%M:%S"), r["analyst"] or "–", r["file_name"],
+          ui.Html(f'<code title="{ui.esc(r["sha256"])}">{ui.esc((r["sha256"] or "")[:12])}…</code>'),
+          r["rows_added"], r["rows_revised"], r["rows_unchanged"], _state(r)) for r in history],
+        numeric=(0, 5, 6, 7), wide=(3,), test_id="loads"))
+    undoable = [r for r in history if r["kind"] == "load" and not r["undone_by"]]
+    if analyst and undoable:
+        choice = st.selectbox("Undo a load", [r["load_id"] for r in undoable], key="undo_choice",
+                              format_func=lambda i: next(f"Load {i}: {r['file_name']} ({r['loaded_at']:%d %b %Y})"
+                                                         for r in undoable if r["load_id"] == i))
+        if st.button(f"Undo load {choice}", key="undo"):
+            result = _write(lambda con: ingest.undo(con, choice, analyst=analyst))
+            if result is not None:
+                st.session_state["_flash"] = (f"Load {choice} undone (recorded as load {result.load_id});"
+                                              f" {result.revised} earlier values restored.")
+                st.rerun()
+
+if analyst:
+    st.header("Analysts")
+    st.markdown("Accounts: " + ", ".join(ui.esc(n) for n in analysts.names()))
+    with st.form("add_analyst", clear_on_submit=True):
+        name = st.text_input("New analyst's name")
+        password = st.text_input("Their password (at least 10 characters)", type="password")
+        if st.form_submit_button("Add analyst"):
+            try:
+                analysts.add(name.strip(), password)
+            except analysts.AccountError as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"{name.strip()} can now sign in.")

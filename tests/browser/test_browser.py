@@ -1,0 +1,103 @@
+"""The dashboard in headless Chromium against a real ``streamlit run`` server."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+TIMEOUT = 20_000
+
+
+def wait_idle(page: Page) -> None:
+    """Until Streamlit has finished the rerun (its running-man widget is gone)."""
+    page.wait_for_selector('[data-testid="stMain"]', timeout=TIMEOUT)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=TIMEOUT)
+
+
+def shoot(page: Page, path: Path) -> None:
+    """A full-page screenshot: Streamlit scrolls inside its main block, so grow the viewport."""
+    height = page.evaluate(
+        "() => Math.max(document.querySelector('[data-testid=\"stMain\"]').scrollHeight, 900)")
+    page.set_viewport_size({"width": 1440, "height": int(height)})
+    page.wait_for_timeout(800)  # plotly re-lays out on resize
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+
+def statuses(page: Page, test_id: str) -> list[tuple[str, str]]:
+    """(indicator id, status) for each body row of a table, top to bottom."""
+    rows = page.locator(f'table[data-testid="{test_id}"] tbody tr')
+    expect(rows.first).to_be_visible(timeout=TIMEOUT)
+    out = []
+    for i in range(rows.count()):
+        cells = rows.nth(i).locator("td")
+        out.append((cells.nth(0).locator("b").inner_text(), cells.nth(1).locator(".rag").inner_text().split()[-1]))
+    return out
+
+
+def test_overview_to_district_red_first_then_switch_quarter_and_back(
+        page: Page, server: str, artifacts: Path) -> None:
+    page.goto(server + "/")
+    wait_idle(page)
+    expect(page.get_by_role("heading", name="2010/11 Q1: county indicators at a glance")).to_be_visible(
+        timeout=TIMEOUT)
+    cards = page.locator(".rb-card")
+    expect(cards).to_have_count(5)
+    assert [" ".join(c.split()) for c in cards.all_inner_texts()] == [
+        "3 ● GREEN", "4 ▲ AMBER", "3 ■ RED", "1 ◆ GREY", "0 ○ NA"]
+    expect(page.locator('table[data-testid="mismatches"]')).to_contain_text("NI 39")
+    shoot(page, artifacts / "overview.png")
+
+    page.get_by_role("link", name="Chesterfield: 1 RED, 1 AMBER").click()
+    expect(page).to_have_url(re.compile(r"/district\?.*area=Chesterfield"), timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name="Chesterfield: district view")).to_be_visible(timeout=TIMEOUT)
+    wait_idle(page)
+    assert "quarter=2010%2F11+Q1" in page.url
+    assert statuses(page, "district-table") == [("NI 16", "RED"), ("NI 20", "AMBER")]
+    expect(page.locator('table[data-testid="district-table"]')).to_contain_text(
+        "Update due to the tasking group")
+    shoot(page, artifacts / "district-chesterfield.png")
+
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.locator('[data-testid="stSelectbox"]').filter(has_text="Quarter").click()
+    page.get_by_role("option", name="2009/10 Q4").click()
+    expect(page).to_have_url(re.compile(r"quarter=2009%2F10\+Q4"), timeout=TIMEOUT)
+    expect(page.get_by_role("heading", name="2009/10 Q4", exact=True)).to_be_visible(timeout=TIMEOUT)
+    wait_idle(page)
+    assert "area=Chesterfield" in page.url
+    assert statuses(page, "district-table")[0][1] in ("RED", "AMBER", "GREEN")
+    shoot(page, artifacts / "district-chesterfield-2009-10-Q4.png")
+
+    page.go_back()
+    expect(page.get_by_role("heading", name="2010/11 Q1", exact=True)).to_be_visible(timeout=TIMEOUT)
+    wait_idle(page)
+    assert statuses(page, "district-table") == [("NI 16", "RED"), ("NI 20", "AMBER")]
+
+
+def test_a_link_opens_exactly_that_view(page: Page, server: str, artifacts: Path) -> None:
+    page.goto(server + "/district?area=High+Peak&quarter=2010/11+Q1")
+    expect(page.get_by_role("heading", name="High Peak: district view")).to_be_visible(timeout=TIMEOUT)
+    wait_idle(page)
+    assert statuses(page, "district-table") == [("NI 20", "RED"), ("NI 16", "GREEN")]
+    # the sparkline is an image, so it survives st.html's sanitiser
+    expect(page.locator('table[data-testid="district-table"] img').first).to_be_visible()
+    shoot(page, artifacts / "district-high-peak.png")
+
+    page.get_by_role("link", name="NI 20 (RED)").click()
+    expect(page).to_have_url(re.compile(r"/indicator\?.*indicator=NI\+20"), timeout=TIMEOUT)
+    expect(page.locator(".rb-why")).to_contain_text(
+        "7.44 against a target of 6.2, lower is better: 1.24 worse, 20.0% of the target, beyond the 5%"
+        " band → RED", timeout=TIMEOUT)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator(".js-plotly-plot").first).to_contain_text("per 1,000 population")
+    wait_idle(page)
+    shoot(page, artifacts / "indicator-ni20-high-peak.png")
+
+    page.goto(server + "/definitions")
+    expect(page.locator('table[data-testid="definitions"]')).to_contain_text("LI 2", timeout=TIMEOUT)
+    wait_idle(page)
+    shoot(page, artifacts / "definitions.png")
