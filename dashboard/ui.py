@@ -134,10 +134,19 @@ def table(header: Sequence[str], body: Iterable[Sequence[Any]], *, caption: str 
             f'<tbody>{"".join(lines)}</tbody></table></div>')
 
 
-def indicator_cell(row: dict[str, Any]) -> Html:
+def indicator_cell(row: dict[str, Any], note: bool = False) -> Html:
+    """Id, name, unit and polarity; with ``note``, the note that came with the figure."""
     unit = esc(unit_words(row["unit"]))
+    extra = f'<br><i class="sub">Note: {esc(row["note"])}</i>' if note and row.get("note") else ""
     return Html(f"<b>{esc(row['indicator'])}</b> {esc(row['name'])}"
-                f'<br><span class="sub">{unit}, {esc(row["better"])} is better</span>')
+                f'<br><span class="sub">{unit}, {esc(row["better"])} is better</span>{extra}')
+
+
+def band_words(tolerance: Any, unit: str) -> str:
+    """'5% of the target', or '5 (in % above the predicted rate)' for a band in the unit itself."""
+    if tolerance.kind == "percent":
+        return tolerance.describe(unit)
+    return f"{tolerance.amount:g} (in {unit_words(unit)})"
 
 
 def unit_words(unit: str) -> str:

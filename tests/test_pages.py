@@ -139,7 +139,7 @@ def test_overview_numerical_breakdown_shows_the_arithmetic() -> None:
     assert ni20[6:8] == ["↗ improving", "↘ worsening"]
     ni18 = row(rows, "NI 18")
     assert ni18[5] == "◆ GREY" and ni18[8] == "▲ AMBER"
-    assert "55 repeat referrals of 356" in row(rows, "NI 32")[9]
+    assert "Note: 55 repeat referrals of 356" in row(rows, "NI 32")[0]
 
 
 def test_overview_districts_grid_and_links_carry_the_quarter() -> None:
@@ -288,8 +288,8 @@ def test_definitions_lists_every_indicator_and_the_rule() -> None:
     rows = table(at, "definitions")[1:]
     assert [r[0] for r in rows] == [i.id for i in config.load().indicators]
     ni18 = row(rows, "NI 18")
-    assert ni18[3] == "lower is better" and ni18[5] == "5 % above the predicted rate" and ni18[6] == "yes"
-    assert "2010/11: 11.35" in row(rows, "NI 16")[7] and "8 areas have their own" in row(rows, "NI 16")[7]
+    assert ni18[3] == "lower is better" and ni18[5] == "5 (in % above the predicted rate)" and ni18[6] == "yes"
+    assert row(rows, "NI 16")[7] == "2008/09: 12.1 2009/10: 11.7 2010/11: 11.35 (8 areas have their own)"
     assert "worse than target, by no more than the amber band (5% of the target" in text(at)
 
 
@@ -307,7 +307,7 @@ def test_a_new_load_shows_at_once(tmp_path: Path, fresh: Path) -> None:
     at.run()
     rows = table(at, "district-table")[1:]
     assert row(rows, "NI 20")[1] == "● GREEN"
-    assert row(rows, "NI 20")[-1] == "<b>revised</b> & checked"
+    assert row(rows, "NI 20")[0].endswith("Note: <b>revised</b> & checked")
     assert "&lt;b&gt;revised&lt;/b&gt; &amp; checked" in html(at)  # notes are escaped
 
 

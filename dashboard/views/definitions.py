@@ -32,12 +32,14 @@ st.subheader(f"Indicators ({len(cat.indicators)})")
 body = []
 for ind in cat.indicators:
     years = sorted(ind.targets)
-    targets = "; ".join(f"{quarters.year_label(y)}: {ui.number(ind.targets[y])}" for y in years) or "none"
-    own = f" ({len(ind.area_targets)} areas have their own)" if ind.area_targets else ""
+    targets = "<br>".join(f'<span style="white-space:nowrap">{quarters.year_label(y)}:'
+                          f" {esc(ui.number(ind.targets[y]))}</span>" for y in years)
+    own = f"<br>({len(ind.area_targets)} areas have their own)" if ind.area_targets else ""
     body.append([
         Html(f"<b>{esc(ind.id)}</b>"), ind.name, ui.unit_words(ind.unit), f"{ind.better} is better",
-        ", ".join(ind.levels), cat.tolerance(ind).describe(ind.unit),
-        "yes" if ind.grey_when_not_significant else "no", targets + own, ind.description,
+        ", ".join(ind.levels), ui.band_words(cat.tolerance(ind), ind.unit),
+        "yes" if ind.grey_when_not_significant else "no", Html((targets or "none") + own), ind.description,
     ])
 st.html(ui.table(["Id", "Name", "Unit", "Polarity", "Measured for", "Amber band", "GREY if not significant",
-                  "Targets by financial year", "Description"], body, test_id="definitions"))
+                  "Targets by financial year", "Description"], body, wide=(1, 8), nowrap=(0,),
+                 test_id="definitions"))

@@ -71,17 +71,16 @@ def trend_cell(r: data.Row) -> Html:
     return Html(f"{charts.sparkline(history.get(r['indicator'], []))}<br>{esc(ui.direction(r['direction']))}")
 
 
-notes = any(r["note"] for r in rows)
 body = [
-    [ui.indicator_cell(r), status_cell(r), ui.number(r["value"], r["unit"]),
+    [ui.indicator_cell(r, note=True), status_cell(r), ui.number(r["value"], r["unit"]),
      ui.number(r["target"], r["unit"]), ui.percent_off(r), county_cell(r), trend_cell(r),
-     explain.why(r), *([r["note"] or ""] if notes else [])]
+     explain.why(r)]
     for r in rows
 ]
 first = quarters.label(ctx.qi - SPARK_QUARTERS + 1)
 st.html(ui.table(
     ["Indicator", "Status", "Value", "Target", "% off target", f"{cat.county} (county)",
-     f"Trend {first} to {ctx.quarter}", "Why this status", *(["Note"] if notes else [])],
+     f"Trend {first} to {ctx.quarter}", "Why this status"],
     body, numeric=(2, 3, 4), wide=(0,), nowrap=(4, 5), test_id="district-table",
     caption=f"{ctx.area}, {ctx.quarter}: RED first, then AMBER; targets are {ctx.area}'s own where set."))
 

@@ -26,7 +26,7 @@ if not cat.in_scope(ind, area):
 
 st.title(f"{ind.id} {ind.name}")
 st.markdown(f"**{area}** · {ui.unit_words(ind.unit)} · {ind.better} is better · amber band:"
-            f" within {tol.describe(ind.unit)}")
+            f" within {ui.band_words(tol, ind.unit)}")
 
 if ctx.qi is None:
     st.info("No figures are loaded yet, so there is no trend to draw.")
@@ -83,7 +83,7 @@ else:
     st.warning(f"{ind.id} has no targets in the catalogue, so it has no status (NA).")
 st.markdown(
     f"- **Unit:** {ui.esc(ui.unit_words(ind.unit))}\n- **Polarity:** {ind.better} is better\n"
-    f"- **Amber band:** worse than target by no more than {ui.esc(tol.describe(ind.unit))};"
+    f"- **Amber band:** worse than target by no more than {ui.esc(ui.band_words(tol, ind.unit))};"
     " beyond it is RED\n"
     f"- **Measured for:** {', '.join(ind.levels)}"
     + ("\n- **GREY** when the confidence interval contains the target" if ind.grey_when_not_significant

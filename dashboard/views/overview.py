@@ -55,17 +55,16 @@ st.html(ui.table(header, grid, test_id="status-grid", nowrap=range(1, 6),
                  caption="Status by quarter, oldest first; each cell shows the status and the figure."))
 
 st.subheader("Numerical breakdown")
-notes = any(r["note"] for r in current)
 body = [
-    [ui.indicator_cell(r), ui.number(r["value"], r["unit"]), ui.number(r["target"], r["unit"]),
+    [ui.indicator_cell(r, note=True), ui.number(r["value"], r["unit"]), ui.number(r["target"], r["unit"]),
      ui.shortfall(r), ui.percent_off(r), chip(r["status"], ui.explain_title(r)),
      ui.direction(r["direction"]), ui.direction(r["direction_year"]),
-     chip(r["reported_status"]) if r["reported_status"] else "–", *([r["note"] or ""] if notes else [])]
+     chip(r["reported_status"]) if r["reported_status"] else "–"]
     for r in current
 ]
 st.html(ui.table(
-    ["Indicator", "Value", "Target", "Shortfall", "% off target", "Status", "Since last quarter",
-     "Since a year ago", "Reported status", *(["Note"] if notes else [])],
+    ["Indicator (and the note with the figure)", "Value", "Target", "Shortfall", "% off target", "Status",
+     "Since last quarter", "Since a year ago", "Reported status"],
     body, numeric=(1, 2, 3, 4), nowrap=(3, 4, 6, 7), test_id="breakdown",
     caption=f"{ctx.quarter}; shortfall and % off are against the target (positive is worse)."))
 
