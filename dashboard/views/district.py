@@ -28,7 +28,9 @@ if ctx.qi is None:
     st.info("No figures are loaded yet, so there is nothing to show for this district.")
     st.stop()
 
-rows = data.rows(ctx.snap, [ctx.qi], areas=[ctx.area])
+# One query for the district and the county over the sparkline window: each query pays for a scan.
+window = data.rows(ctx.snap, data.window(ctx.qi, SPARK_QUARTERS), areas=[ctx.area, cat.county])
+rows = [r for r in window if r["area"] == ctx.area and r["qi"] == ctx.qi]
 if not rows:
     st.info(f"No indicator in the catalogue is measured for {ctx.area}.")
     st.stop()
@@ -38,10 +40,11 @@ if all(r["reason"] == "no data" for r in rows):
     st.stop()
 
 ids = [r["indicator"] for r in rows]
-county = {r["indicator"]: r for r in data.rows(ctx.snap, [ctx.qi], areas=[cat.county], indicators=ids)}
+county = {r["indicator"]: r for r in window if r["area"] == cat.county and r["qi"] == ctx.qi}
 history: dict[str, list[data.Row]] = {}
-for r in data.rows(ctx.snap, data.window(ctx.qi, SPARK_QUARTERS), areas=[ctx.area]):
-    history.setdefault(r["indicator"], []).append(r)
+for r in window:
+    if r["area"] == ctx.area:
+        history.setdefault(r["indicator"], []).append(r)
 
 rows.sort(key=lambda r: (ui.SEVERITY[r["status"]], ids.index(r["indicator"])))
 counts = Counter(r["status"] for r in rows)

@@ -68,22 +68,35 @@ st.html(ui.table(
     body, numeric=(1, 2, 3, 4), nowrap=(3, 4, 6, 7), test_id="breakdown",
     caption=f"{ctx.quarter}; shortfall and % off are against the target (positive is worse)."))
 
-district_ids = [i.id for i in cat.indicators if i.at_district]
+# A grid a board can read: at national scale (hundreds of districts and indicators) it keeps the
+# first indicators and the districts with the most RED and AMBER, and says so.
+MAX_GRID_INDICATORS, MAX_GRID_DISTRICTS = 12, 40
+all_district_ids = [i.id for i in cat.indicators if i.at_district]
+district_ids = all_district_ids[:MAX_GRID_INDICATORS]
 district_rows: list[data.Row] = []
 if district_ids and cat.districts:
     st.subheader("Districts")
     district_rows = data.rows(ctx.snap, [ctx.qi], areas=list(cat.districts), indicators=district_ids)
     cells = {(r["area"], r["indicator"]): r for r in district_rows}
+    worst = Counter({d: 0 for d in cat.districts})
+    for r in district_rows:
+        worst[r["area"]] += {"RED": 1000, "AMBER": 1}.get(r["status"], 0)
+    shown = set(sorted(cat.districts, key=lambda d: -worst[d])[:MAX_GRID_DISTRICTS])
+    grid_districts = [d for d in cat.districts if d in shown]
     names = {i.id: i for i in cat.indicators}
     head = ["District", *[f"{i} {names[i].name} ({ui.unit_words(names[i].unit)})" for i in district_ids]]
     county_cells = {r["indicator"]: r for r in current}
     body = [[Html(f"<b>{esc(cat.county)}</b> (county)"),
              *[ui.value_cell(county_cells[i]) for i in district_ids if i in county_cells]]]
-    for d in cat.districts:
+    for d in grid_districts:
         body.append([d, *[ui.value_cell(cells[(d, i)]) for i in district_ids]])
     st.html(ui.table(head, body, test_id="district-grid",
                      caption=f"District-level indicators, {ctx.quarter}, against each district's own"
                              " target."))
+    if len(district_ids) < len(all_district_ids) or len(grid_districts) < len(cat.districts):
+        st.caption(f"Showing {len(district_ids)} of {len(all_district_ids)} district-level indicators and the"
+                   f" {len(grid_districts)} of {len(cat.districts)} districts with the most RED and AMBER;"
+                   " the Indicator and District pages show the rest.")
     due: Counter[str] = Counter()
     reds: Counter[str] = Counter()
     for r in district_rows:
