@@ -30,6 +30,7 @@ PAGES = [
             url_path="district"),
     st.Page(HERE / "views" / "definitions.py", title="Definitions", icon=":material/menu_book:",
             url_path="definitions"),
+    st.Page(HERE / "views" / "upload.py", title="Upload", icon=":material/upload_file:", url_path="upload"),
 ]
 
 

@@ -1,6 +1,6 @@
 """Cached reads for the pages.
 
-Every read opens its own short-lived read-only connection, so the CLI can load while the
+Every read opens its own short-lived connection, so the CLI can load while the
 dashboard runs. Results are cached by the data version (the latest load id) and the
 catalogue's modification time, so a new load or an edited YAML shows on the next rerun.
 No connection object is ever cached.
@@ -9,6 +9,7 @@ No connection object is ever cached.
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from typing import Any
 import duckdb
 import streamlit as st
 
-from pipelines import config, ingest, status, store
+from pipelines import commentary, config, ingest, report, status, store
 
 # A dashboard reader should not hang for the CLI's full wait; the error says try again.
 READ_WAIT = 3.0
@@ -66,7 +67,9 @@ def catalogue() -> config.Catalogue:
 @contextmanager
 def _read(db: str) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
-        with store.connect(db, read_only=True, wait=READ_WAIT) as con:
+        # Read-write, though it only reads: DuckDB refuses a read-only and a read-write
+        # connection to one file in one process, and the Upload page writes.
+        with store.connect(db, wait=READ_WAIT) as con:
             yield con
     except (store.StoreBusy, store.StoreError) as exc:
         raise Unavailable(str(exc)) from None
@@ -90,21 +93,16 @@ def ensure_database() -> str | None:
             return None
         cat = catalogue()
         files = sorted(store.SAMPLE_DIR.glob("*.csv"))
-        uploads = [ingest.read_file(f, cat) for f in files]
-        bad = [f.name for f, upload in zip(files, uploads, strict=True) if not upload.ok]
-        if not files or bad:
-            raise Unavailable(
-                f"There is no database at {path}, and the sample files could not be loaded"
-                f" ({', '.join(bad) or 'none found'}); run 'python -m pipelines init'."
-            )
+        if not files:
+            raise Unavailable(f"There is no database at {path}, and no sample files in {store.SAMPLE_DIR};"
+                              " run 'python -m pipelines init'.")
         # Build beside the target and rename, so no reader ever sees a half-loaded file.
         tmp = path.with_name(f".{path.name}.{os.getpid()}.init")
         try:
             with store.connect(tmp) as con:
-                for upload in uploads:
-                    ingest.load(con, upload, analyst="dashboard (sample)")
+                ingest.load_files(con, files, cat, analyst="dashboard (sample)")
             os.replace(tmp, path)
-        except (store.StoreBusy, store.StoreError, duckdb.Error, OSError) as exc:
+        except (store.StoreBusy, store.StoreError, ingest.LoadRefused, duckdb.Error, OSError) as exc:
             raise Unavailable(f"There is no database at {path}, and creating one failed: {exc}") from None
         finally:
             Path(str(tmp) + ".wal").unlink(missing_ok=True)
@@ -150,3 +148,30 @@ def rows(
 def window(qi: int, length: int) -> list[int]:
     """The ``length`` quarters ending at ``qi``, oldest first."""
     return list(range(qi - length + 1, qi + 1))
+
+
+def commentary_missing(snap: Snapshot, rows: list[Row]) -> list[Row]:
+    """AMBER and RED rows with no commentary: read afresh, since commentary has no data version."""
+    with _read(snap.db) as con:
+        return commentary.missing(con, rows)
+
+
+def board_pack(snap: Snapshot, qi: int, exceptions_only: bool) -> str | None:
+    """The pack's HTML, or None with an error shown when it cannot be made."""
+    try:
+        with _read(snap.db) as con:
+            return report.html(con, catalogue(), qi, exceptions_only)
+    except report.ReportError as exc:
+        st.info(str(exc))
+        return None
+
+
+def board_pack_pdf(html_text: str) -> bytes | None:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "pack.pdf"
+        try:
+            report.pdf(html_text, out)
+        except report.ReportError as exc:
+            st.error(str(exc))
+            return None
+        return out.read_bytes()

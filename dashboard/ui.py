@@ -13,25 +13,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from pipelines import explain
+from pipelines.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
 
-# status -> (symbol, background, plotly marker symbol)
-STATUS_STYLE: dict[str, tuple[str, str, str]] = {
-    "GREEN": ("●", "#009E73", "circle"),
-    "AMBER": ("▲", "#E69F00", "triangle-up"),
-    "RED": ("■", "#D55E00", "square"),
-    "GREY": ("◆", "#A6A6A6", "diamond"),
-    "NA": ("○", "#FFFFFF", "circle-open"),
-}
-# RED first, then AMBER: the order a district lead or the tasking group works through.
-SEVERITY = {"RED": 0, "AMBER": 1, "GREY": 2, "NA": 3, "GREEN": 4}
-NEEDS_UPDATE = ("RED", "AMBER")
-STATUS_MEANING = {
-    "GREEN": "on or better than target",
-    "AMBER": "worse than target, within the band",
-    "RED": "worse than target, beyond the band",
-    "GREY": "difference from target not statistically significant",
-    "NA": "no status: figure or target not available",
-}
+# One look for a status everywhere (pages, charts, the printed pack): pipelines.palette.
+__all__ = ["NEEDS_UPDATE", "SEVERITY", "STATUS_MEANING", "STATUS_STYLE"]
 
 CSS = """
 <style>

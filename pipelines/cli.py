@@ -24,12 +24,20 @@ class CliError(Exception):
         self.code = code
 
 
-def _parser() -> argparse.ArgumentParser:
+def _common(default: Any) -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", help="indicator catalogue (default: $RAGBOARD_CONFIG or indicators.yaml)")
-    common.add_argument("--db", help="DuckDB file (default: $RAGBOARD_DB or data/ragboard.duckdb)")
-    parser = argparse.ArgumentParser(prog="python -m pipelines", parents=[common],
+    common.add_argument("--config", default=default,
+                        help="indicator catalogue (default: $RAGBOARD_CONFIG or indicators.yaml)")
+    common.add_argument("--db", default=default, help="DuckDB file (default: $RAGBOARD_DB or data/ragboard.duckdb)")
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    # --config and --db may come before or after the command; after it, they must not reset
+    # a value given before it, hence SUPPRESS on the commands' copies.
+    parser = argparse.ArgumentParser(prog="python -m pipelines", parents=[_common(None)],
                                      description="ragboard: quarterly indicators and their RAG status.")
+    common = _common(argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("validate", parents=[common], help="check a quarterly CSV; writes nothing")
     p.add_argument("file")
@@ -123,21 +131,19 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace, catalogue: config.Catalogue, quiet: bool = False) -> int:
-    from pipelines.ingest import load, read_file
+    from pipelines.ingest import LoadRefused, load_files
 
     files = sorted(store.SAMPLE_DIR.glob("*.csv"))
     if not files:
         raise CliError(f"No sample files in {store.SAMPLE_DIR}.")
-    uploads = [read_file(f, catalogue) for f in files]
-    for f, upload in zip(files, uploads, strict=True):
-        if not upload.ok:
-            _print_problems(str(f), upload.checked.problems)
-            raise CliError(f"The sample file {f.name} does not match {config.config_path(args.config)}.")
     with store.connect(args.db) as con:
-        for f, upload in zip(files, uploads, strict=True):
-            result = load(con, upload, analyst="init")
-            if not quiet:
-                print(f"{f.name}: {result.summary()}.")
+        try:
+            results = load_files(con, files, catalogue, analyst="init")
+        except LoadRefused as exc:
+            raise CliError(str(exc)) from None
+    if not quiet:
+        for f, result in zip(files, results, strict=True):
+            print(f"{f.name}: {result.summary()}.")
     if not quiet:
         print(f"Database ready at {store.db_path(args.db)}.")
     return 0

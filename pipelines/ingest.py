@@ -210,6 +210,18 @@ def status_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) ->
     return changes
 
 
+def load_files(con: duckdb.DuckDBPyConnection, paths: list[Path], catalogue: Catalogue,
+               analyst: str | None = None) -> list[LoadResult]:
+    """Check every file first, then load them in order (``init`` loads data/sample/ so)."""
+    uploads = [read_file(p, catalogue) for p in paths]
+    bad = [u for u in uploads if not u.ok]
+    if bad:
+        first = bad[0]
+        raise LoadRefused(f"{first.name} does not match the catalogue: {first.checked.problems[0]}"
+                          + (f" (and {len(bad) - 1} more file(s) have problems)" if len(bad) > 1 else ""))
+    return [load(con, u, analyst=analyst) for u in uploads]
+
+
 def loads(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return _fetch(con, "SELECT * FROM loads ORDER BY load_id DESC")
 

@@ -31,10 +31,13 @@ ind AS (SELECT unnest($indicators, recursive := true)),
 tgt AS (SELECT unnest($targets, recursive := true)),
 area AS (SELECT unnest($areas, recursive := true)),
 qs AS (SELECT unnest($quarters) AS qi),
--- only the indicators asked for, so a one-indicator trend does not scan every row three times
+-- only the rows that can be asked for (these indicators and areas, these quarters and the
+-- ones a year before), so a narrow question does not join every row three times
 obs AS (
     SELECT * FROM observations
-    WHERE $only_indicators IS NULL OR list_contains($only_indicators, indicator)
+    WHERE ($only_indicators IS NULL OR list_contains($only_indicators, indicator))
+      AND ($only_areas IS NULL OR list_contains($only_areas, area))
+      AND qi BETWEEN $first_qi - 4 AND $last_qi
 ),
 scope AS (
     SELECT ind.*, area.area, area.level, area.area_pos, qs.qi
@@ -148,6 +151,7 @@ def parameters(
     return {
         "indicators": inds, "targets": targets, "areas": area_rows,
         "quarters": list(quarter_indexes),
+        "first_qi": min(quarter_indexes), "last_qi": max(quarter_indexes),
         "only_areas": list(areas) if areas else None,
         "only_indicators": list(indicators) if indicators else None,
     }

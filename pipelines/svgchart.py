@@ -7,6 +7,7 @@ target line, the amber band shaded, and each point marked by its status symbol.
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
@@ -32,8 +33,12 @@ def _marker(status: str, x: float, y: float) -> str:
 
 
 def _ticks(lo: float, hi: float, n: int = 4) -> list[float]:
-    step = (hi - lo) / n
-    return [lo + i * step for i in range(n + 1)]
+    """Round-numbered gridlines (1, 2 or 5 times a power of ten) inside [lo, hi]."""
+    raw = (hi - lo) / n
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    return [first + i * step for i in range(int((hi - first) / step) + 1)]
 
 
 def trend(rows: list[dict[str, Any]], unit: str) -> str:
@@ -60,7 +65,7 @@ def trend(rows: list[dict[str, Any]], unit: str) -> str:
              f' aria-label="Trend of the value against the target" font-family="sans-serif" font-size="11">']
     for t in _ticks(lo, hi):
         parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(t):.1f}" y2="{y(t):.1f}" stroke="#e3e3e3"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{t:,.4g}</text>')
+        parts.append(f'<text x="{LEFT - 6}" y="{y(t) + 4:.1f}" text-anchor="end">{t:,.10g}</text>')
     for i, r in enumerate(rows):  # band and target, quarter by quarter (targets change by year)
         if r["target"] is None:
             continue

@@ -9,12 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines import config, ingest, store
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_DIR = ROOT / "data" / "sample"
-CONFIG_PATH = ROOT / "indicators.yaml"
-Q1_2010 = 2010 * 4  # quarter index of 2010/11 Q1
+from fixtures import CONFIG_PATH, load_sample
+from pipelines import config, store
 
 
 @pytest.fixture(scope="session")
@@ -30,13 +26,6 @@ def con(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[duckdb.DuckD
         yield connection
 
 
-def load_sample(connection: duckdb.DuckDBPyConnection, catalogue: config.Catalogue) -> None:
-    for path in sorted(SAMPLE_DIR.glob("*.csv")):
-        upload = ingest.read_file(path, catalogue)
-        assert upload.ok, upload.checked.problems
-        ingest.load(connection, upload, analyst="init")
-
-
 @pytest.fixture(scope="session")
 def sample_db_template(tmp_path_factory: pytest.TempPathFactory, catalogue: config.Catalogue) -> Path:
     path = tmp_path_factory.mktemp("sample") / "sample.duckdb"
@@ -50,10 +39,4 @@ def sample_db(tmp_path: Path, sample_db_template: Path) -> Path:
     """A fresh copy of a file database holding every sample quarter."""
     path = tmp_path / "ragboard.duckdb"
     shutil.copy(sample_db_template, path)
-    return path
-
-
-def write_csv(tmp_path: Path, text: str, name: str = "upload.csv", encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
     return path

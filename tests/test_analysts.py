@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
+from fixtures import ROOT
 from pipelines import analysts
 
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pipelines
-from conftest import ROOT
+from fixtures import ROOT
 
 
 def test_engine_modules_import_no_ui_or_heavy_libraries() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import ROOT
+from fixtures import ROOT
 
 
 def run(*args: str, db: Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

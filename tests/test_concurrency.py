@@ -13,8 +13,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import ROOT
 
+from fixtures import ROOT
 from pipelines import config, ingest, quarters, status, store
 
 

@@ -11,8 +11,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, load_sample
 
+from fixtures import ROOT, load_sample
 from pipelines import commentary, config, ingest, report, status, store
 
 Q1 = 2010 * 4

@@ -6,7 +6,7 @@ from collections import Counter
 
 import streamlit as st
 
-from dashboard import charts, data, state, ui
+from dashboard import charts, data, notes, state, ui
 from dashboard.ui import Html, chip, esc
 from pipelines import explain, quarters
 
@@ -95,3 +95,9 @@ if flagged:
         icon=":material/show_chart:", columns=4)
 st.caption(f"Previous quarter: {quarters.label(ctx.qi - 1)}. The county value is {cat.county}'s own figure"
            " against the county target.")
+
+if flagged:
+    st.header("Commentary and actions")
+    for r in flagged:
+        with st.expander(f"{r['indicator']} {r['name']} ({r['status']})", expanded=len(flagged) <= 2):
+            notes.section(ctx.snap.db, r["indicator"], ctx.area, ctx.qi, key=f"d_{r['indicator']}")

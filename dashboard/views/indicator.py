@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, state, ui
+from dashboard import charts, data, notes, state, ui
 from dashboard.ui import chip
 from pipelines import explain, quarters
 
@@ -67,6 +67,9 @@ else:
             left, _ = st.columns([3, 1])
             left.plotly_chart(charts.compare(areas, title=f"{ind.id} by area, {ctx.quarter}: bars are"
                                              " values, black ticks the targets"), key="compare")
+
+if ctx.qi is not None:
+    notes.section(ctx.snap.db, ind.id, area, ctx.qi, key="indicator")
 
 st.subheader("Definition")
 if ind.description:

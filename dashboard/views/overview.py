@@ -125,3 +125,30 @@ if mismatches:
         caption="The status as reported in the file, against the status the board's rule gives."))
 else:
     st.markdown(f"Every reported status for {ctx.quarter} agrees with the computed one.")
+
+st.subheader("Commentary missing")
+missing = data.commentary_missing(ctx.snap, current)
+if missing:
+    st.markdown(f"{len(missing)} AMBER or RED county indicator{'s have' if len(missing) > 1 else ' has'} no"
+                f" commentary for {ctx.quarter} yet; the board pack will show the gap.")
+    state.page_links("views/indicator.py", [
+        (f"{r['indicator']} ({r['status']}): commentary missing", ctx.params(indicator=r["indicator"]))
+        for r in missing], icon=":material/edit_note:", columns=3)
+else:
+    st.markdown(f"Every AMBER and RED county indicator has commentary for {ctx.quarter}.")
+
+st.subheader("Board pack")
+left, right = st.columns([2, 3])
+exceptions_only = left.toggle("Exceptions only (AMBER, RED and GREY)", key="pack_exceptions")
+pack = data.board_pack(ctx.snap, ctx.qi, exceptions_only)
+if pack is not None:
+    stem = f"board-pack-{ctx.quarter.replace('/', '-').replace(' ', '-')}"
+    left.download_button("Download the pack (HTML)", pack, file_name=f"{stem}.html", mime="text/html",
+                         key="pack_html")
+    if right.button("Prepare the PDF (A4)", key="pack_pdf_prepare"):
+        with st.spinner("Printing the pack to PDF…"):
+            st.session_state["_pack_pdf"] = (stem, exceptions_only, data.board_pack_pdf(pack))
+    ready = st.session_state.get("_pack_pdf")
+    if ready and ready[0] == stem and ready[1] == exceptions_only and ready[2]:
+        right.download_button("Download the pack (PDF)", ready[2], file_name=f"{stem}.pdf",
+                              mime="application/pdf", key="pack_pdf")

@@ -1,0 +1,85 @@
+"""Commentary and actions on the Indicator and District pages: anyone reads them, a
+signed-in analyst writes them. Every save is a new version; nothing is overwritten."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import duckdb
+import streamlit as st
+
+from dashboard import auth, ui
+from pipelines import commentary, quarters, store
+
+
+def _db(action: Callable[[duckdb.DuckDBPyConnection], Any], db: str) -> Any:
+    try:
+        with store.connect(db, wait=3) as con:
+            return action(con)
+    except (store.StoreBusy, store.StoreError, commentary.CommentaryError) as exc:
+        st.error(str(exc))
+    return None
+
+
+def section(db: str, indicator: str, area: str, qi: int, *, key: str) -> None:
+    """Commentary for one indicator, area and quarter, then its actions."""
+    label = quarters.label(qi)
+    st.subheader(f"Commentary, {area}, {label}")
+    found = _db(lambda con: (commentary.current(con, indicator, area, qi),
+                             commentary.history(con, indicator, area, qi),
+                             commentary.actions(con, indicator, area)), db)
+    if found is None:
+        return
+    now, versions, acts = found
+    if now:
+        c = now[0]
+        stale = (' <span class="rb-due">⚠ written before the latest figures</span>'
+                 if c["before_latest_figures"] else "")
+        st.html(f'<blockquote class="rb-note" data-testid="commentary">{ui.esc(c["text"])}</blockquote>'
+                f'<p class="sub">{ui.esc(c["author"])}, {c["written_at"]:%d %b %Y %H:%M}{stale}</p>')
+    else:
+        st.markdown("_No commentary yet for this quarter._")
+    if len(versions) > 1:
+        with st.expander(f"Earlier versions ({len(versions) - 1})"):
+            st.html(ui.table(["When", "Who", "Text"],
+                             [(f"{v['written_at']:%d %b %Y %H:%M}", v["author"], v["text"] or "(withdrawn)")
+                              for v in versions[1:]], wide=(2,)))
+    analyst = auth.current()
+    if analyst:
+        with st.form(f"commentary_{key}"):
+            text = st.text_area("Commentary", value=now[0]["text"] if now else "", height=120,
+                                help="Saved as a new version with your name and the time.")
+            if st.form_submit_button("Save commentary"):
+                if _db(lambda con: commentary.write(con, indicator, area, qi, text, analyst) or True, db):
+                    st.rerun()
+
+    st.markdown(f"**Actions for {ui.esc(indicator)}, {ui.esc(area)}**")
+    if acts:
+        st.html(ui.table(
+            ["Action", "Owner", "Due", "State", "Raised", "Last changed"],
+            [(a["text"], a["owner"], f"{a['due']:%d %b %Y}" if a["due"] else "–",
+              "✓ done" if a["done"] else ("⚠ overdue" if a["due"] and a["due"] < date.today() else "○ open"),
+              quarters.label(a["qi"]), f"{a['author']}, {a['changed_at']:%d %b %Y}") for a in acts],
+            wide=(0,), test_id=f"actions-{key}"))
+    else:
+        st.markdown("_No actions recorded._")
+    if analyst:
+        open_acts = [a for a in acts if not a["done"]]
+        if open_acts:
+            cols = st.columns([3, 1])
+            pick = cols[0].selectbox("Mark an action done", [a["action_id"] for a in open_acts],
+                                     format_func=lambda i: next(a["text"] for a in open_acts if a["action_id"] == i),
+                                     key=f"done_pick_{key}")
+            if cols[1].button("Mark done", key=f"done_{key}"):
+                _db(lambda con: commentary.update_action(con, pick, analyst, done=True), db)
+                st.rerun()
+        with st.form(f"action_{key}", clear_on_submit=True):
+            st.markdown("Record an action")
+            text = st.text_input("What will be done")
+            owner = st.text_input("Owner")
+            due = st.date_input("Due", value=None, format="DD/MM/YYYY")
+            if st.form_submit_button("Add action"):
+                if _db(lambda con: commentary.add_action(con, indicator, area, qi, text, owner, due, analyst), db):
+                    st.rerun()

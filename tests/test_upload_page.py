@@ -1,0 +1,127 @@
+"""The Upload page and commentary through AppTest: sign-in, problems, preview, commit, undo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pipelines import analysts, commentary, ingest, store
+from test_pages import fresh, run, table, text  # noqa: F401 - fresh is an autouse fixture
+
+UPLOAD, INDICATOR, OVERVIEW = "views/upload.py", "views/indicator.py", "views/overview.py"
+PASSWORD = "a long enough passphrase"
+REVISION = (b"indicator,area,quarter,value,reported_status,note\n"
+            b"NI 20,Chesterfield,2010/11 Q1,10.4,A,corrected extract\n"
+            b"NI 20,Derbyshire,2010/11 Q1,7.19,A,\n"
+            b"NI 16,Derbyshire,2010/11 Q2,9.4,,\n")
+
+
+@pytest.fixture(autouse=True)
+def accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "analysts.json"
+    analysts.add("Sam Analyst", PASSWORD, path)
+    monkeypatch.setenv("RAGBOARD_ANALYSTS", str(path))
+    return path
+
+
+def sign_in(at: AppTest, password: str) -> AppTest:
+    at.text_input(key="sign_in_name").input("Sam Analyst")
+    at.text_input(key="sign_in_password").input(password)
+    next(b for b in at.button if b.label == "Sign in").click()
+    return at.run()
+
+
+def upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.get("file_uploader")[0].set_value((name, data, "text/csv"))  # type: ignore[attr-defined]
+    return at.run()
+
+
+def test_sign_in_wrong_then_right(sample_db: Path) -> None:
+    at = run(UPLOAD)
+    at = sign_in(at, "not the password")
+    assert "That name and password do not match an analyst account." in [e.value for e in at.error]
+    at = sign_in(at, PASSWORD)
+    assert any("Signed in as **Sam Analyst**" in s.value for s in at.success)
+
+
+def test_a_file_with_problems_lists_them_and_cannot_be_committed(sample_db: Path) -> None:
+    at = sign_in(run(UPLOAD), PASSWORD)
+    bad = b"indicator,area,quarter,value\nNI 20,Hgh Peak,2010/11 Q1,abc\nNI 99,Erewash,2010/11 Q5,1\n"
+    at = upload(at, "bad.csv", bad)
+    assert "bad.csv has 4 problems, so nothing can be loaded." in text(at)
+    problems = table(at, "problems")
+    assert problems[1] == ["2", "area", "Hgh Peak", "unknown area 'Hgh Peak'", "did you mean 'High Peak'?"]
+    assert problems[2][:4] == ["2", "value", "abc", "'abc' is not a number"]
+    assert [p[1] for p in problems[3:]] == ["indicator", "quarter"]
+    assert not [b for b in at.button if b.label.startswith("Commit")]
+
+
+def test_preview_commit_and_undo(sample_db: Path) -> None:
+    at = sign_in(run(UPLOAD), PASSWORD)
+    at = upload(at, "revision.csv", REVISION)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"New rows": "1", "Revised rows": "1", "Unchanged rows": "1", "Status changes": "2"}
+    assert table(at, "status-changes")[1:] == [["NI 16", "Derbyshire", "2010/11 Q2", "○ NA → ● GREEN"],
+                                               ["NI 20", "Chesterfield", "2010/11 Q1", "▲ AMBER → ■ RED"]]
+    assert table(at, "revisions")[1] == ["NI 20", "Chesterfield", "2010/11 Q1", "9.79", "10.4", "corrected extract"]
+    with store.connect(sample_db) as con:  # the preview wrote nothing
+        assert con.execute("SELECT value FROM observations WHERE area='Chesterfield' AND indicator='NI 20'"
+                           " AND qi = 8040").fetchone() == (9.79,)
+    next(b for b in at.button if b.label == "Commit revision.csv").click()
+    at = at.run()
+    assert ("Committed revision.csv as load 10: 1 rows added, 1 revised, 1 unchanged. Every page now shows it."
+            in [s.value for s in at.success])
+    loads = table(at, "loads")
+    assert loads[1][0] == "10" and loads[1][2:4] == ["Sam Analyst", "revision.csv"] and loads[1][-1] == "applied"
+    # every page shows the new figures at once
+    at.switch_page(INDICATOR).run()
+    at.query_params["area"] = "Chesterfield"
+    at.query_params["indicator"] = "NI 20"
+    at.run()
+    assert "10.4 against a target of 9.6" in text(at)
+    at.switch_page(UPLOAD).run()
+    at.selectbox(key="undo_choice").select(10)
+    next(b for b in at.button if b.label == "Undo load 10").click()
+    at = at.run()
+    assert "Load 10 undone (recorded as load 11); 1 earlier values restored." in [s.value for s in at.success]
+    with store.connect(sample_db) as con:
+        assert con.execute("SELECT value FROM observations WHERE area='Chesterfield' AND indicator='NI 20'"
+                           " AND qi = 8040").fetchone() == (9.79,)
+        assert ingest.loads(con)[0]["kind"] == "undo"
+
+
+def test_commit_needs_sign_in(sample_db: Path) -> None:
+    at = upload(run(UPLOAD), "revision.csv", REVISION)
+    assert "Sign in as an analyst to commit this file." in [w.value for w in at.warning]
+    assert not [b for b in at.button if b.label.startswith("Commit")]
+    assert not [b for b in at.button if b.label.startswith("Undo")]
+
+
+def test_analyst_writes_commentary_and_the_overview_stops_listing_it(sample_db: Path) -> None:
+    at = run(OVERVIEW)
+    missing = [link.proto.label for link in at.get("page_link") if "commentary missing" in link.proto.label]
+    assert "NI 39 (AMBER): commentary missing" in missing
+    at = run(UPLOAD)
+    at = sign_in(at, PASSWORD)
+    at.switch_page(INDICATOR)
+    at.query_params["indicator"] = "NI 39"
+    at.run()
+    at.text_area[0].input("Projection from quarterly data; <b>monitoring</b> the rise.")
+    next(b for b in at.button if b.label == "Save commentary").click()
+    at = at.run()
+    assert "Projection from quarterly data; &lt;b&gt;monitoring&lt;/b&gt; the rise." in "".join(
+        h.proto.body for h in at.get("html"))
+    with store.connect(sample_db) as con:
+        (note,) = commentary.current(con, "NI 39", "Derbyshire", 8040)
+    assert note["author"] == "Sam Analyst"
+    at.switch_page(OVERVIEW).run()
+    missing = [link.proto.label for link in at.get("page_link") if "commentary missing" in link.proto.label]
+    assert "NI 39 (AMBER): commentary missing" not in missing and len(missing) == 6
+
+
+def test_overview_offers_the_board_pack(sample_db: Path) -> None:
+    at = run(OVERVIEW)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download the pack (HTML)" in labels
