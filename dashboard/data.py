@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import streamlit as st
 
-from pipelines import commentary, config, ingest, report, status, store
+from pipelines import commentary, config, export, ingest, report, status, store
 
 # A dashboard reader should not hang for the CLI's full wait; the error says try again.
 READ_WAIT = 3.0
@@ -175,3 +175,19 @@ def board_pack_pdf(html_text: str) -> bytes | None:
             st.error(str(exc))
             return None
         return out.read_bytes()
+
+
+EXPORT_COLUMNS = ("indicator", "name", "area", "quarter", "value", "target", "shortfall", "percent_off",
+                  "status", "reason", "direction", "direction_year", "reported_status", "mismatch", "note")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _quarter_csv(db: str, load_id: int, config_key: str, qi: int) -> str:
+    with _read(db) as con:
+        columns, rows = status.table(con, catalogue(), [qi], columns=EXPORT_COLUMNS)
+    return export.csv_text(columns, rows)
+
+
+def quarter_csv(snap: Snapshot, qi: int) -> str:
+    """Every indicator and area for a quarter, as CSV that opens safely in a spreadsheet."""
+    return _quarter_csv(snap.db, snap.load_id, snap.config_key, qi)

@@ -7,7 +7,6 @@ Every failure is one sentence on stderr and exit code 1 (bad data, busy database
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from collections.abc import Sequence
@@ -270,9 +269,9 @@ def _write(rows: list[tuple[Any, ...]], columns: list[str], fmt: str) -> None:
         json.dump([dict(zip(columns, r, strict=True)) for r in rows], sys.stdout, indent=1, default=str)
         print()
     elif fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows(rows)
+        from pipelines import export
+
+        export.write_rows(sys.stdout, columns, rows)
     else:
         cells = [[_cell(v) for v in r] for r in rows]
         widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]

@@ -148,3 +148,21 @@ def test_the_sample_files_are_clean(catalogue: config.Catalogue) -> None:
     for path in files:
         upload = ingest.read_file(path, catalogue)
         assert upload.ok, (path.name, upload.checked.problems)
+
+
+def test_exported_text_cannot_run_as_a_spreadsheet_formula() -> None:
+    from pipelines import export
+
+    text = export.csv_text(["area", "value", "note"], [
+        ("Derbyshire", -1.75, "=HYPERLINK(\"http://x\",\"click\")"),
+        ("Erewash", 2.0, "+44 1629 580000"), ("Bolsover", 3.0, "@SUM(A1)"), ("Dales", 4.0, "-2 vs plan"),
+        ("High Peak", 5.0, "plain, with a comma"),
+    ])
+    assert text.splitlines() == [
+        "area,value,note",
+        "Derbyshire,-1.75,\"'=HYPERLINK(\"\"http://x\"\",\"\"click\"\")\"",
+        "Erewash,2.0,'+44 1629 580000",
+        "Bolsover,3.0,'@SUM(A1)",
+        "Dales,4.0,'-2 vs plan",
+        "High Peak,5.0,\"plain, with a comma\"",
+    ]

@@ -137,8 +137,11 @@ if missing:
 else:
     st.markdown(f"Every AMBER and RED county indicator has commentary for {ctx.quarter}.")
 
-st.subheader("Board pack")
+st.subheader("Board pack and figures")
 left, right = st.columns([2, 3])
+left.download_button(f"Download {ctx.quarter}'s figures (CSV)", data.quarter_csv(ctx.snap, ctx.qi),
+                     file_name=f"ragboard-{ctx.quarter.replace('/', '-').replace(' ', '-')}.csv", mime="text/csv",
+                     key="quarter_csv", help="Every indicator and area with its computed status and arithmetic.")
 exceptions_only = left.toggle("Exceptions only (AMBER, RED and GREY)", key="pack_exceptions")
 pack = data.board_pack(ctx.snap, ctx.qi, exceptions_only)
 if pack is not None:
