@@ -156,25 +156,25 @@ def commentary_missing(snap: Snapshot, rows: list[Row]) -> list[Row]:
         return commentary.missing(con, rows)
 
 
-def board_pack(snap: Snapshot, qi: int, exceptions_only: bool) -> str | None:
-    """The pack's HTML, or None with an error shown when it cannot be made."""
-    try:
-        with _read(snap.db) as con:
-            return report.html(con, catalogue(), qi, exceptions_only)
-    except report.ReportError as exc:
-        st.info(str(exc))
-        return None
+def board_pack(snap: Snapshot, qi: int, exceptions_only: bool) -> str:
+    """The pack's HTML (made on demand; raises report.ReportError when there is nothing to report)."""
+    with _read(snap.db) as con:
+        return report.html(con, catalogue(), qi, exceptions_only)
 
 
-def board_pack_pdf(html_text: str) -> bytes | None:
+def board_pack_pdf(snap: Snapshot, qi: int, exceptions_only: bool) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "pack.pdf"
-        try:
-            report.pdf(html_text, out)
-        except report.ReportError as exc:
-            st.error(str(exc))
-            return None
+        report.pdf(board_pack(snap, qi, exceptions_only), out)
         return out.read_bytes()
+
+
+def can_print_pdf() -> bool:
+    try:
+        report.chromium_path()
+    except report.ReportError:
+        return False
+    return True
 
 
 EXPORT_COLUMNS = ("indicator", "name", "area", "quarter", "value", "target", "shortfall", "percent_off",

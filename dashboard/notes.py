@@ -23,16 +23,35 @@ def _db(action: Callable[[duckdb.DuckDBPyConnection], Any], db: str) -> Any:
     return None
 
 
-def section(db: str, indicator: str, area: str, qi: int, *, key: str) -> None:
-    """Commentary for one indicator, area and quarter, then its actions."""
-    label = quarters.label(qi)
-    st.subheader(f"Commentary, {area}, {label}")
-    found = _db(lambda con: (commentary.current(con, indicator, area, qi),
-                             commentary.history(con, indicator, area, qi),
-                             commentary.actions(con, indicator, area)), db)
-    if found is None:
+class Notes:
+    """An area's commentary, its earlier versions and its actions for one quarter, read
+    together: a district page with dozens of AMBER and RED rows asks the database once."""
+
+    def __init__(self, db: str, area: str, qi: int, indicator: str | None = None) -> None:
+        self.db, self.area, self.qi = db, area, qi
+        found = _db(lambda con: (commentary.current(con, indicator, area, qi),
+                                 commentary.history(con, indicator, area, qi),
+                                 commentary.actions(con, indicator, area)), db)
+        self.ok = found is not None
+        now, versions, acts = found if found is not None else ([], [], [])
+        self.now = {c["indicator"]: c for c in now}
+        self.versions: dict[str, list[dict[str, Any]]] = {}
+        for v in versions:
+            self.versions.setdefault(v["indicator"], []).append(v)
+        self.actions: dict[str, list[dict[str, Any]]] = {}
+        for a in acts:
+            self.actions.setdefault(a["indicator"], []).append(a)
+
+
+def section(notes: Notes, indicator: str, *, key: str) -> None:
+    """Commentary for one indicator in the notes' area and quarter, then its actions."""
+    db, area, qi = notes.db, notes.area, notes.qi
+    st.subheader(f"Commentary, {area}, {quarters.label(qi)}")
+    if not notes.ok:
         return
-    now, versions, acts = found
+    now = [notes.now[indicator]] if indicator in notes.now else []
+    versions = notes.versions.get(indicator, [])
+    acts = notes.actions.get(indicator, [])
     if now:
         c = now[0]
         stale = (' <span class="rb-due">⚠ written before the latest figures</span>'

@@ -50,7 +50,10 @@ SELECT c.indicator, c.area, c.qi, c.text, c.author, c.written_at,
        l.loaded_at AS figures_loaded_at,
        coalesce(l.loaded_at > c.written_at, false) AS before_latest_figures
 FROM latest c
-LEFT JOIN observations o ON o.indicator = c.indicator AND o.area = c.area AND o.qi = c.qi
+LEFT JOIN (SELECT indicator, area, qi, load_id FROM observations
+           WHERE ($indicator IS NULL OR indicator = $indicator) AND ($area IS NULL OR area = $area)
+             AND ($qi IS NULL OR qi = $qi)) o
+       ON o.indicator = c.indicator AND o.area = c.area AND o.qi = c.qi
 LEFT JOIN loads l ON l.load_id = o.load_id
 WHERE c.text <> ''
 ORDER BY c.indicator, c.area, c.qi
@@ -62,11 +65,12 @@ def current(con: duckdb.DuckDBPyConnection, indicator: str | None = None, area: 
     return _rows(con.execute(_CURRENT, {"indicator": indicator, "area": area, "qi": qi}))
 
 
-def history(con: duckdb.DuckDBPyConnection, indicator: str, area: str, qi: int) -> list[dict[str, Any]]:
-    """Every version, newest first: who wrote what and when."""
+def history(con: duckdb.DuckDBPyConnection, indicator: str | None, area: str, qi: int) -> list[dict[str, Any]]:
+    """Every version, newest first: who wrote what and when (all indicators when None)."""
     return _rows(con.execute(
-        "SELECT text, author, written_at FROM commentary_versions WHERE indicator = ? AND area = ? AND qi = ?"
-        " ORDER BY written_at DESC, rowid DESC", [indicator, area, qi]))
+        "SELECT indicator, text, author, written_at FROM commentary_versions"
+        " WHERE ($indicator IS NULL OR indicator = $indicator) AND area = $area AND qi = $qi"
+        " ORDER BY written_at DESC, rowid DESC", {"indicator": indicator, "area": area, "qi": qi}))
 
 
 def missing(con: duckdb.DuckDBPyConnection, status_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

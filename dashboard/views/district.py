@@ -98,6 +98,7 @@ st.caption(f"Previous quarter: {quarters.label(ctx.qi - 1)}. The county value is
 
 if flagged:
     st.header("Commentary and actions")
+    district_notes = notes.Notes(ctx.snap.db, ctx.area, ctx.qi)
     for r in flagged:
         with st.expander(f"{r['indicator']} {r['name']} ({r['status']})", expanded=len(flagged) <= 2):
-            notes.section(ctx.snap.db, r["indicator"], ctx.area, ctx.qi, key=f"d_{r['indicator']}")
+            notes.section(district_notes, r["indicator"], key=f"d_{r['indicator']}")

@@ -69,7 +69,7 @@ else:
                                              " values, black ticks the targets"), key="compare")
 
 if ctx.qi is not None:
-    notes.section(ctx.snap.db, ind.id, area, ctx.qi, key="indicator")
+    notes.section(notes.Notes(ctx.snap.db, area, ctx.qi, ind.id), ind.id, key="indicator")
 
 st.subheader("Definition")
 if ind.description:

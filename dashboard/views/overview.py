@@ -138,20 +138,23 @@ else:
     st.markdown(f"Every AMBER and RED county indicator has commentary for {ctx.quarter}.")
 
 st.subheader("Board pack and figures")
+# The files are made when a button is pressed (a deferred download), not on every rerun:
+# at national scale the pack takes seconds and most visitors never download it.
+snap, qi, stem = ctx.snap, ctx.qi, f"{ctx.quarter.replace('/', '-').replace(' ', '-')}"
 left, right = st.columns([2, 3])
-left.download_button(f"Download {ctx.quarter}'s figures (CSV)", data.quarter_csv(ctx.snap, ctx.qi),
-                     file_name=f"ragboard-{ctx.quarter.replace('/', '-').replace(' ', '-')}.csv", mime="text/csv",
-                     key="quarter_csv", help="Every indicator and area with its computed status and arithmetic.")
-exceptions_only = left.toggle("Exceptions only (AMBER, RED and GREY)", key="pack_exceptions")
-pack = data.board_pack(ctx.snap, ctx.qi, exceptions_only)
-if pack is not None:
-    stem = f"board-pack-{ctx.quarter.replace('/', '-').replace(' ', '-')}"
-    left.download_button("Download the pack (HTML)", pack, file_name=f"{stem}.html", mime="text/html",
-                         key="pack_html")
-    if right.button("Prepare the PDF (A4)", key="pack_pdf_prepare"):
-        with st.spinner("Printing the pack to PDF…"):
-            st.session_state["_pack_pdf"] = (stem, exceptions_only, data.board_pack_pdf(pack))
-    ready = st.session_state.get("_pack_pdf")
-    if ready and ready[0] == stem and ready[1] == exceptions_only and ready[2]:
-        right.download_button("Download the pack (PDF)", ready[2], file_name=f"{stem}.pdf",
-                              mime="application/pdf", key="pack_pdf")
+left.download_button(f"Download {ctx.quarter}'s figures (CSV)", lambda: data.quarter_csv(snap, qi),
+                     file_name=f"ragboard-{stem}.csv", mime="text/csv", key="quarter_csv", on_click="ignore",
+                     help="Every indicator and area with its computed status and arithmetic.")
+if all(r["reason"] == "no data" for r in current):
+    right.info(f"There are no county figures for {ctx.quarter}, so there is no board pack to make.")
+else:
+    exceptions_only = right.toggle("Exceptions only (AMBER, RED and GREY)", key="pack_exceptions")
+    right.download_button("Download the pack (HTML)", lambda: data.board_pack(snap, qi, exceptions_only),
+                          file_name=f"board-pack-{stem}.html", mime="text/html", key="pack_html",
+                          on_click="ignore", help="One self-contained file with its charts.")
+    if data.can_print_pdf():
+        right.download_button("Download the pack (PDF)", lambda: data.board_pack_pdf(snap, qi, exceptions_only),
+                              file_name=f"board-pack-{stem}.pdf", mime="application/pdf", key="pack_pdf",
+                              on_click="ignore", help="A4 pages, numbered; takes a few seconds to print.")
+    else:
+        right.caption("The PDF needs Chromium on the server (apt-get install chromium).")
