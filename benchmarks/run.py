@@ -100,16 +100,6 @@ con.execute(
 con.close()
 """
 
-# Not the engine as it stands: the same CLI with yaml.safe_load swapped for libyaml's
-# CSafeLoader, to show what the fix suggested in README.md would buy (info only).
-WHATIF_CSAFE_PROGRAM = """
-import runpy, sys, yaml
-yaml.safe_load = lambda stream: yaml.load(stream, Loader=yaml.CSafeLoader)
-sys.argv = ["pipelines", *sys.argv[1:]]
-runpy.run_module("pipelines", run_name="__main__", alter_sys=True)
-"""
-
-
 def machine() -> dict:
     import duckdb
 
@@ -166,11 +156,9 @@ def bench_load(m: dict, repeat: int) -> tuple[dict, Path]:
     return {"engine_s": engine, "bare_s": bare}, full
 
 
-def bench_status(m: dict, db: Path, quarter: str, qi: int, repeat: int, fmt: str = "csv",
-                 what_if: bool = False) -> dict:
+def bench_status(m: dict, db: Path, quarter: str, qi: int, repeat: int, fmt: str = "csv") -> dict:
     config = m["config"]
-    program = ["-c", WHATIF_CSAFE_PROGRAM] if what_if else ["-m", "pipelines"]
-    engine_cmd = [PY, *program, "status", "--quarter", quarter, "--format", fmt,
+    engine_cmd = [PY, "-m", "pipelines", "status", "--quarter", quarter, "--format", fmt,
                   "--config", config, "--db", str(db)]
     bare_cmd = [PY, "-c", BARE_STATUS_PROGRAM, str(db), BARE_STATUS_SQL, str(qi)]
     engine, bare = [], []
@@ -241,12 +229,11 @@ def main() -> int:
     print(f"check: {check_same_statuses(m, full, qi)}")
     st = bench_status(m, full, quarter, qi, args.repeat)
     st_table = bench_status(m, full, quarter, qi, max(2, args.repeat // 2), fmt="table")
-    st_csafe = bench_status(m, full, quarter, qi, args.repeat, what_if=True)
     trend = bench_trend(m, full, args.trend_repeat)
 
     figures = []
     # the bare status process ran alongside all three engine variants: its best run is the baseline
-    bare_best = min(st["bare_s"] + st_table["bare_s"] + st_csafe["bare_s"])
+    bare_best = min(st["bare_s"] + st_table["bare_s"])
     s_ratio = min(st["engine_s"]) / bare_best
     figures.append(("status, one quarter (whole process, --format csv)", min(st["engine_s"]), bare_best,
                     s_ratio, f"<= {STATUS_TARGET}x", s_ratio <= STATUS_TARGET))
@@ -263,17 +250,14 @@ def main() -> int:
           f" ({trend['rows']} rows)  target < {TREND_TARGET_S}s  {verdict(ok_trend)}")
     t_ratio = min(st_table["engine_s"]) / bare_best
     print(f"(info) status --format table: {min(st_table['engine_s']):.3f}s, {t_ratio:.2f}x the bare csv print")
-    c_ratio = min(st_csafe["engine_s"]) / bare_best
-    print(f"(what-if) status --format csv with yaml.CSafeLoader patched in: {min(st_csafe['engine_s']):.3f}s,"
-          f" {c_ratio:.2f}x the bare process")
     print()
     print("all runs (s):")
-    for label, data in (("status csv", st), ("status table", st_table), ("what-if", st_csafe), ("load", load)):
+    for label, data in (("status csv", st), ("status table", st_table), ("load", load)):
         print(f"  {label:12} engine {' '.join(f'{x:.3f}' for x in data['engine_s'])}"
               f" | bare {' '.join(f'{x:.3f}' for x in data['bare_s'])}")
     print(f"  trend        {' '.join(f'{x:.3f}' for x in trend['times_s'])}")
 
-    results.update({"status_csv": st, "status_table": st_table, "status_csafe_what_if": st_csafe,
+    results.update({"status_csv": st, "status_table": st_table,
                     "load": load, "trend": trend,
                     "ratios": {"status": s_ratio, "load": l_ratio},
                     "pass": {"status": s_ratio <= STATUS_TARGET, "load": l_ratio <= LOAD_TARGET,
