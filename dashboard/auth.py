@@ -27,7 +27,7 @@ def panel() -> str | None:
     """The sign-in form, or who is signed in with a sign-out button; returns the analyst."""
     who = current()
     if who:
-        left, right = st.columns([4, 1])
+        left, right = st.columns([4, 1], vertical_alignment="center")
         left.success(f"Signed in as **{who}**.")
         if right.button("Sign out", key="sign_out"):
             del st.session_state[_KEY]
@@ -36,8 +36,11 @@ def panel() -> str | None:
     if not analysts.names():
         st.info("No analyst accounts exist yet. An administrator creates one on the server with"
                 " `python -m pipelines add-analyst NAME`.")
-    with st.form("sign_in", clear_on_submit=False):
-        st.markdown("**Analyst sign-in** (needed to commit, undo or write commentary; reading needs none)")
+    # A narrow form: a name and a password do not need the width of the page.
+    left, _ = st.columns([2, 3])
+    with left.form("sign_in", clear_on_submit=False):
+        st.markdown("**Analyst sign-in**")
+        st.caption("Needed to commit, undo or write commentary. Reading needs no sign-in.")
         name = st.text_input("Name", key="sign_in_name")
         password = st.text_input("Password", type="password", key="sign_in_password")
         if st.form_submit_button("Sign in"):

@@ -46,59 +46,75 @@ class Notes:
 def section(notes: Notes, indicator: str, *, key: str) -> None:
     """Commentary for one indicator in the notes' area and quarter, then its actions."""
     db, area, qi = notes.db, notes.area, notes.qi
-    st.subheader(f"Commentary, {area}, {quarters.label(qi)}")
+    label = quarters.label(qi)
+    st.subheader(f"Commentary, {area}, {label}")
     if not notes.ok:
         return
     now = [notes.now[indicator]] if indicator in notes.now else []
     versions = notes.versions.get(indicator, [])
     acts = notes.actions.get(indicator, [])
+    analyst = auth.current()
     if now:
         c = now[0]
-        stale = (' <span class="rb-due">⚠ written before the latest figures</span>'
+        stale = (' · <span class="rb-due" title="The figures for this quarter were loaded again after this was'
+                 ' written: check it still holds">⚠ written before the latest figures</span>'
                  if c["before_latest_figures"] else "")
         st.html(f'<blockquote class="rb-note" data-testid="commentary">{ui.esc(c["text"])}</blockquote>'
-                f'<p class="sub">{ui.esc(c["author"])}, {c["written_at"]:%d %b %Y %H:%M}{stale}</p>')
+                f'<p class="rb-byline">Written by {ui.esc(c["author"])},'
+                f' {c["written_at"]:%d %b %Y %H:%M}{stale}</p>')
     else:
-        st.markdown("_No commentary yet for this quarter._")
+        st.markdown(f"_No commentary yet for {ui.esc(indicator)}, {ui.esc(area)}, {label}._")
     if len(versions) > 1:
         with st.expander(f"Earlier versions ({len(versions) - 1})"):
             st.html(ui.table(["When", "Who", "Text"],
                              [(f"{v['written_at']:%d %b %Y %H:%M}", v["author"], v["text"] or "(withdrawn)")
-                              for v in versions[1:]], wide=(2,)))
-    analyst = auth.current()
+                              for v in versions[1:]], wide=(2,), nowrap=(0,)))
     if analyst:
-        with st.form(f"commentary_{key}"):
-            text = st.text_area("Commentary", value=now[0]["text"] if now else "", height=120,
-                                help="Saved as a new version with your name and the time.")
-            if st.form_submit_button("Save commentary"):
-                if _db(lambda con: commentary.write(con, indicator, area, qi, text, analyst) or True, db):
-                    st.rerun()
+        # The text is shown above; the editor stays folded away unless there is nothing to show yet.
+        with st.expander("Edit the commentary" if now else "Write the commentary", expanded=not now):
+            with st.form(f"commentary_{key}"):
+                text = st.text_area("Commentary", value=now[0]["text"] if now else "", height=120,
+                                    help="Saved as a new version with your name and the time; earlier"
+                                         " versions are kept. Save it empty to withdraw it.")
+                if st.form_submit_button("Save commentary"):
+                    if _db(lambda con: commentary.write(con, indicator, area, qi, text, analyst) or True, db):
+                        st.rerun()
 
     st.markdown(f"**Actions for {ui.esc(indicator)}, {ui.esc(area)}**")
     if acts:
+        today = date.today()
+
+        def state(a: dict[str, Any]) -> str:
+            if a["done"]:
+                return "✓ done"
+            return "⚠ overdue" if a["due"] and a["due"] < today else "○ open"
+
         st.html(ui.table(
-            ["Action", "Owner", "Due", "State", "Raised", "Last changed"],
-            [(a["text"], a["owner"], f"{a['due']:%d %b %Y}" if a["due"] else "–",
-              "✓ done" if a["done"] else ("⚠ overdue" if a["due"] and a["due"] < date.today() else "○ open"),
+            ["Action", "Owner", "Due", "State", "Raised in", "Last changed"],
+            [(a["text"], a["owner"], f"{a['due']:%d %b %Y}" if a["due"] else "no date set", state(a),
               quarters.label(a["qi"]), f"{a['author']}, {a['changed_at']:%d %b %Y}") for a in acts],
-            wide=(0,), test_id=f"actions-{key}"))
+            wide=(0,), nowrap=(2, 3, 4), test_id=f"actions-{key}"))
     else:
         st.markdown("_No actions recorded._")
     if analyst:
         open_acts = [a for a in acts if not a["done"]]
         if open_acts:
-            cols = st.columns([3, 1])
+            cols = st.columns([3, 1], vertical_alignment="bottom")
             pick = cols[0].selectbox("Mark an action done", [a["action_id"] for a in open_acts],
                                      format_func=lambda i: next(a["text"] for a in open_acts if a["action_id"] == i),
                                      key=f"done_pick_{key}")
             if cols[1].button("Mark done", key=f"done_{key}"):
                 _db(lambda con: commentary.update_action(con, pick, analyst, done=True), db)
                 st.rerun()
-        with st.form(f"action_{key}", clear_on_submit=True):
-            st.markdown("Record an action")
-            text = st.text_input("What will be done")
-            owner = st.text_input("Owner")
-            due = st.date_input("Due", value=None, format="DD/MM/YYYY")
-            if st.form_submit_button("Add action"):
-                if _db(lambda con: commentary.add_action(con, indicator, area, qi, text, owner, due, analyst), db):
-                    st.rerun()
+        with st.expander("Record an action", expanded=not acts):
+            with st.form(f"action_{key}", clear_on_submit=True):
+                text = st.text_input("What will be done")
+                left, right = st.columns(2)
+                owner = left.text_input("Owner", help="A person or a role, e.g. 'Community safety manager'.")
+                due = right.date_input("Due (optional)", value=None, format="DD/MM/YYYY")
+                if st.form_submit_button("Add action"):
+                    if _db(lambda con: commentary.add_action(con, indicator, area, qi, text, owner, due, analyst),
+                           db):
+                        st.rerun()
+    else:
+        st.caption("Analysts write commentary and record actions after signing in on the Upload page.")

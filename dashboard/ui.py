@@ -41,6 +41,16 @@ table.rb caption {caption-side:top; text-align:left; color:#555; padding-bottom:
 .rb-due {font-weight:700; white-space:nowrap}
 .rb-why {font-size:1.05rem; padding:0.5rem 0.8rem; border-left:0.35rem solid #333;
       background:#f7f7f7; margin:0.3rem 0 0.8rem}
+.rb-note {margin:0.2rem 0 0.3rem; padding:0.5rem 0.9rem; border-left:0.3rem solid #0072B2;
+      background:#f5f8fb; white-space:pre-wrap; font-size:1rem}
+.rb-byline {color:#555; font-size:0.88rem; margin:0 0 0.6rem}
+.rb-byline .rb-due {color:#111}
+/* Inside an expander (a district's indicator), section headings step down a size. */
+[data-testid="stExpander"] h3 {font-size:1.15rem; padding-top:0.2rem}
+/* The app's one primary action (commit) in a neutral blue: Streamlit's default red would read
+   as a RED status on a page about statuses. */
+[data-testid="stBaseButton-primary"] {background:#0072B2; border-color:#0072B2; color:#fff}
+[data-testid="stBaseButton-primary"]:hover {background:#005a8c; border-color:#005a8c; color:#fff}
 </style>
 """
 

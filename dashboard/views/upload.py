@@ -16,12 +16,15 @@ PREVIEW_ROWS = 200
 
 ctx = state.context()
 st.title("Upload a quarter's figures")
-st.caption("A CSV (saved from Excel or any tool) or an .xlsx workbook with the columns indicator, area, quarter,"
-           f" value and optionally lower, upper, numerator, denominator, reported_status, note. Up to {MAX_MB} MB."
-           " Nothing is written until you commit, and a load can be undone.")
+st.markdown("Choose a file: it is checked and you see exactly what it would change. Nothing is written until"
+            " a signed-in analyst commits it, and a load can be undone.")
+st.caption("A CSV (saved from Excel or any tool) or an .xlsx workbook, up to"
+           f" {MAX_MB} MB, one row per indicator, area and quarter. Columns: `indicator`, `area`, `quarter`,"
+           " `value`; optionally `lower`, `upper`, `numerator`, `denominator`, `reported_status`, `note`.")
 
 analyst = auth.panel()
-
+if flash := st.session_state.pop("_flash", None):
+    st.success(flash)
 
 def _write(action: Any) -> Any:
     """Run a write with a short-lived connection; a busy database is a sentence, not a traceback."""
@@ -47,10 +50,19 @@ def _change(before: str, after: str) -> ui.Html:
     return ui.Html(f"{ui.chip(before)} → {ui.chip(after)}")
 
 
-uploaded = st.file_uploader("Quarterly figures", type=["csv", "xlsx"], key="upload_file",
+def _units(ids: list[str]) -> str:
+    """'Values are in each indicator's unit (NI 20: per 1,000 population).'"""
+    known = {i.id: i.unit for i in ctx.catalogue.indicators}
+    units = [f"{i}: {ui.unit_words(known.get(i, ''))}" for i in dict.fromkeys(ids)]
+    return "Values are in each indicator's unit (" + "; ".join(units) + ")."
+
+
+# A new key after each commit empties the uploader, so a committed file is not offered again.
+uploaded = st.file_uploader("Quarterly figures", type=["csv", "xlsx"],
+                            key=f"upload_file_{st.session_state.get('_upload_round', 0)}",
                             help="One row per indicator, area and quarter.")
 if uploaded is None:
-    st.info("Choose a file to check it. Checking writes nothing.")
+    st.info("Choose a file to check it. Checking and previewing write nothing.")
 else:
     data = uploaded.getvalue()
     upload = ingest.read_upload(data, uploaded.name, ctx.catalogue)
@@ -68,42 +80,50 @@ else:
             st.session_state["_preview_key"] = key
         preview: ingest.LoadResult | None = st.session_state["_preview"]
         if preview is not None:
-            st.success(upload.checked.summary(uploaded.name))
+            st.success(f"{upload.checked.summary(uploaded.name)} No problems found.")
+            st.subheader("Preview: what committing this file would change", anchor=False)
+            st.caption("Nothing has been written yet.")
             c1, c2, c3, c4 = st.columns(4)
             c1.metric("New rows", preview.added)
             c2.metric("Revised rows", preview.revised)
             c3.metric("Unchanged rows", preview.unchanged)
             c4.metric("Status changes", len(preview.status_changes))
             if preview.status_changes:
-                st.subheader("Status changes")
-                st.html(ui.table(["Indicator", "Area", "Quarter", "Change"],
+                st.markdown("**Status changes**")
+                st.html(ui.table(["Indicator", "Area", "Quarter", "Status: before → after"],
                                  [(c["indicator"], c["area"], c["quarter"], _change(c["before"], c["after"]))
-                                  for c in preview.status_changes], test_id="status-changes"))
+                                  for c in preview.status_changes], wide=(), nowrap=(2, 3),
+                                 test_id="status-changes"))
             if preview.revisions:
-                st.subheader("Revised values (old → new)")
-                st.html(ui.table(["Indicator", "Area", "Quarter", "Old", "New", "Note"],
+                st.markdown("**Revised values (old → new)**")
+                st.html(ui.table(["Indicator", "Area", "Quarter", "Old value", "New value",
+                                  "Note with the new value"],
                                  [(r["indicator"], r["area"], r["quarter"], ui.number(r["old_value"]),
                                    ui.number(r["new_value"]), r["new_note"]) for r in preview.revisions],
-                                 numeric=(3, 4), test_id="revisions"))
+                                 numeric=(3, 4), wide=(5,), nowrap=(2,), test_id="revisions",
+                                 caption=_units([r["indicator"] for r in preview.revisions])))
             if preview.new_rows:
                 with st.expander(f"New rows ({preview.added}"
                                  f"{', first ' + str(PREVIEW_ROWS) if preview.added > PREVIEW_ROWS else ''})"):
-                    st.html(ui.table(["Indicator", "Area", "Quarter", "Value", "Reported", "Note"],
+                    st.html(ui.table(["Indicator", "Area", "Quarter", "Value", "Reported status", "Note"],
                                      [(r["indicator"], r["area"], r["quarter"], ui.number(r["value"]),
                                        r["reported_status"], r["note"]) for r in preview.new_rows],
-                                     numeric=(3,), test_id="new-rows"))
-            if analyst is None:
+                                     numeric=(3,), wide=(5,), nowrap=(2,), test_id="new-rows",
+                                     caption=_units([r["indicator"] for r in preview.new_rows])))
+            if not preview.added and not preview.revised:
+                st.info(f"Every row of {uploaded.name} is already loaded with these values, so committing it"
+                        " would change nothing.")
+            elif analyst is None:
                 st.warning("Sign in as an analyst to commit this file.")
-            elif st.button(f"Commit {uploaded.name}", type="primary", key="commit"):
+            elif st.button(f"Commit {uploaded.name}", type="primary", key="commit",
+                           help="Loads the file in one step; if anything fails, nothing is changed."):
                 result = _write(lambda con: ingest.load(con, upload, analyst=analyst))
                 if result is not None:
                     st.session_state["_flash"] = (f"Committed {uploaded.name} as {result.summary()}."
                                                   " Every page now shows it.")
                     st.session_state.pop("_preview_key", None)
+                    st.session_state["_upload_round"] = st.session_state.get("_upload_round", 0) + 1
                     st.rerun()
-
-if flash := st.session_state.pop("_flash", None):
-    st.success(flash)
 
 st.header("Loads")
 try:
@@ -125,12 +145,25 @@ else:
         [(r["load_id"], r["loaded_at"].strftime("%Y-%m-%d %H:%M:%S"), r["analyst"] or "–", r["file_name"],
           ui.Html(f'<code title="{ui.esc(r["sha256"])}">{ui.esc((r["sha256"] or "")[:12])}…</code>'),
           r["rows_added"], r["rows_revised"], r["rows_unchanged"], _state(r)) for r in history],
-        numeric=(0, 5, 6, 7), wide=(3,), test_id="loads"))
+        numeric=(0, 5, 6, 7), wide=(3,), nowrap=(1, 8), test_id="loads",
+        caption="Newest first. The SHA-256 fingerprint identifies the exact file (point at it to see all of it)."))
     undoable = [r for r in history if r["kind"] == "load" and not r["undone_by"]]
     if analyst and undoable:
-        choice = st.selectbox("Undo a load", [r["load_id"] for r in undoable], key="undo_choice",
-                              format_func=lambda i: next(f"Load {i}: {r['file_name']} ({r['loaded_at']:%d %b %Y})"
-                                                         for r in undoable if r["load_id"] == i))
+        st.subheader("Undo a load", anchor=False)
+        st.caption("Undoing removes the rows the load added and restores the values it replaced. The undo is"
+                   " itself recorded as a load.")
+        by_id = {r["load_id"]: r for r in undoable}
+        # Offer the newest load again whenever a load or an undo has happened since the last choice
+        # (set, not cleared: a cleared widget would go on showing its old choice in the browser).
+        if st.session_state.get("_undo_head") != history[0]["load_id"] or st.session_state.get(
+                "undo_choice") not in by_id:
+            st.session_state["undo_choice"] = undoable[0]["load_id"]
+            st.session_state["_undo_head"] = history[0]["load_id"]
+        choice = st.selectbox(
+            "Load to undo", list(by_id), key="undo_choice",
+            format_func=lambda i: (f"Load {i}: {by_id[i]['file_name']}, by {by_id[i]['analyst'] or '–'},"
+                                   f" {by_id[i]['loaded_at']:%d %b %Y %H:%M} ({by_id[i]['rows_added']} added,"
+                                   f" {by_id[i]['rows_revised']} revised)"))
         if st.button(f"Undo load {choice}", key="undo"):
             result = _write(lambda con: ingest.undo(con, choice, analyst=analyst))
             if result is not None:
@@ -140,8 +173,9 @@ else:
 
 if analyst:
     st.header("Analysts")
-    st.markdown("Accounts: " + ", ".join(ui.esc(n) for n in analysts.names()))
-    with st.form("add_analyst", clear_on_submit=True):
+    st.markdown("Analysts who can sign in: " + ", ".join(ui.esc(n) for n in analysts.names()))
+    form_column, _ = st.columns([2, 3])
+    with form_column.form("add_analyst", clear_on_submit=True):
         name = st.text_input("New analyst's name")
         password = st.text_input("Their password (at least 10 characters)", type="password")
         if st.form_submit_button("Add analyst"):

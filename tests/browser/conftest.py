@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browsing import ANALYST, PASSWORD
 
 from fixtures import ROOT
+from pipelines import analysts
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts"
@@ -31,13 +33,16 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, sample_db_template: Path) -> Iterator[str]:
-    """The dashboard served on a free port over a fresh copy of the sample database."""
+    """The dashboard served on a free port over a fresh copy of the sample database, with one
+    analyst account (``ANALYST``, ``PASSWORD``) in a temporary accounts file."""
     tmp = tmp_path_factory.mktemp("server")
     db = tmp / "ragboard.duckdb"
     shutil.copy(sample_db_template, db)
+    accounts = tmp / "analysts.json"
+    analysts.add(ANALYST, PASSWORD, accounts)
     port = _free_port()
     log_path = tmp / "streamlit.log"
-    env = {**os.environ, "RAGBOARD_DB": str(db)}
+    env = {**os.environ, "RAGBOARD_DB": str(db), "RAGBOARD_ANALYSTS": str(accounts)}
     with log_path.open("w") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",

@@ -6,26 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from browsing import TIMEOUT, shoot, wait_idle
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
-TIMEOUT = 20_000
-
-
-def wait_idle(page: Page) -> None:
-    """Until Streamlit has finished the rerun (its running-man widget is gone)."""
-    page.wait_for_selector('[data-testid="stMain"]', timeout=TIMEOUT)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=TIMEOUT)
-
-
-def shoot(page: Page, path: Path) -> None:
-    """A full-page screenshot: Streamlit scrolls inside its main block, so grow the viewport."""
-    height = page.evaluate(
-        "() => Math.max(document.querySelector('[data-testid=\"stMain\"]').scrollHeight, 900)")
-    page.set_viewport_size({"width": 1440, "height": int(height)})
-    page.wait_for_timeout(800)  # plotly re-lays out on resize
-    page.screenshot(path=str(path), full_page=True)
-    page.set_viewport_size({"width": 1440, "height": 900})
 
 
 def statuses(page: Page, test_id: str) -> list[tuple[str, str]]:
