@@ -11,10 +11,11 @@ import math
 from html import escape
 from typing import Any
 
+from pipelines.explain import number
 from pipelines.palette import STATUS_STYLE
 
-W, H = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 14, 46
+W, H = 640, 236
+LEFT, RIGHT, TOP, BOTTOM = 64, 56, 30, 40
 
 
 def _marker(status: str, x: float, y: float) -> str:
@@ -87,7 +88,27 @@ def trend(rows: list[dict[str, Any]], unit: str) -> str:
                      f'<text x="{x(i):.1f}" y="{H - BOTTOM + 29}" text-anchor="middle">{label[8:]}</text>')
     parts.append(f'<text x="12" y="{TOP + plot_h / 2:.1f}" transform="rotate(-90 12 {TOP + plot_h / 2:.1f})"'
                  f' text-anchor="middle">{escape(unit)}</text>')
-    parts.append(f'<text x="{W - RIGHT}" y="{H - 4}" text-anchor="end" fill="#555">— — target   '
-                 '▒ amber band   ● GREEN ▲ AMBER ■ RED ◆ GREY ○ NA</text>')
+    last = next((i for i in range(n - 1, -1, -1) if rows[i]["value"] is not None), None)
+    if last is not None:  # the figure the board is reading, written beside its point
+        parts.append(f'<text x="{x(last) + 9:.1f}" y="{y(rows[last]["value"]) + 4:.1f}" font-weight="bold">'
+                     f'{escape(number(rows[last]["value"], unit))}</text>')
+    parts.append(_legend([r["status"] for r in rows if r["value"] is not None]))
     parts.append("</svg>")
+    return "".join(parts)
+
+
+def _legend(statuses: list[str]) -> str:
+    """Drawn, not typed: the target's dashes, the band's shade and the markers that appear."""
+    y = TOP - 14
+    parts = [f'<line x1="{LEFT}" x2="{LEFT + 22}" y1="{y}" y2="{y}" stroke="#333" stroke-dasharray="5,3"'
+             ' stroke-width="1.5"/>',
+             f'<text x="{LEFT + 27}" y="{y + 4}">target</text>',
+             f'<rect x="{LEFT + 72}" y="{y - 6}" width="18" height="12" fill="#E69F00" fill-opacity="0.18"'
+             ' stroke="#E69F00" stroke-opacity="0.5"/>',
+             f'<text x="{LEFT + 95}" y="{y + 4}">amber band</text>']
+    at = LEFT + 175
+    for status in (s for s in STATUS_STYLE if s in statuses):
+        parts.append(_marker(status, at, y))
+        parts.append(f'<text x="{at + 9}" y="{y + 4}">{status}</text>')
+        at += 28 + 7.5 * len(status)
     return "".join(parts)
