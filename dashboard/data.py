@@ -165,7 +165,7 @@ def board_pack(snap: Snapshot, qi: int, exceptions_only: bool) -> str:
 def board_pack_pdf(snap: Snapshot, qi: int, exceptions_only: bool) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "pack.pdf"
-        report.pdf(board_pack(snap, qi, exceptions_only), out)
+        report.pdf(board_pack(snap, qi, exceptions_only), out, report.footer(catalogue(), qi))
         return out.read_bytes()
 
 

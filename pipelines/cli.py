@@ -15,6 +15,7 @@ from typing import Any
 
 from pipelines import config, quarters, store
 from pipelines.reader import UnreadableFile
+from pipelines.validate import plural
 
 
 class CliError(Exception):
@@ -216,8 +217,8 @@ def cmd_undo(args: argparse.Namespace) -> int:
             result = undo(con, args.load_id, analyst=args.analyst)
         except LoadRefused as exc:
             raise CliError(str(exc)) from None
-    print(f"Load {args.load_id} undone (recorded as load {result.load_id}): {result.revised} earlier"
-          " values restored.")
+    print(f"Load {args.load_id} undone (recorded as load {result.load_id}):"
+          f" {plural(result.revised, 'earlier value')} restored.")
     return 0
 
 

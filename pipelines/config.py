@@ -41,7 +41,7 @@ class Tolerance:
     def describe(self, unit: str = "") -> str:
         if self.kind == "percent":
             return f"{_num(self.amount)}% of the target"
-        return f"{_num(self.amount)} {unit}".strip()
+        return f"{_num(self.amount)} ({unit})" if unit else _num(self.amount)
 
     def width(self, target: float) -> float:
         return self.amount * abs(target) / 100 if self.kind == "percent" else self.amount

@@ -25,7 +25,7 @@ from pipelines import status as status_mod
 from pipelines.config import Catalogue
 from pipelines.reader import Table, UnreadableFile, read_bytes
 from pipelines.store import OBSERVATION_COLUMNS
-from pipelines.validate import Checked, Problem, Row, check
+from pipelines.validate import Checked, Problem, Row, check, plural
 
 KEY = ("indicator", "area", "qi")
 _STAGING_TYPES = {
@@ -86,7 +86,7 @@ class LoadResult:
     new_rows: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (f"load {self.load_id}: {self.added} rows added, {self.revised} revised,"
+        return (f"load {self.load_id}: {plural(self.added, 'row')} added, {self.revised} revised,"
                 f" {self.unchanged} unchanged")
 
 

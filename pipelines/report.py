@@ -9,6 +9,7 @@ import os
 import shutil
 import tempfile
 from datetime import datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def chromium_path() -> str:
     raise ReportError("The PDF needs Chromium; install it (apt-get install chromium) or set RAGBOARD_CHROMIUM.")
 
 
-def pdf(html_text: str, out: str | Path) -> None:
+def pdf(html_text: str, out: str | Path, title: str = "") -> None:
     """Print the HTML to an A4 PDF with page numbers, through headless Chromium."""
     try:
         from playwright.sync_api import sync_playwright  # imported here: only the PDF needs it
@@ -110,10 +111,15 @@ def pdf(html_text: str, out: str | Path) -> None:
                          margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
                          header_template="<span></span>",
                          footer_template='<div style="font-size:8px;width:100%;text-align:center;color:#444">'
+                                         f'{escape(title)}{" · " if title else ""}'
                                          'Page <span class="pageNumber"></span> of <span class="totalPages">'
                                          '</span></div>')
             finally:
                 browser.close()
+
+
+def footer(catalogue: Catalogue, qi: int) -> str:
+    return f"{catalogue.county} Safer Communities Board · performance report {quarters.label(qi)}"
 
 
 def write(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int, fmt: str, out: str | Path,
@@ -121,7 +127,7 @@ def write(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int, fmt: st
     text = html(con, catalogue, qi, exceptions_only)
     out = Path(out)
     if fmt == "pdf":
-        pdf(text, out)
+        pdf(text, out, footer(catalogue, qi))
     else:
         out.write_text(text, encoding="utf-8")
     return out

@@ -106,7 +106,7 @@ def _legend(statuses: list[str]) -> str:
              f'<rect x="{LEFT + 72}" y="{y - 6}" width="18" height="12" fill="#E69F00" fill-opacity="0.18"'
              ' stroke="#E69F00" stroke-opacity="0.5"/>',
              f'<text x="{LEFT + 95}" y="{y + 4}">amber band</text>']
-    at = LEFT + 175
+    at = LEFT + 175.0
     for status in (s for s in STATUS_STYLE if s in statuses):
         parts.append(_marker(status, at, y))
         parts.append(f'<text x="{at + 9}" y="{y + 4}">{status}</text>')

@@ -111,7 +111,7 @@ def test_load_a_new_quarter_then_revise_it(tmp_path: Path, db: Path) -> None:
     assert again.stdout.strip() == "q2.csv: load 11: 0 rows added, 1 revised, 1 unchanged."
     assert tables(db)["observation_history"][0][:5] == ("NI 20", "Derbyshire", "2010/11 Q2", 2010 * 4 + 1, 7.5)
     undone = run("undo", "11", db=db, cwd=tmp_path)
-    assert undone.returncode == 0 and "1 earlier values restored" in undone.stdout
+    assert undone.returncode == 0 and "1 earlier value restored" in undone.stdout
     listing = run("loads", db=db, cwd=tmp_path).stdout
     assert "undo" in listing and "q2.csv" in listing
 

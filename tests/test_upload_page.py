@@ -71,7 +71,7 @@ def test_preview_commit_and_undo(sample_db: Path) -> None:
                            " AND qi = 8040").fetchone() == (9.79,)
     next(b for b in at.button if b.label == "Commit revision.csv").click()
     at = at.run()
-    assert ("Committed revision.csv as load 10: 1 rows added, 1 revised, 1 unchanged. Every page now shows it."
+    assert ("Committed revision.csv as load 10: 1 row added, 1 revised, 1 unchanged. Every page now shows it."
             in [s.value for s in at.success])
     loads = table(at, "loads")
     assert loads[1][0] == "10" and loads[1][2:4] == ["Sam Analyst", "revision.csv"] and loads[1][-1] == "applied"
@@ -85,7 +85,7 @@ def test_preview_commit_and_undo(sample_db: Path) -> None:
     at.selectbox(key="undo_choice").select(10)
     next(b for b in at.button if b.label == "Undo load 10").click()
     at = at.run()
-    assert "Load 10 undone (recorded as load 11); 1 earlier values restored." in [s.value for s in at.success]
+    assert "Load 10 undone (recorded as load 11); 1 earlier value restored." in [s.value for s in at.success]
     with store.connect(sample_db) as con:
         assert con.execute("SELECT value FROM observations WHERE area='Chesterfield' AND indicator='NI 20'"
                            " AND qi = 8040").fetchone() == (9.79,)

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dashboard import auth, state, ui
 from pipelines import analysts, ingest, reader, store
+from pipelines.validate import plural
 
 MAX_MB = reader.MAX_BYTES // (1024 * 1024)
 PREVIEW_ROWS = 200
@@ -168,7 +169,7 @@ else:
             result = _write(lambda con: ingest.undo(con, choice, analyst=analyst))
             if result is not None:
                 st.session_state["_flash"] = (f"Load {choice} undone (recorded as load {result.load_id});"
-                                              f" {result.revised} earlier values restored.")
+                                              f" {plural(result.revised, 'earlier value')} restored.")
                 st.rerun()
 
 if analyst:
