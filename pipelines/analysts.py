@@ -40,15 +40,29 @@ def _read(path: Path) -> dict[str, str]:
         return {}
     except (OSError, ValueError) as exc:
         raise AccountError(f"The analysts file {path} cannot be read ({exc}).") from None
-    return {str(k): str(v) for k, v in data.get("analysts", {}).items()}
+    accounts = data.get("analysts") if isinstance(data, dict) else None
+    if not isinstance(accounts, dict):
+        raise AccountError(f"The analysts file {path} is not in ragboard's format; recreate it with add-analyst.")
+    return {str(k): str(v) for k, v in accounts.items()}
+
+
+def _write(path: Path, accounts: dict[str, str]) -> None:
+    """Replace the file atomically, readable by its owner only from the first byte."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump({"analysts": accounts}, fh, indent=1)
+    tmp.replace(path)
 
 
 def names(path: str | Path | None = None) -> list[str]:
     return sorted(_read(accounts_path(path)))
 
 
-def add(name: str, password: str, path: str | Path | None = None) -> None:
-    """Create or replace an analyst's password."""
+def add(name: str, password: str, path: str | Path | None = None, *, replace: bool = True) -> bool:
+    """Create an analyst, or (with replace) set a new password; True when one was replaced.
+    The dashboard passes replace=False, so one analyst cannot take over another's account."""
     if not _NAME.match(name):
         raise AccountError("An analyst name starts with a letter and has at most 64 letters, digits,"
                            " spaces or . _ ' -.")
@@ -56,12 +70,12 @@ def add(name: str, password: str, path: str | Path | None = None) -> None:
         raise AccountError(f"The password must have at least {MIN_PASSWORD} characters.")
     target = accounts_path(path)
     accounts = _read(target)
+    existed = name in accounts
+    if existed and not replace:
+        raise AccountError(f"There is already an analyst called '{name}'; choose another name.")
     accounts[name] = _hasher.hash(password)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"analysts": accounts}, indent=1), encoding="utf-8")
-    os.chmod(tmp, 0o600)
-    tmp.replace(target)  # atomic: a reader never sees half a file
+    _write(target, accounts)
+    return existed
 
 
 def remove(name: str, path: str | Path | None = None) -> None:
@@ -70,7 +84,7 @@ def remove(name: str, path: str | Path | None = None) -> None:
     if name not in accounts:
         raise AccountError(f"There is no analyst called '{name}'.")
     del accounts[name]
-    target.write_text(json.dumps({"analysts": accounts}, indent=1), encoding="utf-8")
+    _write(target, accounts)
 
 
 @dataclass

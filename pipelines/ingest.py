@@ -137,13 +137,22 @@ def load(
     analyst: str | None = None,
     dry_run: bool = False,
     detail_limit: int = 500,
+    expected_version: int | None = None,
 ) -> LoadResult:
     """Apply a clean upload in one transaction (or, with dry_run, apply and roll back to
-    report what would change). With a catalogue, status changes are reported too."""
+    report what would change). With a catalogue, status changes are reported too. With
+    expected_version (the latest load id a preview was made against), the load is refused
+    if another load has been committed since, so what is committed is what was previewed."""
     if not upload.ok:
         raise LoadRefused(f"{upload.name} has {len(upload.checked.problems)} problem(s); nothing was loaded.")
     rows = upload.checked.rows
     with _WRITE_LOCK, _transaction(con, commit=not dry_run):
+        if expected_version is not None:
+            latest = _next_load_id(con) - 1
+            if latest != expected_version:
+                raise LoadRefused(
+                    f"The figures changed since your preview (load {latest} was committed meanwhile);"
+                    " nothing was loaded. Check the new preview, then commit again.")
         _stage(con, rows)
         counts = dict(con.execute("SELECT change, count(*) FROM staged GROUP BY change").fetchall())
         load_id = _next_load_id(con)
