@@ -23,7 +23,7 @@ import duckdb
 
 from pipelines import status as status_mod
 from pipelines.config import Catalogue
-from pipelines.reader import Table, UnreadableFile, read_bytes
+from pipelines.reader import MAX_BYTES, Table, UnreadableFile, read_bytes, too_big
 from pipelines.store import OBSERVATION_COLUMNS
 from pipelines.validate import Checked, Problem, Row, check, plural
 
@@ -69,6 +69,9 @@ def read_upload(data: bytes, name: str, catalogue: Catalogue) -> Upload:
 def read_file(path: str | Path, catalogue: Catalogue) -> Upload:
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:  # refuse before reading a huge file into memory
+            return Upload(path.name, "", Checked(problems=[Problem(0, "", "", too_big(path.name, size, MAX_BYTES))]))
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(f"Cannot read {path}: {exc.strerror}.") from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import date, datetime, time
 
 MAX_BYTES = 50 * 1024 * 1024
 XLSX_MAGIC = b"PK\x03\x04"
@@ -28,18 +28,7 @@ class Table:
     delimiter: str = ","
 
 
-def read_path(path: str | Path, max_bytes: int = MAX_BYTES) -> Table:
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise UnreadableFile(f"{path} does not exist; check the file name.") from None
-    if size > max_bytes:
-        raise UnreadableFile(_too_big(path.name, size, max_bytes))
-    return read_bytes(path.read_bytes(), path.name, max_bytes)
-
-
-def _too_big(name: str, size: int, limit: int) -> str:
+def too_big(name: str, size: int, limit: int) -> str:
     return (
         f"{name} is {size / 1048576:.1f} MB, over the {limit / 1048576:.0f} MB limit;"
         " split it into one file per quarter."
@@ -48,7 +37,7 @@ def _too_big(name: str, size: int, limit: int) -> str:
 
 def read_bytes(data: bytes, name: str = "upload.csv", max_bytes: int = MAX_BYTES) -> Table:
     if len(data) > max_bytes:
-        raise UnreadableFile(_too_big(name, len(data), max_bytes))
+        raise UnreadableFile(too_big(name, len(data), max_bytes))
     if not data.strip(b"\r\n\t \xef\xbb\xbf"):
         raise UnreadableFile(
             f"{name} is empty; it needs a header line (indicator,area,quarter,value) and one row per figure."
@@ -107,26 +96,57 @@ def _read_xlsx(data: bytes, name: str) -> Table:
     try:
         from openpyxl import load_workbook  # imported here: only uploads of workbooks need it
 
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        values = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        formulas = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
     except Exception:
         raise UnreadableFile(
             f"{name} cannot be opened as an Excel workbook; save it again as .xlsx or as 'CSV UTF-8'."
         ) from None
-    sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = [_cell(c) for c in next(rows, ())]
+    header: list[str] = []
     records = []
-    for number, row in enumerate(rows, start=2):
-        fields = [_cell(c) for c in row]
-        if any(f.strip() for f in fields):
+    unsaved, percent = [], []
+    value_rows = values.worksheets[0].iter_rows()
+    formula_rows = formulas.worksheets[0].iter_rows(values_only=True)
+    for number, (row, raw) in enumerate(zip(value_rows, formula_rows, strict=False), start=1):
+        fields = []
+        for cell, source in zip(row, raw, strict=False):
+            value = getattr(cell, "value", None)
+            where = f"{getattr(cell, 'column_letter', '?')}{number}"
+            if value is None and isinstance(source, str) and source.startswith("="):
+                unsaved.append(where)  # a formula whose result was never saved (written by a program)
+            if isinstance(value, int | float) and "%" in (getattr(cell, "number_format", "") or ""):
+                percent.append(where)  # Excel stores 74.1% as 0.741
+            fields.append(_cell(value))
+        if number == 1:
+            header = fields
+        elif any(f.strip() for f in fields):
             records.append((number, fields))
-    book.close()
+    values.close()
+    formulas.close()
+    if unsaved:
+        raise UnreadableFile(
+            f"{name}: {_cells(unsaved)} {'holds a formula' if len(unsaved) == 1 else 'hold formulas'} with no"
+            " saved result; open the workbook in Excel and"
+            " save it (or paste the figures as values), then upload it again.")
+    if percent:
+        raise UnreadableFile(
+            f"{name}: {_cells(percent)} {'is' if len(percent) == 1 else 'are'} formatted as a percentage, so"
+            " 74.1% is stored as 0.741; format"
+            " those cells as plain numbers (74.1), save, and upload again.")
     return _finish(header, records, name, ",")
+
+
+def _cells(refs: list[str]) -> str:
+    return ("cell " if len(refs) == 1 else "cells ") + ", ".join(refs[:5]) + (" and more" if len(refs) > 5 else "")
 
 
 def _cell(value: object) -> str:
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)

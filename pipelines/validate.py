@@ -19,6 +19,9 @@ STATUS_WORDS = {
     "GREY": "GREY", "GRAY": "GREY", "NA": "NA", "N/A": "NA", "NOT AVAILABLE": "NA",
 }
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_SPACED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}( \d{3})+(\.\d+)?$")
+_DOTTED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$")
+_PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 @dataclass(frozen=True)
@@ -63,22 +66,31 @@ def plural(n: int, word: str) -> str:
 
 
 def parse_number(text: str, delimiter: str = ",") -> float:
-    """A plain number; thousands separators only where they cannot be a decimal comma."""
+    """A plain number with a decimal point. Thousands separators are taken only where they
+    cannot be anything else; whatever could be read two ways is refused, never guessed."""
     s = text.strip()
     if s.endswith("%"):
         raise ValueError(f"'{s}' has a % sign; give the number alone ({s[:-1].strip()})")
-    if "," in s:
-        if delimiter == "," and _THOUSANDS.match(s):
-            s = s.replace(",", "")
+    if delimiter == "," and _THOUSANDS.match(s):
+        s = s.replace(",", "")  # "1,839" quoted in a comma-separated file: only thousands fit
+    elif "," in s:
+        whole, decimal = s.replace(",", ""), s.replace(",", ".")
+        if re.match(r"^[+-]?\d+,\d+$", s) and len(s.split(",")[1]) != 3:
+            fix = f"{decimal}"  # two or four digits after the comma: it can only mark decimals
+        elif s.count(",") == 1:
+            fix = f"{decimal} if the comma marks decimals, {whole} if it separates thousands"
         else:
-            raise ValueError(
-                f"'{s}' has a comma; write numbers with a decimal point and no separators"
-                f" (e.g. {s.replace(',', '.') if delimiter == ';' else s.replace(',', '')})"
-            )
-    try:
-        number = float(s.replace(" ", ""))
-    except ValueError:
-        raise ValueError(f"'{s}' is not a number") from None
+            fix = whole
+        raise ValueError(f"'{s}' has a comma; write the number with a decimal point and no separators ({fix})")
+    elif delimiter == ";" and _DOTTED_THOUSANDS.match(s):
+        raise ValueError(
+            f"'{s}' could be a decimal or, as ';'-separated files often write it, a whole number with a"
+            f" thousands separator; write {s.replace('.', '')} or add a decimal place ({s}0)")
+    elif _SPACED_THOUSANDS.match(s):
+        s = s.replace(" ", "")
+    if not _PLAIN.match(s):
+        raise ValueError(f"'{text.strip()}' is not a number")
+    number = float(s)
     if not math.isfinite(number):
         raise ValueError(f"'{s}' is not a finite number")
     return number
@@ -116,6 +128,12 @@ def check(table: Table, catalogue: Catalogue) -> Checked:
         if len(fields) > width and any(f.strip() for f in fields[width:]):
             out.problems.append(Problem(line, "", "", f"has {len(fields)} fields but the header has {width}",
                                         "check for an unquoted separator inside a value"))
+            continue
+        if len(fields) <= max(pos[c] for c in REQUIRED):
+            missing = [c for c in REQUIRED if pos[c] >= len(fields)]
+            out.problems.append(Problem(line, missing[0], "", f"has {len(fields)} fields but the header has"
+                                        f" {width}, so {', '.join(missing)} is missing",
+                                        "leave an empty field (,,) for a figure that is not available"))
             continue
         cells = dict.fromkeys(REQUIRED + OPTIONAL, "")
         cells.update({col: fields[i].strip() for col, i in pos.items() if i < len(fields)})
@@ -160,8 +178,9 @@ def check(table: Table, catalogue: Catalogue) -> Checked:
             try:
                 numbers[col] = parse_number(text, table.delimiter)
             except ValueError as exc:
-                problems.append(Problem(line, col, text, str(exc), "leave it empty if not available"
-                                        if col == "value" else ""))
+                reason = str(exc)
+                problems.append(Problem(line, col, text, reason, "leave it empty if not available"
+                                        if col == "value" and reason.endswith("is not a number") else ""))
                 numbers[col] = None
         lo, hi = numbers["lower"], numbers["upper"]
         if lo is not None and hi is not None and lo > hi:

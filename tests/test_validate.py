@@ -97,8 +97,8 @@ def test_semicolon_separator_and_decimal_comma(catalogue: config.Catalogue) -> N
     ok = ingest.read_upload(b"indicator;area;quarter;value\nNI 16;Derbyshire;2010/11 Q1;9.6\n", "s.csv", catalogue)
     assert ok.ok and ok.checked.rows[0][4] == 9.6
     assert check(catalogue, "indicator;area;quarter;value\nNI 16;Derbyshire;2010/11 Q1;9,6\n") == [
-        "line 2, column value: '9,6' has a comma; write numbers with a decimal point and no separators"
-        " (e.g. 9.6) (leave it empty if not available)"]
+        "line 2, column value: '9,6' has a comma; write the number with a decimal point and no separators"
+        " (9.6)"]
 
 
 def test_quoted_fields_thousands_separators_and_percent_signs(catalogue: config.Catalogue) -> None:
@@ -109,8 +109,7 @@ def test_quoted_fields_thousands_separators_and_percent_signs(catalogue: config.
     assert upload.checked.rows[0][4] == 1839.0
     assert upload.checked.rows[0][10] == 'Projected, from "quarterly" data'
     assert check(catalogue, "indicator,area,quarter,value\nNI 32,Derbyshire,2010/11 Q1,15.45%\n") == [
-        "line 2, column value: '15.45%' has a % sign; give the number alone (15.45)"
-        " (leave it empty if not available)"]
+        "line 2, column value: '15.45%' has a % sign; give the number alone (15.45)"]
     assert "has a comma" in check(catalogue, 'indicator,area,quarter,value\nNI 39,Derbyshire,2010/11 Q1,"18,39"\n')[0]
 
 
@@ -166,3 +165,93 @@ def test_exported_text_cannot_run_as_a_spreadsheet_formula() -> None:
         "Dales,4.0,'-2 vs plan",
         "High Peak,5.0,\"plain, with a comma\"",
     ]
+
+
+@pytest.mark.parametrize(
+    ("value", "delimiter", "message"),
+    [
+        ("18,39", ",", "'18,39' has a comma; write the number with a decimal point and no separators (18.39)"),
+        ("1,839", ";", "'1,839' has a comma; write the number with a decimal point and no separators"
+                       " (1.839 if the comma marks decimals, 1839 if it separates thousands)"),
+        ("1.234", ";", "'1.234' could be a decimal or, as ';'-separated files often write it, a whole number"
+                       " with a thousands separator; write 1234 or add a decimal place (1.2340)"),
+        ("1 2", ",", "'1 2' is not a number"),
+        ("1_000", ",", "'1_000' is not a number"),
+        ("0x1A", ",", "'0x1A' is not a number"),
+        ("nan", ",", "'nan' is not a number"),
+    ],
+)
+def test_numbers_that_could_be_misread_are_refused(value: str, delimiter: str, message: str) -> None:
+    from pipelines.validate import parse_number
+
+    with pytest.raises(ValueError) as exc:
+        parse_number(value, delimiter)
+    assert str(exc.value) == message
+
+
+@pytest.mark.parametrize(("value", "delimiter", "number"), [
+    ("1,839", ",", 1839.0), ("1 839.5", ",", 1839.5), ("1.234", ",", 1.234), ("-0.5", ";", -0.5), ("2e3", ",", 2000.0),
+])
+def test_unambiguous_numbers_are_read(value: str, delimiter: str, number: float) -> None:
+    from pipelines.validate import parse_number
+
+    assert parse_number(value, delimiter) == number
+
+
+def test_a_short_row_is_not_taken_as_not_available(catalogue: config.Catalogue) -> None:
+    assert check(catalogue, "indicator,area,quarter,value,note\nNI 16,Derbyshire,2010/11 Q1\n") == [
+        "line 2, column value: has 3 fields but the header has 5, so value is missing (leave an empty field"
+        " (,,) for a figure that is not available)"]
+    # missing trailing optional fields are fine: an empty note
+    assert ingest.read_upload(b"indicator,area,quarter,value,note\nNI 16,Derbyshire,2010/11 Q1,9.6\n", "x.csv",
+                              catalogue).ok
+
+
+def _workbook(tmp_path, rows, formats=None):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    for ref, fmt in (formats or {}).items():
+        sheet[ref].number_format = fmt
+    path = tmp_path / "q.xlsx"
+    book.save(path)
+    return path
+
+
+def test_xlsx_dates_in_the_quarter_column_are_quarter_ends(catalogue: config.Catalogue, tmp_path) -> None:
+    from datetime import datetime
+
+    path = _workbook(tmp_path, [["indicator", "area", "quarter", "value"],
+                                ["NI 16", "Derbyshire", datetime(2010, 6, 30), 9.6]])
+    upload = ingest.read_file(path, catalogue)
+    assert upload.ok and upload.checked.rows[0][2] == "2010/11 Q1"
+
+
+def test_xlsx_percentage_cells_are_refused(catalogue: config.Catalogue, tmp_path) -> None:
+    path = _workbook(tmp_path, [["indicator", "area", "quarter", "value"],
+                                ["NI 1", "Derbyshire", "2010/11 Q1", 0.741]], {"D2": "0.0%"})
+    upload = ingest.read_file(path, catalogue)
+    assert [p.reason for p in upload.checked.problems] == [
+        "q.xlsx: cell D2 is formatted as a percentage, so 74.1% is stored as 0.741; format those cells as plain"
+        " numbers (74.1), save, and upload again."]
+
+
+def test_xlsx_formulas_without_saved_results_are_refused(catalogue: config.Catalogue, tmp_path) -> None:
+    path = _workbook(tmp_path, [["indicator", "area", "quarter", "value"],
+                                ["NI 16", "Derbyshire", "2010/11 Q1", "=4.8*2"]])
+    upload = ingest.read_file(path, catalogue)
+    assert [p.reason for p in upload.checked.problems] == [
+        "q.xlsx: cell D2 holds a formula with no saved result; open the workbook in Excel and save it (or paste"
+        " the figures as values), then upload it again."]
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(catalogue: config.Catalogue, tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(ingest, "MAX_BYTES", 100)
+    path = tmp_path / "big.csv"
+    path.write_text("indicator,area,quarter,value\n" + "NI 16,Derbyshire,2010/11 Q1,9.6\n" * 10)
+    upload = ingest.read_file(path, catalogue)
+    assert [p.reason for p in upload.checked.problems] == [
+        "big.csv is 0.0 MB, over the 0 MB limit; split it into one file per quarter."]
