@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--area", help="the county or a district")
     p.add_argument("--indicator", help="e.g. 'NI 16'")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    sub.add_parser("init", parents=[common], help="create the database from data/sample/")
+    p = sub.add_parser("init", parents=[common], help="create the database from data/sample/")
+    p.add_argument("--force", action="store_true",
+                   help="load the sample even into a database that already holds loads")
     sub.add_parser("loads", parents=[common], help="list the loads, newest first")
     p = sub.add_parser("undo", parents=[common], help="reverse a load, restoring the values it replaced")
     p.add_argument("load_id", type=int)
@@ -81,6 +83,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (store.StoreBusy, store.StoreError, UnreadableFile) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}.", file=sys.stderr)
         return 1
     except BrokenPipeError:
         return 0
@@ -137,6 +143,11 @@ def _init(args: argparse.Namespace, catalogue: config.Catalogue, quiet: bool = F
     if not files:
         raise CliError(f"No sample files in {store.SAMPLE_DIR}.")
     with store.connect(args.db) as con:
+        loaded = store.latest_load_id(con)
+        if loaded and not getattr(args, "force", False):
+            raise CliError(
+                f"The database {store.db_path(args.db)} already holds {loaded} load(s); loading the sample"
+                " would overwrite revised figures. Use 'init --force' to load it anyway (it can be undone).")
         try:
             results = load_files(con, files, catalogue, analyst="init")
         except LoadRefused as exc:
@@ -188,6 +199,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     catalogue = _catalogue(args)
     _ensure_database(args, catalogue)
+    folder = Path(args.out).resolve().parent
+    if not folder.is_dir():
+        raise CliError(f"The folder {folder} does not exist; create it or choose another --out.")
     with store.connect(args.db, read_only=True) as con:
         qi = _quarter(args, con)
         try:

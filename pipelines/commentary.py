@@ -8,8 +8,6 @@ from typing import Any
 
 import duckdb
 
-from pipelines.config import Catalogue
-
 _LOCK = threading.Lock()  # writers in one process take turns (see ingest)
 MAX_TEXT = 10_000
 
@@ -38,23 +36,35 @@ def write(con: duckdb.DuckDBPyConnection, indicator: str, area: str, qi: int, te
                     [indicator, area, qi, text, author, datetime.now()])
 
 
-# The current version, and whether the figures it discusses were loaded after it was written.
+# The current version, and whether the figure it discusses changed after it was written. A
+# figure changes when a load writes it and when a load or an undo replaces it, so the time is
+# the latest of the loads that wrote the current row or replaced an earlier one.
 _CURRENT = """
 WITH latest AS (
     SELECT * FROM commentary_versions
     WHERE ($indicator IS NULL OR indicator = $indicator) AND ($area IS NULL OR area = $area)
       AND ($qi IS NULL OR qi = $qi)
     QUALIFY row_number() OVER (PARTITION BY indicator, area, qi ORDER BY written_at DESC, rowid DESC) = 1
+),
+touched AS (
+    SELECT indicator, area, qi, load_id FROM observations
+    WHERE ($indicator IS NULL OR indicator = $indicator) AND ($area IS NULL OR area = $area)
+      AND ($qi IS NULL OR qi = $qi)
+    UNION ALL
+    SELECT indicator, area, qi, replaced_by FROM observation_history
+    WHERE ($indicator IS NULL OR indicator = $indicator) AND ($area IS NULL OR area = $area)
+      AND ($qi IS NULL OR qi = $qi)
+),
+changed AS (
+    SELECT t.indicator, t.area, t.qi, max(l.loaded_at) AS changed_at
+    FROM touched t JOIN loads l ON l.load_id = t.load_id
+    GROUP BY t.indicator, t.area, t.qi
 )
 SELECT c.indicator, c.area, c.qi, c.text, c.author, c.written_at,
-       l.loaded_at AS figures_loaded_at,
-       coalesce(l.loaded_at > c.written_at, false) AS before_latest_figures
+       f.changed_at AS figures_changed_at,
+       coalesce(f.changed_at > c.written_at, false) AS before_latest_figures
 FROM latest c
-LEFT JOIN (SELECT indicator, area, qi, load_id FROM observations
-           WHERE ($indicator IS NULL OR indicator = $indicator) AND ($area IS NULL OR area = $area)
-             AND ($qi IS NULL OR qi = $qi)) o
-       ON o.indicator = c.indicator AND o.area = c.area AND o.qi = c.qi
-LEFT JOIN loads l ON l.load_id = o.load_id
+LEFT JOIN changed f ON f.indicator = c.indicator AND f.area = c.area AND f.qi = c.qi
 WHERE c.text <> ''
 ORDER BY c.indicator, c.area, c.qi
 """
@@ -124,13 +134,3 @@ def actions(con: duckdb.DuckDBPyConnection, indicator: str | None = None, area: 
 def action_history(con: duckdb.DuckDBPyConnection, action_id: int) -> list[dict[str, Any]]:
     return _rows(con.execute("SELECT * FROM action_versions WHERE action_id = ? ORDER BY version DESC",
                              [action_id]))
-
-
-def check_target(catalogue: Catalogue, indicator: str, area: str) -> None:
-    """Commentary attaches to an indicator and an area it is measured in."""
-    try:
-        ind = catalogue.indicator(indicator)
-    except KeyError:
-        raise CommentaryError(f"Unknown indicator '{indicator}'.") from None
-    if area not in catalogue.areas or not catalogue.in_scope(ind, area):
-        raise CommentaryError(f"{indicator} is not measured for '{area}'.")

@@ -43,9 +43,6 @@ class Tolerance:
             return f"{_num(self.amount)}% of the target"
         return f"{_num(self.amount)} ({unit})" if unit else _num(self.amount)
 
-    def width(self, target: float) -> float:
-        return self.amount * abs(target) / 100 if self.kind == "percent" else self.amount
-
 
 def _num(x: float) -> str:
     return f"{x:g}"
@@ -131,12 +128,6 @@ class Indicator(_Strict):
     @property
     def at_district(self) -> bool:
         return "district" in self.levels
-
-    def target(self, area: str, quarter_index: int) -> float | None:
-        """The target in force for an area and quarter: the area's own, else the indicator's."""
-        year = quarter_index // 4
-        own = self.area_targets.get(area, {})
-        return own[year] if year in own else self.targets.get(year)
 
 
 class Catalogue(_Strict):

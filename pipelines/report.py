@@ -42,12 +42,15 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
     span = list(range(qi - TREND_QUARTERS + 1, qi + 1))
     rows = status.query(con, catalogue, span)
     county = {(r["indicator"], r["qi"]): r for r in rows if r["level"] == "county"}
-    current = [county[(i.id, qi)] for i in catalogue.indicators]
+    # indicators measured for districts only have no county row: they appear as district exceptions
+    current = [county[(i.id, qi)] for i in catalogue.indicators if (i.id, qi) in county]
     if all(r["value"] is None for r in current):
         raise ReportError(f"There are no county figures for {quarters.label(qi)}; load that quarter first.")
     shown = [r for r in current if not exceptions_only or r["status"] in EXCEPTIONS]
     notes = {(c["indicator"], c["area"]): c for c in commentary.current(con, qi=qi)}
-    acts = commentary.actions(con)
+    # actions raised in or before this quarter: a pack for an earlier quarter does not change
+    # when later actions are added
+    acts = [a for a in commentary.actions(con) if a["qi"] <= qi]
     four = [q for q in span[-4:]]
     districts = sorted(
         (r for r in rows if r["level"] == "district" and r["qi"] == qi and r["status"] in NEEDS_UPDATE),

@@ -8,6 +8,7 @@ becomes ``StoreBusy`` (a sentence for the user) after a short wait, never a trac
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -150,10 +151,27 @@ def connect(
             delay = min(delay * 2, 0.5)
     try:
         if not read_only:
-            create_schema(con)
+            _ensure_schema(con, target)
         yield con
     finally:
         con.close()
+
+
+_schema_ready: set[tuple[str, int]] = set()
+_schema_lock = threading.Lock()
+
+
+def _ensure_schema(con: duckdb.DuckDBPyConnection, target: Path) -> None:
+    """Create the tables once per file per process, not on every short-lived connection.
+    The file's inode is part of the key, so a file replaced on disk gets its schema again."""
+    if str(target) == ":memory:":
+        create_schema(con)
+        return
+    key = (str(target.resolve()), target.stat().st_ino)
+    with _schema_lock:
+        if key not in _schema_ready:
+            create_schema(con)
+            _schema_ready.add(key)
 
 
 def latest_load_id(con: duckdb.DuckDBPyConnection) -> int:

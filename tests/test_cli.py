@@ -68,6 +68,8 @@ def test_status_filters_and_formats(tmp_path: Path, db: Path) -> None:
         (("status", "--quarter", "Q1 2010"), 2, "error: 'Q1 2010' is not a quarter; write '2010/11 Q1'"),
         (("validate", "missing.csv"), 1, "error: Cannot read missing.csv"),
         (("undo", "99"), 1, "error: There is no load 99"),
+        (("init",), 1, "error: The database"),
+        (("report", "--out", "/no/such/folder/pack.html"), 1, "error: The folder /no/such/folder does not exist"),
     ],
 )
 def test_errors_are_one_sentence_without_traceback(tmp_path: Path, db: Path, args, code, message) -> None:

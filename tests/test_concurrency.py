@@ -99,11 +99,23 @@ def test_cli_load_while_a_dashboard_keeps_reading(sample_db: Path, catalogue: co
 
 
 KILL_SCRIPT = """
-import sys
+import sys, time
 from pipelines import config, ingest, store
 cat = config.load()
 upload = ingest.read_file(sys.argv[1], cat)
 assert upload.ok, upload.checked.problems[:3]
+if sys.argv[2] == "pause":
+    # ingest.load asks for statuses before and after writing the rows; the second time,
+    # every row is written and COMMIT has not run: say so and wait to be killed there.
+    real, calls = ingest._statuses, []
+    def paused(*args):
+        calls.append(1)
+        result = real(*args)
+        if len(calls) == 2:
+            print("in transaction", flush=True)
+            time.sleep(120)
+        return result
+    ingest._statuses = paused
 print("ready", flush=True)
 with store.connect() as con:
     ingest.load(con, upload, cat)
@@ -112,9 +124,10 @@ print("committed", flush=True)
 
 
 def big_file(path: Path, catalogue: config.Catalogue) -> Path:
-    """Every indicator and area in scope for 400 quarters (1910/11 onwards): about 10,800 rows."""
+    """Every indicator and area in scope for 400 quarters, 1900/01 to 1999/00 (before the sample):
+    10,800 new rows."""
     lines = ["indicator,area,quarter,value"]
-    for qi in range(1910 * 4, 1910 * 4 + 400):
+    for qi in range(1900 * 4, 1900 * 4 + 400):
         label = quarters.label(qi)
         for ind in catalogue.indicators:
             for area in catalogue.areas:
@@ -124,22 +137,39 @@ def big_file(path: Path, catalogue: config.Catalogue) -> Path:
     return path
 
 
-@pytest.mark.parametrize("attempt", range(4))
-def test_a_killed_load_leaves_the_database_as_it_was(sample_db: Path, catalogue: config.Catalogue,
-                                                     tmp_path: Path, attempt: int) -> None:
+def test_a_load_killed_before_commit_leaves_the_database_as_it_was(sample_db: Path, catalogue: config.Catalogue,
+                                                                  tmp_path: Path) -> None:
     before = snapshot(sample_db)
     data = big_file(tmp_path / "big.csv", catalogue)
     env = {**os.environ, "RAGBOARD_DB": str(sample_db), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(data)], env=env, cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(data), "pause"], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
-    time.sleep(random.Random(attempt).uniform(0.0, 0.25))  # somewhere inside the transaction
+    assert proc.stdout.readline().strip() == "in transaction"  # all 10,800 rows written, not committed
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
-    committed = "committed" in proc.stdout.read()
+    assert snapshot(sample_db) == before
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_load_killed_at_any_moment_is_all_or_nothing(sample_db: Path, catalogue: config.Catalogue,
+                                                       tmp_path: Path, attempt: int) -> None:
+    before = snapshot(sample_db)
+    data = big_file(tmp_path / "big.csv", catalogue)
+    env = {**os.environ, "RAGBOARD_DB": str(sample_db), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(data), "run"], env=env, cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(random.Random(attempt).uniform(0.05, 0.4))  # before, during or after the commit
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    proc.stdout.read()
     after = snapshot(sample_db)  # opening the file replays or discards its write-ahead log
-    if committed:
+    # the kill may land after COMMIT but before "committed" is printed: judge by the data
+    if len(after["observations"]) != len(before["observations"]):
         assert len(after["observations"]) == len(before["observations"]) + 10800
+        assert len(after["loads"]) == len(before["loads"]) + 1
     else:
         assert after == before

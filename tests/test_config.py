@@ -28,11 +28,10 @@ def test_shipped_catalogue_has_the_reports_eleven_indicators(catalogue: config.C
         "NI 1", "NI 16", "NI 18", "NI 20", "NI 27", "NI 32", "NI 39", "NI 47", "NI 49", "LI 1", "LI 2"]
     assert catalogue.county == "Derbyshire"
     assert len(catalogue.districts) == 8
-    q1 = 2010 * 4
     printed = {"NI 1": 76.8, "NI 16": 11.35, "NI 20": 7.07, "NI 27": 26.4, "NI 32": 27.0,
                "NI 39": 1753, "NI 47": 437, "NI 49": 42.7, "LI 1": 138, "LI 2": 1940}
     for ind_id, target in printed.items():
-        assert catalogue.indicator(ind_id).target("Derbyshire", q1) == target
+        assert catalogue.indicator(ind_id).targets[2010] == target
     assert {i.id for i in catalogue.indicators if i.at_district} == {"NI 16", "NI 20"}
 
 
@@ -42,9 +41,8 @@ def test_defaults_and_overrides() -> None:
     assert cat.tolerance(ni16) == config.Tolerance("percent", 5.0)
     assert cat.tolerance(ni1) == config.Tolerance("absolute", 2.5)
     assert ni1.levels == ("county",)
-    assert ni16.target("High Peak", 2010 * 4) == 9.1
-    assert ni16.target("Amber Valley", 2010 * 4 + 3) == 11.35
-    assert ni16.target("Amber Valley", 2011 * 4) is None
+    assert ni16.area_targets == {"High Peak": {2010: 9.1}}
+    assert ni16.targets == {2010: 11.35}
 
 
 def test_every_mistake_is_reported_with_its_path() -> None:

@@ -47,6 +47,11 @@ def test_commentary_written_before_the_latest_figures_is_marked(con, catalogue) 
     time.sleep(0.01)
     ingest.load(con, ingest.read_upload(revised.encode(), "c.csv", catalogue))
     assert commentary.current(con)[0]["before_latest_figures"] is False
+    # undoing the revision puts 7.19 back: the commentary about 7.40 is now out of date
+    time.sleep(0.01)
+    ingest.undo(con, 2)
+    assert con.execute("SELECT value FROM observations").fetchone() == (7.19,)
+    assert commentary.current(con)[0]["before_latest_figures"] is True
 
 
 def test_amber_and_red_without_commentary_are_listed(con, catalogue) -> None:
@@ -126,3 +131,25 @@ def test_pdf_pack_from_the_command_line(pack_db: Path, tmp_path: Path) -> None:
     subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "2", str(out), str(tmp_path / "page")],
                    check=True)
     assert (tmp_path / "page-01.png").stat().st_size > 5000
+
+
+def test_pack_with_a_district_only_indicator_and_later_actions(tmp_path: Path) -> None:
+    cat = config.parse({
+        "county": "Shire", "districts": ["Dale", "Vale"],
+        "indicators": [
+            {"id": "C1", "name": "County measure", "better": "lower", "targets": {"2010/11": 10}},
+            {"id": "D1", "name": "District measure", "better": "lower", "levels": ["district"],
+             "targets": {"2010/11": 5}},
+        ]})
+    text = ("indicator,area,quarter,value\nC1,Shire,2010/11 Q1,11\nD1,Dale,2010/11 Q1,6\n"
+            "D1,Vale,2010/11 Q1,4\n")
+    with store.connect(tmp_path / "d.duckdb") as con:
+        ingest.load(con, ingest.read_upload(text.encode(), "d.csv", cat))
+        commentary.add_action(con, "C1", "Shire", Q1 + 1, "Raised next quarter", "Owner", None, "sam")
+        commentary.add_action(con, "C1", "Shire", Q1, "Raised this quarter", "Owner", None, "sam")
+        ctx = report.context(con, cat, Q1)
+        text_html = report.html(con, cat, Q1)
+    assert [r["indicator"] for r in ctx["overview"]] == ["C1"]
+    assert [(r["indicator"], r["area"], r["status"]) for r in ctx["districts"]] == [("D1", "Dale", "RED")]
+    assert [a["text"] for a in ctx["sections"][0]["actions"]] == ["Raised this quarter"]
+    assert "Raised next quarter" not in text_html

@@ -170,7 +170,7 @@ def reference(value: Decimal | None, target: Decimal | None, better: str, band_k
     return "AMBER" if shortfall <= width else "RED"
 
 
-money = st.decimals(min_value=-5000, max_value=5000, places=2, allow_nan=False, allow_infinity=False)
+money = st.decimals(min_value=-5000, max_value=5000, places=4, allow_nan=False, allow_infinity=False)
 
 
 @st.composite
@@ -182,12 +182,16 @@ def cases(draw: st.DrawFn) -> dict[str, Any]:
     if target is not None and value is not None and draw(st.booleans()):
         # aim at the band's edge, where floating point would bite
         width = band * abs(target) / 100 if band_kind == "percent" else band
-        if width == width.quantize(Decimal("0.01")):
+        if width == width.quantize(Decimal("0.0001")):
             value = target + width if draw(st.booleans()) else target - width
     lower = draw(st.one_of(st.none(), money))
-    upper = None if lower is None else lower + draw(st.decimals(min_value=0, max_value=100, places=2))
+    upper = None if lower is None else lower + draw(st.decimals(min_value=0, max_value=100, places=4))
+    # a district row: its own target for the year when it has one, else the indicator's
+    area = draw(st.sampled_from(["Shire", "Dale"]))
+    own = draw(st.one_of(st.none(), money)) if area == "Dale" else None
     return {"value": value, "target": target, "better": draw(st.sampled_from(["lower", "higher"])),
-            "band_kind": band_kind, "band": band, "grey": draw(st.booleans()), "lower": lower, "upper": upper}
+            "band_kind": band_kind, "band": band, "grey": draw(st.booleans()), "lower": lower, "upper": upper,
+            "area": area, "own_target": own}
 
 
 @pytest.fixture(scope="module")
@@ -197,16 +201,38 @@ def memory_db() -> duckdb.DuckDBPyConnection:
     return con
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(case=cases())
 def test_sql_matches_the_reference(memory_db: duckdb.DuckDBPyConnection, case: dict[str, Any]) -> None:
     tolerance: Any = f"{case['band']}%" if case["band_kind"] == "percent" else float(case["band"])
     targets = {} if case["target"] is None else {"2010/11": float(case["target"])}
     cat = catalogue_for(case["better"], tolerance, targets, grey=case["grey"])
+    if case["own_target"] is not None:
+        ind = cat.indicators[0].model_copy(update={"area_targets": {"Dale": {2010: float(case["own_target"])}}})
+        cat = cat.model_copy(update={"indicators": (ind,)})
     f = (lambda d: None if d is None else float(d))  # noqa: E731
     memory_db.execute("DELETE FROM observations")
     memory_db.execute(
-        "INSERT INTO observations VALUES ('X', 'Shire', '2010/11 Q1', ?, ?, ?, ?, NULL, NULL, NULL, NULL, 1)",
-        [Q1, f(case["value"]), f(case["lower"]), f(case["upper"])])
-    (row,) = status.query(memory_db, cat, [Q1], areas=["Shire"])
-    assert row["status"] == reference(**case)
+        "INSERT INTO observations VALUES ('X', ?, '2010/11 Q1', ?, ?, ?, ?, NULL, NULL, NULL, NULL, 1)",
+        [case["area"], Q1, f(case["value"]), f(case["lower"]), f(case["upper"])])
+    (row,) = status.query(memory_db, cat, [Q1], areas=[case["area"]])
+    target = case["own_target"] if case["own_target"] is not None else case["target"]
+    expected = reference(case["value"], target, case["better"], case["band_kind"], case["band"], case["grey"],
+                         case["lower"], case["upper"])
+    assert row["status"] == expected
+
+
+def test_area_target_for_the_year_else_the_indicators() -> None:
+    cat = config.parse({"county": "Shire", "districts": ["Dale", "Vale"], "indicators": [{
+        "id": "X", "name": "x", "better": "lower", "levels": ["county", "district"],
+        "targets": {"2010/11": 10, "2011/12": 9}, "area_targets": {"Dale": {"2010/11": 12}}}]})
+    text = ("indicator,area,quarter,value\nX,Dale,2010/11 Q4,11.5\nX,Vale,2010/11 Q4,11.5\n"
+            "X,Dale,2011/12 Q1,11.5\nX,Dale,2012/13 Q1,11.5\n")
+    with store.connect(":memory:") as con:
+        ingest.load(con, ingest.read_upload(text.encode(), "t.csv", cat))
+        rows = status.query(con, cat, [2010 * 4 + 3, 2011 * 4, 2012 * 4], areas=["Dale", "Vale"])
+    got = {(r["area"], r["quarter"]): (r["target"], r["status"]) for r in rows}
+    assert got[("Dale", "2010/11 Q4")] == (12.0, "GREEN")   # Dale's own target that year
+    assert got[("Vale", "2010/11 Q4")] == (10.0, "RED")     # the indicator's target
+    assert got[("Dale", "2011/12 Q1")] == (9.0, "RED")      # Dale has none for 2011/12
+    assert got[("Dale", "2012/13 Q1")] == (None, "NA")      # nobody has one for 2012/13
