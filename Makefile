@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8501
 
-.PHONY: run test check setup browser db clean
+.PHONY: run test check setup browser clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "ragboard needs Python 3.11 or newer"'
@@ -15,10 +15,8 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
-db: setup
-	@test -f data/ragboard.duckdb || $(PY) -m pipelines init
-
-run: db
+# `status` creates the database from data/sample/ when there is none ($RAGBOARD_DB or data/).
+run: setup
 	$(PY) -m pipelines status --area Derbyshire
 	@echo "Opening the dashboard on http://localhost:$(PORT) (Ctrl+C to stop)"
 	$(PY) -m streamlit run dashboard/app.py --server.headless true --server.port $(PORT)

@@ -150,6 +150,8 @@ class Catalogue(_Strict):
         areas = {self.county, *self.districts}
         if len(set(self.districts)) != len(self.districts):
             problems.append("districts: a district is listed twice")
+        if self.county in self.districts:
+            problems.append(f"districts: '{self.county}' is the county; a district needs a name of its own")
         for i, ind in enumerate(self.indicators):
             where = f"indicators[{i}] ({ind.id})"
             if ind.id in seen:

@@ -9,6 +9,8 @@ def number(x: float | None, unit: str = "") -> str:
     """Figures as a board reads them: thousands separated, at most two decimals."""
     if x is None:
         return "–"
+    if 0 < abs(x) < 0.01:
+        return f"{x:.2g}"  # 0.001 worse must not read as "0 worse"
     text = f"{x:,.0f}" if float(x).is_integer() and abs(x) >= 100 else f"{x:,.2f}".rstrip("0").rstrip(".")
     if text == "-0":
         text = "0"

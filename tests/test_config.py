@@ -76,6 +76,8 @@ def test_every_mistake_is_reported_with_its_path() -> None:
         ({"indicators": [{"id": "X", "name": "x", "better": "lower"}] * 2},
          "indicators[1] (X).id: 'X' is defined twice"),
         ({"amber_tolerance": -1}, "amber_tolerance: must not be negative, got -1"),
+        ({"districts": ["Derbyshire", "High Peak"]},
+         "districts: 'Derbyshire' is the county; a district needs a name of its own"),
     ],
 )
 def test_single_mistakes(change: dict, expected: str) -> None:
