@@ -137,26 +137,27 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace, catalogue: config.Catalogue, quiet: bool = False) -> int:
-    from pipelines.ingest import LoadRefused, load_files
+    from pipelines.ingest import LoadRefused, create_from_sample, load_files
 
+    path = store.db_path(args.db)
     files = sorted(store.SAMPLE_DIR.glob("*.csv"))
-    if not files:
-        raise CliError(f"No sample files in {store.SAMPLE_DIR}.")
-    with store.connect(args.db) as con:
-        loaded = store.latest_load_id(con)
-        if loaded and not getattr(args, "force", False):
-            raise CliError(
-                f"The database {store.db_path(args.db)} already holds {loaded} load(s); loading the sample"
-                " would overwrite revised figures. Use 'init --force' to load it anyway (it can be undone).")
-        try:
-            results = load_files(con, files, catalogue, analyst="init")
-        except LoadRefused as exc:
-            raise CliError(str(exc)) from None
+    try:
+        if not path.exists():
+            results = create_from_sample(path, catalogue)
+        else:
+            with store.connect(path) as con:
+                loaded = store.latest_load_id(con)
+                if loaded and not getattr(args, "force", False):
+                    raise CliError(
+                        f"The database {path} already holds {loaded} load(s); loading the sample would"
+                        " overwrite revised figures. Use 'init --force' to load it anyway (it can be undone).")
+                results = load_files(con, files, catalogue, analyst="init")
+    except LoadRefused as exc:
+        raise CliError(str(exc)) from None
     if not quiet:
         for f, result in zip(files, results, strict=True):
             print(f"{f.name}: {result.summary()}.")
-    if not quiet:
-        print(f"Database ready at {store.db_path(args.db)}.")
+        print(f"Database ready at {path}.")
     return 0
 
 

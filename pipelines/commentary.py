@@ -8,17 +8,14 @@ from typing import Any
 
 import duckdb
 
+from pipelines import store
+
 _LOCK = threading.Lock()  # writers in one process take turns (see ingest)
 MAX_TEXT = 10_000
 
 
 class CommentaryError(ValueError):
     """Commentary or an action cannot be saved; the message says why."""
-
-
-def _rows(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    columns = [d[0] for d in result.description]
-    return [dict(zip(columns, r, strict=True)) for r in result.fetchall()]
 
 
 def _clean(text: str, what: str) -> str:
@@ -72,12 +69,12 @@ ORDER BY c.indicator, c.area, c.qi
 
 def current(con: duckdb.DuckDBPyConnection, indicator: str | None = None, area: str | None = None,
             qi: int | None = None) -> list[dict[str, Any]]:
-    return _rows(con.execute(_CURRENT, {"indicator": indicator, "area": area, "qi": qi}))
+    return store.records(con.execute(_CURRENT, {"indicator": indicator, "area": area, "qi": qi}))
 
 
 def history(con: duckdb.DuckDBPyConnection, indicator: str | None, area: str, qi: int) -> list[dict[str, Any]]:
     """Every version, newest first: who wrote what and when (all indicators when None)."""
-    return _rows(con.execute(
+    return store.records(con.execute(
         "SELECT indicator, text, author, written_at FROM commentary_versions"
         " WHERE ($indicator IS NULL OR indicator = $indicator) AND area = $area AND qi = $qi"
         " ORDER BY written_at DESC, rowid DESC", {"indicator": indicator, "area": area, "qi": qi}))
@@ -108,7 +105,7 @@ def add_action(con: duckdb.DuckDBPyConnection, indicator: str, area: str, qi: in
 def update_action(con: duckdb.DuckDBPyConnection, action_id: int, author: str, *, done: bool | None = None,
                   text: str | None = None, owner: str | None = None, due: date | None = None) -> None:
     with _LOCK:
-        latest = _rows(con.execute(
+        latest = store.records(con.execute(
             "SELECT * FROM action_versions WHERE action_id = ? ORDER BY version DESC LIMIT 1", [action_id]))
         if not latest:
             raise CommentaryError(f"There is no action {action_id}.")
@@ -124,7 +121,7 @@ def update_action(con: duckdb.DuckDBPyConnection, action_id: int, author: str, *
 def actions(con: duckdb.DuckDBPyConnection, indicator: str | None = None, area: str | None = None
             ) -> list[dict[str, Any]]:
     """The current version of every action, open ones first, then by due date."""
-    return _rows(con.execute(
+    return store.records(con.execute(
         """SELECT * FROM action_versions
            WHERE ($indicator IS NULL OR indicator = $indicator) AND ($area IS NULL OR area = $area)
            QUALIFY row_number() OVER (PARTITION BY action_id ORDER BY version DESC) = 1
@@ -132,5 +129,5 @@ def actions(con: duckdb.DuckDBPyConnection, indicator: str | None = None, area: 
 
 
 def action_history(con: duckdb.DuckDBPyConnection, action_id: int) -> list[dict[str, Any]]:
-    return _rows(con.execute("SELECT * FROM action_versions WHERE action_id = ? ORDER BY version DESC",
+    return store.records(con.execute("SELECT * FROM action_versions WHERE action_id = ? ORDER BY version DESC",
                              [action_id]))

@@ -22,6 +22,7 @@ from typing import Any
 import duckdb
 
 from pipelines import status as status_mod
+from pipelines import store
 from pipelines.config import Catalogue
 from pipelines.reader import MAX_BYTES, Table, UnreadableFile, read_bytes, too_big
 from pipelines.store import OBSERVATION_COLUMNS
@@ -161,15 +162,15 @@ def load(
         load_id = _next_load_id(con)
         quarters = sorted({r[3] for r in rows})
         before = _statuses(con, catalogue, quarters, rows) if catalogue else []
-        revisions = _fetch(con, f"""
+        revisions = store.records(con.execute(f"""
             SELECT s.indicator, s.area, s.quarter, o.value AS old_value, s.value AS new_value,
                    o.reported_status AS old_reported_status, s.reported_status AS new_reported_status,
                    o.note AS old_note, s.note AS new_note
             FROM staged s JOIN observations o USING (indicator, area, qi)
-            WHERE s.change = 'revised' ORDER BY s.indicator, s.area, s.qi LIMIT {int(detail_limit)}""")
-        new_rows = _fetch(con, f"""
+            WHERE s.change = 'revised' ORDER BY s.indicator, s.area, s.qi LIMIT {int(detail_limit)}"""))
+        new_rows = store.records(con.execute(f"""
             SELECT indicator, area, quarter, value, reported_status, note FROM staged
-            WHERE change = 'added' ORDER BY indicator, area, qi LIMIT {int(detail_limit)}""")
+            WHERE change = 'added' ORDER BY indicator, area, qi LIMIT {int(detail_limit)}"""))
         con.execute(
             "INSERT INTO loads (load_id, loaded_at, kind, file_name, sha256, analyst, rows_added,"
             " rows_revised, rows_unchanged) VALUES ($id, $at, 'load', $name, $sha, $analyst, $a, $r, $u)",
@@ -194,12 +195,6 @@ def load(
         load_id, counts.get("added", 0), counts.get("revised", 0), counts.get("unchanged", 0),
         revisions, status_changes(before, after), new_rows,
     )
-
-
-def _fetch(con: duckdb.DuckDBPyConnection, sql: str, params: Any = None) -> list[dict[str, Any]]:
-    result = con.execute(sql, params) if params is not None else con.execute(sql)
-    columns = [d[0] for d in result.description]
-    return [dict(zip(columns, r, strict=True)) for r in result.fetchall()]
 
 
 def _statuses(con: duckdb.DuckDBPyConnection, catalogue: Catalogue | None, quarters: list[int],
@@ -234,8 +229,28 @@ def load_files(con: duckdb.DuckDBPyConnection, paths: list[Path], catalogue: Cat
     return [load(con, u, analyst=analyst) for u in uploads]
 
 
+def create_from_sample(path: str | Path, catalogue: Catalogue, sample_dir: Path | None = None,
+                       analyst: str = "init") -> list[LoadResult]:
+    """Build a new database from data/sample/ beside ``path`` and rename it into place, so
+    no reader ever sees a half-built file (the CLI and the dashboard both start this way)."""
+    target = Path(path)
+    files = sorted((sample_dir or store.SAMPLE_DIR).glob("*.csv"))
+    if not files:
+        raise LoadRefused(f"There are no sample files in {sample_dir or store.SAMPLE_DIR}.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.init")
+    try:
+        with store.connect(tmp) as con:
+            results = load_files(con, files, catalogue, analyst=analyst)
+        os.replace(tmp, target)
+    finally:
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
+    return results
+
+
 def loads(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
-    return _fetch(con, "SELECT * FROM loads ORDER BY load_id DESC")
+    return store.records(con.execute("SELECT * FROM loads ORDER BY load_id DESC"))
 
 
 def undo(con: duckdb.DuckDBPyConnection, load_id: int, *, analyst: str | None = None) -> LoadResult:

@@ -166,7 +166,7 @@ def query(
 ) -> list[dict[str, Any]]:
     """One row per indicator x area in scope x quarter, with status, reason and directions."""
     columns, rows = table(con, catalogue, quarter_indexes, areas, indicators)
-    return [dict(zip(columns, row, strict=True)) for row in rows]
+    return [dict(zip(columns, row, strict=True)) for row in rows]  # tuples from table(), not a result
 
 
 def table(

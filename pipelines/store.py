@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -172,6 +173,13 @@ def _ensure_schema(con: duckdb.DuckDBPyConnection, target: Path) -> None:
         if key not in _schema_ready:
             create_schema(con)
             _schema_ready.add(key)
+
+
+def records(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """A fetched result as dicts keyed by column name (fetched in full: DuckDB 2 results
+    stream and hold the connection until they are read)."""
+    columns = [d[0] for d in result.description]
+    return [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
 
 
 def latest_load_id(con: duckdb.DuckDBPyConnection) -> int:

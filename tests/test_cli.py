@@ -149,3 +149,23 @@ def test_a_broken_catalogue_is_reported_with_paths(tmp_path: Path, db: Path) -> 
     result = run("status", "--config", str(bad), db=db, cwd=tmp_path)
     assert result.returncode == 2
     assert "indicators[0] (A).better: must be 'lower' or 'higher', got 'down'" in result.stderr
+
+
+def test_init_does_not_overwrite_revised_figures_unless_forced(tmp_path: Path, db: Path) -> None:
+    assert run("init", db=db, cwd=tmp_path).returncode == 0
+    fix = tmp_path / "fix.csv"
+    fix.write_text("indicator,area,quarter,value\nNI 16,Derbyshire,2010/11 Q1,10.5\n", encoding="utf-8")
+    assert run("load", str(fix), db=db, cwd=tmp_path).returncode == 0
+    refused = run("init", db=db, cwd=tmp_path)
+    assert refused.returncode == 1
+    assert "already holds 10 load(s)" in refused.stderr and "init --force" in refused.stderr
+    value = "SELECT value FROM observations WHERE indicator = 'NI 16' AND area = 'Derbyshire' AND qi = 8040"
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(value).fetchone() == (10.5,)
+    forced = run("init", "--force", db=db, cwd=tmp_path)
+    assert forced.returncode == 0 and "2010-11-Q1.csv: load 19: 0 rows added, 1 revised, 26 unchanged." in forced.stdout
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(value).fetchone() == (9.6,)
+    assert run("undo", "19", db=db, cwd=tmp_path).returncode == 0
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(value).fetchone() == (10.5,)
