@@ -38,8 +38,8 @@ def _prepare() -> state.Context | None:
     try:
         catalogue = data.catalogue()
     except config.ConfigError as exc:
-        st.error(f"The indicator catalogue {exc.path} cannot be used:")
-        st.markdown("\n".join(f"- {ui.esc(p)}" for p in exc.problems))
+        st.error(f"The indicator catalogue {ui.md_text(exc.path)} cannot be used:")
+        st.html("<ul>" + "".join(f"<li>{ui.esc(p)}</li>" for p in exc.problems) + "</ul>")
         return None
     notices = []
     created = data.ensure_database()
@@ -76,4 +76,4 @@ try:
             st.info(notice)
         nav.run()
 except data.Unavailable as exc:
-    st.error(str(exc))
+    st.error(ui.md_text(exc))

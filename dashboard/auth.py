@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import ui
 from pipelines import analysts
 
 _KEY = "_ragboard_analyst"
@@ -28,7 +29,7 @@ def panel() -> str | None:
     who = current()
     if who:
         left, right = st.columns([4, 1], vertical_alignment="center")
-        left.success(f"Signed in as **{who}**.")
+        left.success(f"Signed in as **{ui.md_text(who)}**.")
         if right.button("Sign out", key="sign_out"):
             del st.session_state[_KEY]
             st.rerun()
@@ -47,7 +48,7 @@ def panel() -> str | None:
             try:
                 st.session_state[_KEY] = analysts.sign_in(name.strip(), password, _throttle())
             except analysts.AccountError as exc:
-                st.error(str(exc))
+                st.error(ui.md_text(exc))
             else:
                 st.rerun()
     return None

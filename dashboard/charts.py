@@ -8,7 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dashboard import ui
-from pipelines import explain
+from pipelines import explain, quarters
 
 Row = dict[str, Any]
 BAND_FILL = "rgba(230, 159, 0, 0.22)"
@@ -17,10 +17,16 @@ X_TITLE = "Quarter (financial year)"
 
 def trend(rows: list[Row], *, title: str, selected: str | None = None) -> go.Figure:
     """Value by quarter for one indicator and area, with the target line, the amber band
-    shaded and one marker trace per status so the legend names each symbol."""
+    shaded and one marker trace per status so the legend names each symbol.
+
+    The x axis has every quarter from the first row to the last: a quarter with no figure
+    (not loaded, or a "no data" row) is a gap in the line with no marker, never closed up."""
     first = rows[0]
     unit = ui.unit_words(first["unit"])
-    x = [r["quarter"] for r in rows]
+    by_qi = {r["qi"]: r for r in rows}
+    span = range(min(by_qi), max(by_qi) + 1)
+    rows = [by_qi.get(q) or _missing(first, q) for q in span]
+    x = [quarters.label(q) for q in span]
     fig = go.Figure()
     has_target = any(r["target"] is not None for r in rows)
     if has_target:
@@ -42,6 +48,9 @@ def trend(rows: list[Row], *, title: str, selected: str | None = None) -> go.Fig
         if not pts:
             continue
         symbol, colour, marker = ui.STATUS_STYLE[status]
+        # Plotly draws an open symbol's outline in the marker colour (white for NA, invisible on
+        # white): draw the filled symbol instead, white inside a dark outline, as on the chips.
+        marker = marker.removesuffix("-open")
         fig.add_trace(go.Scatter(
             x=[r["quarter"] for r in pts], y=[r["value"] for r in pts], mode="markers",
             name=status,  # the legend's own marker already shows the symbol
@@ -53,10 +62,17 @@ def trend(rows: list[Row], *, title: str, selected: str | None = None) -> go.Fig
     fig.update_layout(
         title={"text": title}, height=420, margin={"l": 10, "r": 10, "t": 50, "b": 10},
         legend={"orientation": "h", "y": -0.25}, plot_bgcolor="white",
-        xaxis={"title": {"text": X_TITLE}, "type": "category", "showgrid": False, "linecolor": "#888"},
+        xaxis={"title": {"text": X_TITLE}, "type": "category", "categoryorder": "array", "categoryarray": x,
+               "showgrid": False, "linecolor": "#888"},
         yaxis={"title": {"text": unit}, "gridcolor": "#e5e5e5", "linecolor": "#888", "zeroline": False},
     )
     return fig
+
+
+def _missing(like: Row, qi: int) -> Row:
+    """A quarter the caller did not pass: no figure, no target, no status (drawn as a gap)."""
+    return {**like, "qi": qi, "quarter": quarters.label(qi), "value": None, "target": None,
+            "band_width": None, "status": "NA", "reason": "no data", "note": None}
 
 
 def _band_words(row: Row) -> str:

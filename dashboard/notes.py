@@ -19,7 +19,9 @@ def _db(action: Callable[[duckdb.DuckDBPyConnection], Any], db: str) -> Any:
         with store.connect(db, wait=3) as con:
             return action(con)
     except (store.StoreBusy, store.StoreError, commentary.CommentaryError) as exc:
-        st.error(str(exc))
+        st.error(ui.md_text(exc))
+    except duckdb.Error as exc:
+        st.error(ui.md_text(f"The commentary could not be read or saved, so nothing was changed: {exc}"))
     return None
 
 
@@ -103,8 +105,9 @@ def section(notes: Notes, indicator: str, *, key: str) -> None:
             pick = cols[0].selectbox("Mark an action done", [a["action_id"] for a in open_acts],
                                      format_func=lambda i: next(a["text"] for a in open_acts if a["action_id"] == i),
                                      key=f"done_pick_{key}")
-            if cols[1].button("Mark done", key=f"done_{key}"):
-                _db(lambda con: commentary.update_action(con, pick, analyst, done=True), db)
+            # Rerun only on success: a rerun would wipe the error saying why it failed.
+            if cols[1].button("Mark done", key=f"done_{key}") and _db(
+                    lambda con: commentary.update_action(con, pick, analyst, done=True) or True, db):
                 st.rerun()
         with st.expander("Record an action", expanded=not acts):
             with st.form(f"action_{key}", clear_on_submit=True):

@@ -15,6 +15,7 @@ from typing import Any
 
 import streamlit as st
 
+from dashboard import ui
 from dashboard.data import Snapshot
 from pipelines import quarters
 from pipelines.config import Catalogue
@@ -71,7 +72,8 @@ def synced_select(
         if wanted in options:
             st.session_state[key] = wanted
         else:
-            notice = f"There is no {what} '{url}' to show"
+            # The URL is anyone's text: in code formatting it can never be a link or formatting.
+            notice = f"There is no {what} {ui.code(url)} to show"
     if st.session_state.get(key) not in options:
         fallback = st.session_state.get(keep)
         st.session_state[key] = fallback if fallback in options else (default or options[0])

@@ -9,6 +9,7 @@ text that came from a file or the YAML is escaped.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -63,6 +64,37 @@ def esc(value: Any) -> str:
     if isinstance(value, Html):
         return value
     return html.escape("" if value is None else str(value))
+
+
+# Markdown that a user's text could start: emphasis, links and images, code, HTML, tables,
+# strikethrough, maths, and Streamlit's :colour[...] directives. Escaped with a backslash.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#!|~$&])")
+# GitHub-flavoured Markdown turns bare addresses into links even when escaped; a word joiner
+# (invisible) inside "://", after "www" and after "@" stops that.
+_AUTOLINK = re.compile(r"(?i)(:(?=//)|www(?=\.)|@)")
+_JOINER = "\u2060"
+
+
+def md_text(value: Any) -> str:
+    """Text from a file, a form, a URL or an error, made safe inside Markdown (st.markdown,
+    st.info, st.error, button and expander labels): it shows as the same words, never as a
+    link, an image, a heading or formatting. Line breaks become spaces."""
+    text = " ".join(("" if value is None else str(value)).split())
+    text = _AUTOLINK.sub(lambda m: m.group(1) + _JOINER, text)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    if text[:1] in ("-", "+", "="):  # a list item or a heading underline
+        return "\\" + text
+    return re.sub(r"^(\d+)([.)])", r"\1\\\2", text)  # an ordered list
+
+
+def code(value: Any, limit: int = 80) -> str:
+    """Text from a user shown in code formatting inside Markdown: nothing in a code span is
+    interpreted. Backticks are dropped (they would end the span), line breaks become spaces
+    and long text is cut."""
+    text = " ".join(("" if value is None else str(value)).replace("`", "").split())
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return f"`{text}`" if text else "(nothing)"
 
 
 def chip(status: str, title: str | None = None) -> Html:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -180,9 +181,43 @@ def test_quarter_from_the_url_and_from_the_widget() -> None:
 def test_a_quarter_or_area_not_on_offer_says_what_is_shown_instead() -> None:
     at = run(quarter="2030/31 Q1", area="Atlantis")
     notes = [i.value for i in at.info]
-    assert "There is no quarter with figures '2030/31 Q1' to show; showing 2010/11 Q1 instead." in notes
-    assert "There is no area 'Atlantis' to show; showing Derbyshire (county) instead." in notes
+    assert "There is no quarter with figures `2030/31 Q1` to show; showing 2010/11 Q1 instead." in notes
+    assert "There is no area `Atlantis` to show; showing Derbyshire (county) instead." in notes
     assert at.query_params["quarter"] == "2010/11 Q1"
+
+
+PHISH = "[Session expired: sign in again](https://evil.example/login)"
+
+
+def markdown_texts(at: AppTest) -> list[str]:
+    """Every text Streamlit renders as Markdown: alerts, headings, captions, labels."""
+    parts = [m.value for m in at.markdown] + [e.value for e in at.info] + [e.value for e in at.error]
+    parts += [e.value for e in at.warning] + [e.value for e in at.success] + [h.value for h in at.title]
+    parts += [h.value for h in at.subheader] + [c.value for c in at.caption]
+    parts += [b.proto.label for b in at.button] + [e.proto.label for e in at.expander]
+    return parts
+
+
+def live_markdown(at: AppTest) -> list[str]:
+    """Markdown texts that could render a link, an image or HTML: an unescaped '[' or '<'
+    outside a code span, or a bare address GitHub-flavoured Markdown would turn into a link."""
+    found = []
+    for md in markdown_texts(at):
+        outside = re.sub(r"`[^`]*`", "", md)
+        if re.search(r"(?<!\\)[\[<]", outside) or re.search(r"://|www\.|@\w", outside):
+            found.append(md)
+    return found
+
+
+@pytest.mark.parametrize("page,param", [(OVERVIEW, "area"), (OVERVIEW, "quarter"), (INDICATOR, "indicator")])
+def test_a_link_in_the_url_is_shown_as_text_never_as_a_link(page: str, param: str) -> None:
+    at = run(page, **{param: PHISH + "\n\n![px](http://evil.example/p.png) `x` <b>y</b>"})
+    notes = [i.value for i in at.info if "There is no" in i.value]
+    assert len(notes) == 1, [i.value for i in at.info]
+    # In code formatting, backticks and line breaks gone: nothing in it is a link or an image.
+    assert notes[0].startswith(f"There is no {param if param != 'quarter' else 'quarter with figures'} `{PHISH}")
+    assert notes[0].count("`") == 2 and "\n" not in notes[0]
+    assert not live_markdown(at)
 
 
 def test_the_first_quarter_loaded_has_no_movements_to_call_out() -> None:
@@ -330,7 +365,7 @@ def test_a_missing_database_is_created_from_the_sample(monkeypatch: pytest.Monke
 
 
 def test_a_busy_database_is_a_sentence_not_a_traceback(monkeypatch: pytest.MonkeyPatch, fresh: Path) -> None:
-    from dashboard import data
+    from dashboard import data, ui
 
     monkeypatch.setattr(data, "READ_WAIT", 0.3)
     holder = subprocess.Popen(
@@ -340,9 +375,146 @@ def test_a_busy_database_is_a_sentence_not_a_traceback(monkeypatch: pytest.Monke
         assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         at = AppTest.from_file(APP, default_timeout=30).run()
         assert not at.exception
-        assert [e.value for e in at.error] == [
-            f"The database {fresh} is busy: another program is writing to it. Try again in a moment."]
+        assert [e.value for e in at.error] == [ui.md_text(
+            f"The database {fresh} is busy: another program is writing to it. Try again in a moment.")]
     finally:
         holder.kill()
         holder.wait()
     time.sleep(0.1)
+
+
+# --- Text from files and analysts is never Markdown ---------------------------------------
+
+NOTE = "see [the portal](https://evil.example/portal) ![px](http://evil.example/p.png) <img src=x> **bold**"
+
+
+def test_notes_and_commentary_with_markdown_and_html_show_as_text(tmp_path: Path, fresh: Path) -> None:
+    from pipelines import commentary
+
+    csv = tmp_path / "note.csv"
+    csv.write_text("indicator,area,quarter,value,reported_status,note\n"
+                   f'NI 20,High Peak,2010/11 Q1,7.44,,"{NOTE}"\n')
+    with store.connect(fresh) as con:
+        ingest.load(con, ingest.read_file(csv, config.load()), analyst="test")
+        commentary.write(con, "NI 20", "High Peak", 8040, f"Commentary {NOTE}\n\n# heading", "Sam Analyst")
+        commentary.add_action(con, "NI 20", "High Peak", 8040, f"Action {NOTE}", "[owner](https://evil.example/o)",
+                              None, "Sam Analyst")
+    for page in (INDICATOR, DISTRICT, OVERVIEW):
+        at = run(page, indicator="NI 20", area="High Peak", quarter="2010/11 Q1")
+        assert not live_markdown(at), page
+        assert "<img src=x>" not in html(at) and "https://evil.example" not in " ".join(markdown_texts(at))
+        assert page == OVERVIEW or "&lt;img src=x&gt;" in html(at), page
+    at = run(INDICATOR, indicator="NI 20", area="High Peak", quarter="2010/11 Q1")
+    assert f"Note with the figure: {escape(NOTE)}" in html(at)  # the same words, as text
+    assert f"Commentary {escape(NOTE)}" in html(at)
+    assert table(at, "actions-indicator")[1][:2] == [f"Action {NOTE}", "[owner](https://evil.example/o)"]
+
+
+def test_markdown_escaping_keeps_the_words() -> None:
+    from dashboard import ui
+
+    assert ui.md_text("a_b *c* [d](http://e.example) 1. x") == (
+        "a\\_b \\*c\\* \\[d\\]\\(http:\u2060//e.example\\) 1. x")
+    assert ui.md_text("1. first\n\n- second") == "1\\. first - second"
+    assert ui.md_text("mail a@b.example or www.b.example") == "mail a@\u2060b.example or www\u2060.b.example"
+    assert ui.code("a `b`\n\n# c") == "`a b # c`" and ui.code("") == "(nothing)"
+    assert ui.code("x" * 200) == "`" + "x" * 79 + "…`"
+
+
+# --- District-only indicators and gaps in the trend ----------------------------------------
+
+DISTRICT_ONLY_YAML = """
+county: Shire
+districts: [East, West]
+amber_tolerance: 5%
+indicators:
+  - id: C 1
+    name: County and districts
+    unit: "%"
+    better: higher
+    levels: [county, district]
+    targets: {2010/11: 50}
+  - id: D 1
+    name: Districts only
+    unit: "%"
+    better: higher
+    levels: [district]
+    targets: {2010/11: 50}
+  - id: C 2
+    name: Also county and districts
+    unit: "%"
+    better: lower
+    levels: [county, district]
+    targets: {2010/11: 10}
+"""
+
+
+@pytest.fixture
+def shire(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A small catalogue with a district-only indicator between two county ones, and a database
+    with 2010/11 Q1 and Q3 loaded (Q2 missing)."""
+    yaml = tmp_path / "shire.yaml"
+    yaml.write_text(DISTRICT_ONLY_YAML)
+    monkeypatch.setenv("RAGBOARD_CONFIG", str(yaml))
+    db = tmp_path / "shire.duckdb"
+    monkeypatch.setenv("RAGBOARD_DB", str(db))
+    cat = config.load(yaml)
+    csv = ("indicator,area,quarter,value\n"
+           "C 1,Shire,2010/11 Q1,60\nC 1,East,2010/11 Q1,49\nC 1,West,2010/11 Q1,40\n"
+           "D 1,East,2010/11 Q1,55\nD 1,West,2010/11 Q1,30\n"
+           "C 2,Shire,2010/11 Q1,9\nC 2,East,2010/11 Q1,12\nC 2,West,2010/11 Q1,8\n"
+           "C 1,Shire,2010/11 Q3,61\nD 1,East,2010/11 Q3,56\nC 2,Shire,2010/11 Q3,10.2\n")
+    upload = ingest.read_upload(csv.encode(), "shire.csv", cat)
+    assert upload.ok, upload.checked.problems
+    with store.connect(db) as con:
+        ingest.load(con, upload, cat, analyst="test")
+    return db
+
+
+def test_overview_with_a_district_only_indicator_keeps_every_cell_under_its_heading(shire: Path) -> None:
+    at = run(quarter="2010/11 Q1")
+    grid = table(at, "district-grid")
+    assert [h.split(" (")[0] for h in grid[0]] == ["District", "C 1 County and districts", "D 1 Districts only",
+                                                  "C 2 Also county and districts"]
+    assert all(len(r) == 4 for r in grid)
+    county = row(grid, "Shire")
+    assert county[1].startswith("● GREEN 60") and county[2] == "not measured for the county"
+    assert county[3].startswith("● GREEN 9")
+    assert row(grid, "West")[1:] == ["■ RED 40%", "■ RED 30%", "● GREEN 8%"]
+    # the county sections count and list the county's own indicators only
+    assert counts(at) == {"GREEN": 2, "AMBER": 0, "RED": 0, "GREY": 0, "NA": 0}
+    assert [r[0].split()[0] + " " + r[0].split()[1] for r in table(at, "status-grid")[1:]] == ["C 1", "C 2"]
+    assert [r[0][:3] for r in table(at, "breakdown")[1:]] == ["C 1", "C 2"]
+
+
+def test_indicator_page_for_a_district_only_indicator_with_the_county_selected(shire: Path) -> None:
+    at = run(INDICATOR, indicator="D 1", quarter="2010/11 Q1")
+    assert not at.exception
+    assert "D 1 is measured for the districts only, not for Shire as a whole" in text(at)
+    assert [r[0] for r in table(at, "compare")[1:]] == ["West", "East"]
+    at = run(INDICATOR, indicator="D 1", area="East", quarter="2010/11 Q1")
+    assert "55 against a target of 50" in text(at)
+
+
+def test_the_trend_shows_a_missing_quarter_as_a_gap(shire: Path) -> None:
+    at = run(INDICATOR, indicator="C 1", quarter="2010/11 Q3")
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert spec["layout"]["xaxis"]["categoryarray"] == ["2010/11 Q1", "2010/11 Q2", "2010/11 Q3"]
+    value = next(t for t in spec["data"] if t.get("name") == "Value")
+    assert value["x"] == ["2010/11 Q1", "2010/11 Q2", "2010/11 Q3"] and value["y"] == [60, None, 61]
+    assert not value.get("connectgaps")
+    markers = [x for t in spec["data"] if t.get("mode") == "markers" for x in t["x"]]
+    assert sorted(markers) == ["2010/11 Q1", "2010/11 Q3"]  # no point where there is no figure
+
+
+def test_na_markers_have_a_dark_outline_on_the_white_plot() -> None:
+    from dashboard import charts
+
+    base = {"indicator": "X", "name": "x", "area": "A", "unit": "", "better": "lower", "target": None,
+            "band_width": None, "band_kind": "percent", "band": 5.0, "status": "NA", "reason": "no target",
+            "shortfall": None, "percent_off": None, "note": None}
+    rows = [{**base, "qi": 8040 + i, "quarter": f"2010/11 Q{i + 1}", "value": 1.0 + i} for i in (0, 2)]
+    fig = charts.trend(rows, title="t")
+    na = next(t for t in fig.data if t.name == "NA")
+    assert na.marker.symbol == "circle" and na.marker.color == "#FFFFFF" and na.marker.line.color == "#111"
+    assert list(fig.layout.xaxis.categoryarray) == ["2010/11 Q1", "2010/11 Q2", "2010/11 Q3"]

@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines import analysts, commentary, ingest, store
-from test_pages import fresh, run, table, text  # noqa: F401 - fresh is an autouse fixture
+from test_pages import fresh, live_markdown, run, table, text  # noqa: F401 - fresh is an autouse fixture
 
 UPLOAD, INDICATOR, OVERVIEW = "views/upload.py", "views/indicator.py", "views/overview.py"
 PASSWORD = "a long enough passphrase"
@@ -50,7 +50,7 @@ def test_a_file_with_problems_lists_them_and_cannot_be_committed(sample_db: Path
     at = sign_in(run(UPLOAD), PASSWORD)
     bad = b"indicator,area,quarter,value\nNI 20,Hgh Peak,2010/11 Q1,abc\nNI 99,Erewash,2010/11 Q5,1\n"
     at = upload(at, "bad.csv", bad)
-    assert "bad.csv has 4 problems, so nothing can be loaded." in text(at)
+    assert "`bad.csv` has 4 problems, so nothing can be loaded." in text(at)
     problems = table(at, "problems")
     assert problems[1] == ["2", "area", "Hgh Peak", "unknown area 'Hgh Peak'", "did you mean 'High Peak'?"]
     assert problems[2][:4] == ["2", "value", "abc", "'abc' is not a number"]
@@ -69,9 +69,9 @@ def test_preview_commit_and_undo(sample_db: Path) -> None:
     with store.connect(sample_db) as con:  # the preview wrote nothing
         assert con.execute("SELECT value FROM observations WHERE area='Chesterfield' AND indicator='NI 20'"
                            " AND qi = 8040").fetchone() == (9.79,)
-    next(b for b in at.button if b.label == "Commit revision.csv").click()
+    next(b for b in at.button if b.label == "Commit `revision.csv`").click()
     at = at.run()
-    assert ("Committed revision.csv as load 10: 1 row added, 1 revised, 1 unchanged. Every page now shows it."
+    assert ("Committed `revision.csv` as load 10: 1 row added, 1 revised, 1 unchanged. Every page now shows it."
             in [s.value for s in at.success])
     loads = table(at, "loads")
     assert loads[1][0] == "10" and loads[1][2:4] == ["Sam Analyst", "revision.csv"] and loads[1][-1] == "applied"
@@ -92,11 +92,119 @@ def test_preview_commit_and_undo(sample_db: Path) -> None:
         assert ingest.loads(con)[0]["kind"] == "undo"
 
 
-def test_commit_needs_sign_in(sample_db: Path) -> None:
+def test_checking_is_open_but_preview_and_commit_need_sign_in(sample_db: Path, monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    previews = []
+    real_load = ingest.load
+    monkeypatch.setattr(ingest, "load", lambda *a, **k: previews.append(k) or real_load(*a, **k))
     at = upload(run(UPLOAD), "revision.csv", REVISION)
-    assert "Sign in as an analyst to commit this file." in [w.value for w in at.warning]
+    assert any("No problems found." in s.value for s in at.success)
+    assert ("Sign in to see what committing would change; only a signed-in analyst can commit a file."
+            in [w.value for w in at.warning])
+    assert not at.metric and not previews  # the preview (a write transaction) did not run
     assert not [b for b in at.button if b.label.startswith("Commit")]
     assert not [b for b in at.button if b.label.startswith("Undo")]
+    at = upload(run(UPLOAD), "bad.csv", b"indicator,area,quarter,value\nNI 20,Hgh Peak,2010/11 Q1,1\n")
+    assert table(at, "problems")[1][2] == "Hgh Peak"  # checking a file needs no sign-in
+    at = sign_in(at, PASSWORD)
+    at = upload(at, "revision.csv", REVISION)
+    assert {m.label: m.value for m in at.metric}["New rows"] == "1" and previews
+
+
+def test_a_commit_applies_only_the_preview_the_analyst_saw(sample_db: Path) -> None:
+    at = sign_in(run(UPLOAD), PASSWORD)
+    at = upload(at, "revision.csv", REVISION)
+    assert {m.label: m.value for m in at.metric}["Revised rows"] == "1"
+    # Another analyst's load lands between the preview and the click.
+    from pipelines import config
+    other = ingest.read_upload(b"indicator,area,quarter,value\nNI 20,Chesterfield,2010/11 Q1,12.5\n",
+                               "other.csv", config.load())
+    with store.connect(sample_db) as con:
+        assert ingest.load(con, other, analyst="Someone Else").load_id == 10
+    next(b for b in at.button if b.label == "Commit `revision.csv`").click()
+    at = at.run()
+    assert ("The figures changed since your preview (load 10 was committed meanwhile); nothing was loaded."
+            " Check the new preview, then commit again.") in [e.value.replace("\\", "") for e in at.error]
+    # the fresh preview is shown: the revision is now against the other load's value
+    assert table(at, "revisions")[1][3:5] == ["12.5", "10.4"]
+    with store.connect(sample_db) as con:
+        newest = ingest.loads(con)[0]  # only the other load went in
+        assert (newest["load_id"], newest["file_name"]) == (10, "other.csv")
+        assert con.execute("SELECT value FROM observations WHERE area='Chesterfield' AND indicator='NI 20'"
+                           " AND qi = 8040").fetchone() == (12.5,)
+    # committing again, having seen the new preview, goes ahead
+    next(b for b in at.button if b.label == "Commit `revision.csv`").click()
+    at = at.run()
+    assert any(s.value.startswith("Committed `revision.csv` as load 11") for s in at.success)
+
+
+def add_analyst(at: AppTest, name: str, password: str) -> None:
+    next(t for t in at.text_input if t.label == "New analyst's name").input(name)
+    next(t for t in at.text_input if t.label.startswith("Their password")).input(password)
+    next(b for b in at.button if b.label == "Add analyst").click()
+
+
+def test_adding_an_analyst_never_replaces_an_existing_password(sample_db: Path, accounts: Path) -> None:
+    at = sign_in(run(UPLOAD), PASSWORD)
+    add_analyst(at, "Sam Analyst", "a new password of mine")
+    at = at.run()
+    assert "There is already an analyst called 'Sam Analyst'; choose another name." in [e.value for e in at.error]
+    assert analysts.sign_in("Sam Analyst", PASSWORD, analysts.Throttle(), accounts) == "Sam Analyst"
+    with pytest.raises(analysts.AccountError):
+        analysts.sign_in("Sam Analyst", "a new password of mine", analysts.Throttle(), accounts)
+    add_analyst(at, "Robin Newcomer", "another long passphrase")
+    at = at.run()
+    assert "Robin Newcomer can now sign in." in [s.value for s in at.success]
+
+
+def test_a_file_name_with_markdown_is_shown_as_text(sample_db: Path) -> None:
+    at = sign_in(run(UPLOAD), PASSWORD)
+    name = "[Sign in here](https://evil.example) ![px](http://evil.example/p.png).csv"
+    at = upload(at, name, REVISION)
+    assert f"Commit `{name}`" in [b.label for b in at.button]
+    assert not live_markdown(at)
+    at = upload(at, name, b"indicator,area,quarter,value\nNI 20,Hgh Peak,2010/11 Q1,1\n")
+    assert f"`{name}` has 1 problem, so nothing can be loaded." in text(at)
+    assert not live_markdown(at)
+
+
+def test_mark_done_keeps_the_error_when_the_database_is_busy(sample_db: Path, monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    with store.connect(sample_db) as con:
+        commentary.add_action(con, "NI 39", "Derbyshire", 8040, "Ask the PCT", "Analyst", None, "Sam Analyst")
+    at = sign_in(run(UPLOAD), PASSWORD)
+    at.switch_page(INDICATOR)
+    at.query_params["indicator"] = "NI 39"
+    at.run()
+
+    def busy(*args: object, **kwargs: object) -> None:
+        raise store.StoreBusy("The database is busy: another program is writing to it. Try again in a moment.")
+
+    monkeypatch.setattr(commentary, "update_action", busy)
+    next(b for b in at.button if b.label == "Mark done").click()
+    at = at.run()
+    assert not at.exception
+    assert "The database is busy: another program is writing to it. Try again in a moment." in [
+        e.value for e in at.error]
+    assert [b for b in at.button if b.label == "Mark done"]  # still open
+
+
+def test_database_errors_in_commentary_and_loads_are_sentences(sample_db: Path, monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    import duckdb
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise duckdb.IOException("IO Error: disk gone")
+
+    monkeypatch.setattr(commentary, "current", broken)
+    monkeypatch.setattr(ingest, "loads", broken)
+    at = run(INDICATOR, indicator="NI 39")
+    assert not at.exception
+    assert ("The commentary could not be read or saved, so nothing was changed: IO Error: disk gone"
+            in [e.value for e in at.error])
+    at = run(UPLOAD)
+    assert not at.exception
+    assert "The list of loads could not be read: IO Error: disk gone" in [e.value for e in at.error]
 
 
 def test_analyst_writes_commentary_and_the_overview_stops_listing_it(sample_db: Path) -> None:

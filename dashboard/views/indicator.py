@@ -19,19 +19,29 @@ if notice:
 ind = names[ind_id]
 tol = cat.tolerance(ind)
 
-area = ctx.area
-if not cat.in_scope(ind, area):
-    st.info(f"{ind.id} is measured for the county only, so {cat.county} is shown rather than {area}.")
-    area = cat.county
+# The area whose trend, status and commentary are shown; None for a district-only indicator
+# while the county is selected (the districts are still compared below).
+area: str | None = ctx.area
+if not cat.in_scope(ind, ctx.area):
+    if ctx.area == cat.county:
+        st.info(f"{ind.id} is measured for the districts only, not for {cat.county} as a whole: the"
+                " districts are compared below; choose a district in the sidebar to see its trend.")
+        area = None
+    else:
+        st.info(f"{ind.id} is measured for the county only, so {cat.county} is shown rather than {ctx.area}.")
+        area = cat.county
 
 st.title(f"{ind.id} {ind.name}")
-st.markdown(f"**{area}** · {ui.unit_words(ind.unit)} · {ind.better} is better · amber band:"
+st.markdown(f"**{area or 'Districts'}** · {ui.unit_words(ind.unit)} · {ind.better} is better · amber band:"
             f" within {ui.band_words(tol, ind.unit)}")
 
 if ctx.qi is None:
     st.info("No figures are loaded yet, so there is no trend to draw.")
-else:
-    trend = data.rows(ctx.snap, ctx.snap.quarters, areas=[area], indicators=[ind.id])
+elif area is not None:
+    # Every quarter from the first loaded to the last: a quarter with no figures is a visible gap
+    # in the chart, not silently closed up.
+    span = range(min(ctx.snap.quarters), max(ctx.snap.quarters) + 1)
+    trend = data.rows(ctx.snap, span, areas=[area], indicators=[ind.id])
     now = next((r for r in trend if r["qi"] == ctx.qi), None)
     st.subheader(f"Why this status, {ctx.quarter}")
     if now is None or now["reason"] == "no data":
@@ -39,7 +49,9 @@ else:
     else:
         st.html(ui.why_box(now))
         if now["note"]:
-            st.caption(f"Note with the figure: {now['note']}")
+            # The note came in a file: shown as text, never as Markdown (no links or images).
+            st.html(f'<p class="rb-byline" data-testid="figure-note">Note with the figure:'
+                    f" {ui.esc(now['note'])}</p>")
         if now["reported_status"] and now["mismatch"]:
             st.html(f"<p>Reported as {chip(now['reported_status'])}, but the board's rule gives"
                     f" {chip(now['status'])}.</p>")
@@ -52,23 +64,23 @@ else:
     else:
         st.info(f"No figures for {ind.id} in {area} have been loaded.")
 
-    if ind.at_district and cat.districts:
-        st.subheader(f"Districts compared, {ctx.quarter}")
-        areas = data.rows(ctx.snap, [ctx.qi], indicators=[ind.id])
-        areas.sort(key=lambda r: (r["level"] != "county", ui.SEVERITY[r["status"]], r["area"]))
-        st.html(ui.table(
-            ["Area", "Status", "Value", "Target", "% off target", "Since last quarter", "Why"],
-            [[r["area"] + (" (county)" if r["level"] == "county" else ""), chip(r["status"]),
-              ui.number(r["value"], r["unit"]), ui.number(r["target"], r["unit"]), ui.percent_off(r),
-              ui.direction(r["direction"]), explain.why(r)] for r in areas],
-            numeric=(2, 3, 4), wide=(6,), nowrap=(4, 5), test_id="compare",
-            caption="County first, then districts RED first; each against its own target."))
-        if any(r["value"] is not None for r in areas):
-            left, _ = st.columns([3, 1])
-            left.plotly_chart(charts.compare(areas, title=f"{ind.id} by area, {ctx.quarter}: bars are"
-                                             " values, black ticks the targets"), key="compare")
+if ctx.qi is not None and ind.at_district and cat.districts:
+    st.subheader(f"Districts compared, {ctx.quarter}")
+    areas = data.rows(ctx.snap, [ctx.qi], indicators=[ind.id])
+    areas.sort(key=lambda r: (r["level"] != "county", ui.SEVERITY[r["status"]], r["area"]))
+    st.html(ui.table(
+        ["Area", "Status", "Value", "Target", "% off target", "Since last quarter", "Why"],
+        [[r["area"] + (" (county)" if r["level"] == "county" else ""), chip(r["status"]),
+          ui.number(r["value"], r["unit"]), ui.number(r["target"], r["unit"]), ui.percent_off(r),
+          ui.direction(r["direction"]), explain.why(r)] for r in areas],
+        numeric=(2, 3, 4), wide=(6,), nowrap=(4, 5), test_id="compare",
+        caption="County first, then districts RED first; each against its own target."))
+    if any(r["value"] is not None for r in areas):
+        left, _ = st.columns([3, 1])
+        left.plotly_chart(charts.compare(areas, title=f"{ind.id} by area, {ctx.quarter}: bars are"
+                                         " values, black ticks the targets"), key="compare")
 
-if ctx.qi is not None:
+if ctx.qi is not None and area is not None:
     notes.section(notes.Notes(ctx.snap.db, area, ctx.qi, ind.id), ind.id, key="indicator")
 
 st.subheader("Definition")

@@ -86,8 +86,10 @@ if district_ids and cat.districts:
     names = {i.id: i for i in cat.indicators}
     head = ["District", *[f"{i} {names[i].name} ({ui.unit_words(names[i].unit)})" for i in district_ids]]
     county_cells = {r["indicator"]: r for r in current}
+    # One cell under every heading: a district-only indicator has no county figure to show.
     body = [[Html(f"<b>{esc(cat.county)}</b> (county)"),
-             *[ui.value_cell(county_cells[i]) for i in district_ids if i in county_cells]]]
+             *[ui.value_cell(county_cells[i]) if i in county_cells
+               else Html('<span class="sub">not measured for the county</span>') for i in district_ids]]]
     for d in grid_districts:
         body.append([d, *[ui.value_cell(cells[(d, i)]) for i in district_ids]])
     st.html(ui.table(head, body, test_id="district-grid",

@@ -25,7 +25,7 @@ st.caption("A CSV (saved from Excel or any tool) or an .xlsx workbook, up to"
 
 analyst = auth.panel()
 if flash := st.session_state.pop("_flash", None):
-    st.success(flash)
+    st.success(flash)  # made safe where it was written
 
 def _write(action: Any) -> Any:
     """Run a write with a short-lived connection; a busy database is a sentence, not a traceback."""
@@ -33,11 +33,11 @@ def _write(action: Any) -> Any:
         with store.connect(ctx.snap.db) as con:
             return action(con)
     except store.StoreBusy as exc:
-        st.error(f"{exc} Nothing was changed.")
+        st.error(ui.md_text(f"{exc} Nothing was changed."))
     except (store.StoreError, duckdb.Error) as exc:
-        st.error(f"The database could not be written, so nothing was changed: {exc}")
+        st.error(ui.md_text(f"The database could not be written, so nothing was changed: {exc}"))
     except ingest.LoadRefused as exc:
-        st.error(str(exc))
+        st.error(ui.md_text(exc))
     return None
 
 
@@ -67,21 +67,31 @@ if uploaded is None:
 else:
     data = uploaded.getvalue()
     upload = ingest.read_upload(data, uploaded.name, ctx.catalogue)
+    # The file's name is the uploader's text: shown in code formatting, never as Markdown.
+    file_md = ui.code(uploaded.name)
     if not upload.ok:
         n = len(upload.checked.problems)
-        st.error(f"{uploaded.name} has {n} problem{'s' if n != 1 else ''}, so nothing can be loaded."
+        st.error(f"{file_md} has {n} problem{'s' if n != 1 else ''}, so nothing can be loaded."
                  " Correct the file and upload it again.")
         st.html(_problems_table(upload.checked.problems))
+    elif analyst is None:
+        # Checking is open to everyone; the preview is a write transaction holding the database's
+        # lock, so it waits for a signed-in analyst.
+        st.success(f"{ui.md_text(upload.checked.summary(uploaded.name))} No problems found.")
+        st.warning("Sign in to see what committing would change; only a signed-in analyst can commit a file.")
     else:
         # The preview is the load itself, applied and rolled back: it cannot disagree with the commit.
+        # The data version it was made against is kept with it; a commit names that version, so a
+        # load that lands between preview and click is refused rather than committed unseen.
+        shown = st.session_state.get("_preview_key")  # the preview on screen before this rerun
         key = ("preview", upload.sha256, ctx.snap.load_id)
-        if st.session_state.get("_preview_key") != key:
+        if shown != key:
             st.session_state["_preview"] = _write(
                 lambda con: ingest.load(con, upload, ctx.catalogue, dry_run=True, detail_limit=PREVIEW_ROWS))
             st.session_state["_preview_key"] = key
         preview: ingest.LoadResult | None = st.session_state["_preview"]
         if preview is not None:
-            st.success(f"{upload.checked.summary(uploaded.name)} No problems found.")
+            st.success(f"{ui.md_text(upload.checked.summary(uploaded.name))} No problems found.")
             st.subheader("Preview: what committing this file would change", anchor=False)
             st.caption("Nothing has been written yet.")
             c1, c2, c3, c4 = st.columns(4)
@@ -112,15 +122,15 @@ else:
                                      numeric=(3,), wide=(5,), nowrap=(2,), test_id="new-rows",
                                      caption=_units([r["indicator"] for r in preview.new_rows])))
             if not preview.added and not preview.revised:
-                st.info(f"Every row of {uploaded.name} is already loaded with these values, so committing it"
+                st.info(f"Every row of {file_md} is already loaded with these values, so committing it"
                         " would change nothing.")
-            elif analyst is None:
-                st.warning("Sign in as an analyst to commit this file.")
-            elif st.button(f"Commit {uploaded.name}", type="primary", key="commit",
+            elif st.button(f"Commit {file_md}", type="primary", key="commit",
                            help="Loads the file in one step; if anything fails, nothing is changed."):
-                result = _write(lambda con: ingest.load(con, upload, analyst=analyst))
+                # The version of the preview the analyst saw (for another file, or none: -1 refuses).
+                seen = shown[2] if shown is not None and shown[1] == upload.sha256 else -1
+                result = _write(lambda con: ingest.load(con, upload, analyst=analyst, expected_version=seen))
                 if result is not None:
-                    st.session_state["_flash"] = (f"Committed {uploaded.name} as {result.summary()}."
+                    st.session_state["_flash"] = (f"Committed {file_md} as {result.summary()}."
                                                   " Every page now shows it.")
                     st.session_state.pop("_preview_key", None)
                     st.session_state["_upload_round"] = st.session_state.get("_upload_round", 0) + 1
@@ -132,7 +142,10 @@ try:
         history = ingest.loads(con)
 except (store.StoreBusy, store.StoreError) as exc:
     history = []
-    st.error(str(exc))
+    st.error(ui.md_text(exc))
+except duckdb.Error as exc:
+    history = []
+    st.error(ui.md_text(f"The list of loads could not be read: {exc}"))
 if not history:
     st.info("No loads yet.")
 else:
@@ -174,15 +187,16 @@ else:
 
 if analyst:
     st.header("Analysts")
-    st.markdown("Analysts who can sign in: " + ", ".join(ui.esc(n) for n in analysts.names()))
+    st.markdown("Analysts who can sign in: " + ", ".join(ui.md_text(n) for n in analysts.names()))
     form_column, _ = st.columns([2, 3])
     with form_column.form("add_analyst", clear_on_submit=True):
         name = st.text_input("New analyst's name")
         password = st.text_input("Their password (at least 10 characters)", type="password")
         if st.form_submit_button("Add analyst"):
             try:
-                analysts.add(name.strip(), password)
+                # Never replace: an existing name is refused, so no one takes over another's account.
+                analysts.add(name.strip(), password, replace=False)
             except analysts.AccountError as exc:
-                st.error(str(exc))
+                st.error(ui.md_text(exc))
             else:
-                st.success(f"{name.strip()} can now sign in.")
+                st.success(f"{ui.md_text(name.strip())} can now sign in.")
