@@ -21,7 +21,17 @@ def _throttle() -> analysts.Throttle:
 
 
 def current() -> str | None:
-    return st.session_state.get(_KEY)
+    """The signed-in analyst, while their account still exists (remove-analyst signs them out)."""
+    who = st.session_state.get(_KEY)
+    if who is not None:
+        try:
+            still_there = who in analysts.names()
+        except analysts.AccountError:
+            still_there = False
+        if not still_there:
+            del st.session_state[_KEY]
+            return None
+    return who
 
 
 def panel() -> str | None:

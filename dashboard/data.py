@@ -8,7 +8,6 @@ No connection object is ever cached.
 
 from __future__ import annotations
 
-import os
 import tempfile
 import threading
 from collections.abc import Iterator, Sequence
@@ -91,22 +90,10 @@ def ensure_database() -> str | None:
     with _init_lock():
         if path.exists():
             return None
-        cat = catalogue()
-        files = sorted(store.SAMPLE_DIR.glob("*.csv"))
-        if not files:
-            raise Unavailable(f"There is no database at {path}, and no sample files in {store.SAMPLE_DIR};"
-                              " run 'python -m pipelines init'.")
-        # Build beside the target and rename, so no reader ever sees a half-loaded file.
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.init")
         try:
-            with store.connect(tmp) as con:
-                ingest.load_files(con, files, cat, analyst="dashboard (sample)")
-            os.replace(tmp, path)
+            ingest.create_from_sample(path, catalogue(), analyst="dashboard (sample)")
         except (store.StoreBusy, store.StoreError, ingest.LoadRefused, duckdb.Error, OSError) as exc:
             raise Unavailable(f"There is no database at {path}, and creating one failed: {exc}") from None
-        finally:
-            Path(str(tmp) + ".wal").unlink(missing_ok=True)
-            tmp.unlink(missing_ok=True)
     return f"There was no database at {path}, so it was created from the sample figures in data/sample/."
 
 

@@ -77,9 +77,16 @@ def trend(rows: list[dict[str, Any]], unit: str) -> str:
                      ' fill="#E69F00" fill-opacity="0.18"/>')
         parts.append(f'<line x1="{x0:.1f}" x2="{x1:.1f}" y1="{y(r["target"]):.1f}" y2="{y(r["target"]):.1f}"'
                      ' stroke="#333" stroke-dasharray="5,3" stroke-width="1.5"/>')
-    points = [(x(i), y(r["value"])) for i, r in enumerate(rows) if r["value"] is not None]
-    parts.append('<polyline fill="none" stroke="#0072B2" stroke-width="2" points="'
-                 + " ".join(f"{px:.1f},{py:.1f}" for px, py in points) + '"/>')
+    # one line per run of quarters with figures: a missing quarter shows as a gap, not a bridge
+    segments: list[list[tuple[float, float]]] = [[]]
+    for i, r in enumerate(rows):
+        if r["value"] is None:
+            segments.append([])
+        else:
+            segments[-1].append((x(i), y(r["value"])))
+    for points in (s for s in segments if s):
+        parts.append('<polyline fill="none" stroke="#0072B2" stroke-width="2" points="'
+                     + " ".join(f"{px:.1f},{py:.1f}" for px, py in points) + '"/>')
     for i, r in enumerate(rows):
         if r["value"] is not None:
             parts.append(_marker(r["status"], x(i), y(r["value"])))

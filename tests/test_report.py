@@ -153,3 +153,16 @@ def test_pack_with_a_district_only_indicator_and_later_actions(tmp_path: Path) -
     assert [(r["indicator"], r["area"], r["status"]) for r in ctx["districts"]] == [("D1", "Dale", "RED")]
     assert [a["text"] for a in ctx["sections"][0]["actions"]] == ["Raised this quarter"]
     assert "Raised next quarter" not in text_html
+
+
+def test_pack_chart_leaves_a_gap_for_a_missing_quarter(tmp_path: Path, catalogue: config.Catalogue) -> None:
+    text = ("indicator,area,quarter,value\nNI 16,Derbyshire,2009/10 Q3,10\nNI 16,Derbyshire,2009/10 Q4,10.5\n"
+            "NI 16,Derbyshire,2010/11 Q1,9.6\nNI 16,Derbyshire,2009/10 Q1,11\n")
+    with store.connect(tmp_path / "g.duckdb") as con:
+        ingest.load(con, ingest.read_upload(text.encode(), "g.csv", catalogue))
+        rows = status.query(con, catalogue, list(range(Q1 - 4, Q1 + 1)), areas=["Derbyshire"], indicators=["NI 16"])
+    from pipelines import svgchart
+
+    svg = svgchart.trend(rows, "per 1,000 population")
+    # 2009/10 Q1 stands alone (Q2 is missing); Q3, Q4 and 2010/11 Q1 are one line
+    assert svg.count("<polyline") == 2

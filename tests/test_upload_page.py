@@ -46,6 +46,15 @@ def test_sign_in_wrong_then_right(sample_db: Path) -> None:
     assert any("Signed in as **Sam Analyst**" in s.value for s in at.success)
 
 
+def test_removing_an_analyst_signs_their_sessions_out(sample_db: Path, accounts: Path) -> None:
+    at = sign_in(run(UPLOAD), PASSWORD)
+    assert any("Signed in as" in s.value for s in at.success)
+    analysts.remove("Sam Analyst", accounts)
+    at.run()
+    assert not any("Signed in as" in s.value for s in at.success)
+    assert [b for b in at.button if b.label == "Sign in"]
+
+
 def test_a_file_with_problems_lists_them_and_cannot_be_committed(sample_db: Path) -> None:
     at = sign_in(run(UPLOAD), PASSWORD)
     bad = b"indicator,area,quarter,value\nNI 20,Hgh Peak,2010/11 Q1,abc\nNI 99,Erewash,2010/11 Q5,1\n"
