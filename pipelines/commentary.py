@@ -43,14 +43,13 @@ WITH latest AS (
       AND ($qi IS NULL OR qi = $qi)
     QUALIFY row_number() OVER (PARTITION BY indicator, area, qi ORDER BY written_at DESC, rowid DESC) = 1
 ),
+-- only the figures that have commentary: the join keeps a national database from being grouped
 touched AS (
-    SELECT indicator, area, qi, load_id FROM observations
-    WHERE ($indicator IS NULL OR indicator = $indicator) AND ($area IS NULL OR area = $area)
-      AND ($qi IS NULL OR qi = $qi)
+    SELECT o.indicator, o.area, o.qi, o.load_id
+    FROM observations o JOIN latest c ON o.indicator = c.indicator AND o.area = c.area AND o.qi = c.qi
     UNION ALL
-    SELECT indicator, area, qi, replaced_by FROM observation_history
-    WHERE ($indicator IS NULL OR indicator = $indicator) AND ($area IS NULL OR area = $area)
-      AND ($qi IS NULL OR qi = $qi)
+    SELECT h.indicator, h.area, h.qi, h.replaced_by
+    FROM observation_history h JOIN latest c ON h.indicator = c.indicator AND h.area = c.area AND h.qi = c.qi
 ),
 changed AS (
     SELECT t.indicator, t.area, t.qi, max(l.loaded_at) AS changed_at
@@ -85,7 +84,9 @@ def missing(con: duckdb.DuckDBPyConnection, status_rows: list[dict[str, Any]]) -
     flagged = [r for r in status_rows if r["status"] in ("AMBER", "RED")]
     if not flagged:
         return []
-    written = {(c["indicator"], c["area"], c["qi"]) for c in current(con)}
+    quarters = {r["qi"] for r in flagged}
+    written = {(c["indicator"], c["area"], c["qi"])
+               for c in current(con, qi=quarters.pop() if len(quarters) == 1 else None)}
     return [r for r in flagged if (r["indicator"], r["area"], r["qi"]) not in written]
 
 
