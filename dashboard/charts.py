@@ -8,7 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dashboard import ui
-from pipelines import explain, quarters
+from pipelines import explain, quarters, svgchart
 
 Row = dict[str, Any]
 BAND_FILL = "rgba(230, 159, 0, 0.22)"
@@ -114,25 +114,6 @@ def compare(rows: list[Row], *, title: str) -> go.Figure:
     return fig
 
 
-def _mark(status: str, x: float, y: float, colour: str) -> str:
-    """The last point drawn in its status's shape, as on the chips and the trend chart."""
-    style = f'fill="{colour}" stroke="#111" stroke-width="1"'
-
-    def polygon(*offsets: tuple[float, float]) -> str:
-        points = " ".join(f"{x + dx:.1f},{y + dy:.1f}" for dx, dy in offsets)
-        return f'<polygon points="{points}" {style}/>'
-
-    if status == "AMBER":
-        return polygon((0, -5), (-5, 4), (5, 4))
-    if status == "RED":
-        return f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" {style}/>'
-    if status == "GREY":
-        return polygon((0, -5), (5, 0), (0, 5), (-5, 0))
-    if status == "NA":
-        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="#fff" stroke="#111"/>'
-    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" {style}/>'
-
-
 def sparkline(rows: list[Row], width: int = 130, height: int = 30) -> ui.Html:
     """A small inline SVG of the values, the last point shaped and coloured by its status."""
     pts = [(i, r) for i, r in enumerate(rows) if r["value"] is not None]
@@ -150,11 +131,10 @@ def sparkline(rows: list[Row], width: int = 130, height: int = 30) -> ui.Html:
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, r["value"]) for i, r in pts))
     i, last = pts[-1]
     cx, cy = xy(i, last["value"])
-    colour = ui.STATUS_STYLE[last["status"]][1]
     words = ", ".join(f"{r['quarter']} {explain.number(r['value'])}" for _, r in pts)
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}">'
            f'<polyline points="{line}" fill="none" stroke="#444" stroke-width="1.5"/>'
-           f"{_mark(last['status'], cx, cy, colour)}</svg>")
+           f"{svgchart.marker(last['status'], cx, cy, 4)}</svg>")
     data = base64.b64encode(svg.encode()).decode()
     return ui.Html(
         f'<img src="data:image/svg+xml;base64,{data}" width="{width}" height="{height}"'

@@ -18,19 +18,23 @@ W, H = 640, 236
 LEFT, RIGHT, TOP, BOTTOM = 64, 56, 30, 40
 
 
-def _marker(status: str, x: float, y: float) -> str:
-    colour = STATUS_STYLE[status][1]
-    stroke = 'stroke="#222" stroke-width="1"'
+def marker(status: str, x: float, y: float, size: float = 5.0) -> str:
+    """A status's point in its own shape (circle, triangle, square, diamond, open circle), as on
+    the chips: the pack's charts and the dashboard's sparklines both draw with it."""
+    colour = "#fff" if status == "NA" else STATUS_STYLE[status][1]
+    style = f'fill="{colour}" stroke="#222" stroke-width="1"'
+    s, d = size, size * 1.2
+
+    def path(*points: tuple[float, float]) -> str:
+        return "<path d=\"M" + " L".join(f"{px:.1f},{py:.1f}" for px, py in points) + f' Z" {style}/>'
+
     if status == "AMBER":
-        return (f'<path d="M{x:.1f},{y - 6:.1f} L{x + 6:.1f},{y + 5:.1f} L{x - 6:.1f},{y + 5:.1f} Z"'
-                f' fill="{colour}" {stroke}/>')
+        return path((x, y - d), (x + d, y + s), (x - d, y + s))
     if status == "RED":
-        return f'<rect x="{x - 5:.1f}" y="{y - 5:.1f}" width="10" height="10" fill="{colour}" {stroke}/>'
+        return f'<rect x="{x - s:.1f}" y="{y - s:.1f}" width="{2 * s:.1f}" height="{2 * s:.1f}" {style}/>'
     if status == "GREY":
-        return (f'<path d="M{x:.1f},{y - 6:.1f} L{x + 6:.1f},{y:.1f} L{x:.1f},{y + 6:.1f} L{x - 6:.1f},{y:.1f} Z"'
-                f' fill="{colour}" {stroke}/>')
-    fill = "#fff" if status == "NA" else colour
-    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{fill}" {stroke}/>'
+        return path((x, y - d), (x + d, y), (x, y + d), (x - d, y))
+    return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{s:.1f}" {style}/>'
 
 
 def _ticks(lo: float, hi: float, n: int = 4) -> list[float]:
@@ -89,7 +93,7 @@ def trend(rows: list[dict[str, Any]], unit: str) -> str:
                      + " ".join(f"{px:.1f},{py:.1f}" for px, py in points) + '"/>')
     for i, r in enumerate(rows):
         if r["value"] is not None:
-            parts.append(_marker(r["status"], x(i), y(r["value"])))
+            parts.append(marker(r["status"], x(i), y(r["value"])))
         label = escape(r["quarter"])
         parts.append(f'<text x="{x(i):.1f}" y="{H - BOTTOM + 16}" text-anchor="middle">{label[:7]}</text>'
                      f'<text x="{x(i):.1f}" y="{H - BOTTOM + 29}" text-anchor="middle">{label[8:]}</text>')
@@ -115,7 +119,7 @@ def _legend(statuses: list[str]) -> str:
              f'<text x="{LEFT + 95}" y="{y + 4}">amber band</text>']
     at = LEFT + 175.0
     for status in (s for s in STATUS_STYLE if s in statuses):
-        parts.append(_marker(status, at, y))
+        parts.append(marker(status, at, y))
         parts.append(f'<text x="{at + 9}" y="{y + 4}">{status}</text>')
         at += 28 + 7.5 * len(status)
     return "".join(parts)

@@ -137,15 +137,21 @@ def big_file(path: Path, catalogue: config.Catalogue) -> Path:
     return path
 
 
-def test_a_load_killed_before_commit_leaves_the_database_as_it_was(sample_db: Path, catalogue: config.Catalogue,
-                                                                  tmp_path: Path) -> None:
-    before = snapshot(sample_db)
-    data = big_file(tmp_path / "big.csv", catalogue)
-    env = {**os.environ, "RAGBOARD_DB": str(sample_db), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(data), "pause"], env=env, cwd=ROOT,
+def start_loader(db: Path, data: Path, mode: str) -> subprocess.Popen[str]:
+    """A separate process loading ``data``; it prints "ready" just before it connects."""
+    env = {**os.environ, "RAGBOARD_DB": str(db), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(data), mode], env=env, cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
+def test_a_load_killed_before_commit_leaves_the_database_as_it_was(sample_db: Path, catalogue: config.Catalogue,
+                                                                  tmp_path: Path) -> None:
+    before = snapshot(sample_db)
+    proc = start_loader(sample_db, big_file(tmp_path / "big.csv", catalogue), "pause")
+    assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "in transaction"  # all 10,800 rows written, not committed
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
@@ -156,16 +162,10 @@ def test_a_load_killed_before_commit_leaves_the_database_as_it_was(sample_db: Pa
 def test_a_load_killed_at_any_moment_is_all_or_nothing(sample_db: Path, catalogue: config.Catalogue,
                                                        tmp_path: Path, attempt: int) -> None:
     before = snapshot(sample_db)
-    data = big_file(tmp_path / "big.csv", catalogue)
-    env = {**os.environ, "RAGBOARD_DB": str(sample_db), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(data), "run"], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"
+    proc = start_loader(sample_db, big_file(tmp_path / "big.csv", catalogue), "run")
     time.sleep(random.Random(attempt).uniform(0.05, 0.4))  # before, during or after the commit
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
-    proc.stdout.read()
     after = snapshot(sample_db)  # opening the file replays or discards its write-ahead log
     # the kill may land after COMMIT but before "committed" is printed: judge by the data
     if len(after["observations"]) != len(before["observations"]):
