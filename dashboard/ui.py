@@ -116,22 +116,11 @@ def number(x: float | None, unit: str = "") -> str:
 
 
 def percent_off(row: dict[str, Any]) -> str:
-    """'1.7% worse' / '15.4% better' against the target; '–' when there is none."""
-    pct = row.get("percent_off")
-    if pct is None:
-        return "–"
-    if round(pct, 9) == 0:
-        return "on target"
-    return f"{explain.percent(abs(pct))} {'worse' if pct > 0 else 'better'}"
+    return explain.percent_words(row.get("percent_off"))
 
 
 def shortfall(row: dict[str, Any]) -> str:
-    s = row.get("shortfall")
-    if s is None:
-        return "–"
-    if round(s, 9) == 0:
-        return "0"
-    return f"{number(abs(s))} {'worse' if s > 0 else 'better'}"
+    return explain.shortfall_words(row.get("shortfall"))
 
 
 def direction(word: str | None) -> str:

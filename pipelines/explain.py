@@ -21,6 +21,24 @@ def percent(x: float | None) -> str:
     return "–" if x is None else f"{x:.1f}%"
 
 
+def shortfall_words(x: float | None) -> str:
+    """'0.12 worse' / '1.75 better': a minus sign is easily missed or misread."""
+    if x is None:
+        return "–"
+    if round(x, 9) == 0:
+        return "on target"
+    return f"{number(abs(x))} {'worse' if x > 0 else 'better'}"
+
+
+def percent_words(x: float | None) -> str:
+    """'1.7% worse' / '15.4% better' against the target; '–' when there is none."""
+    if x is None:
+        return "–"
+    if round(x, 9) == 0:
+        return "on target"
+    return f"{percent(abs(x))} {'worse' if x > 0 else 'better'}"
+
+
 def band(row: dict[str, Any]) -> str:
     if row["band_kind"] == "percent":
         return f"{row['band']:g}% band"

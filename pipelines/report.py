@@ -33,6 +33,8 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     env.filters["num"] = explain.number
     env.filters["pct"] = explain.percent
+    env.filters["shortfall_words"] = explain.shortfall_words
+    env.filters["percent_words"] = explain.percent_words
     env.globals.update(style=STATUS_STYLE, meaning=STATUS_MEANING)
     return env
 
