@@ -20,6 +20,9 @@ from dashboard import data, state, ui  # noqa: E402
 from pipelines import config, quarters  # noqa: E402
 
 st.set_page_config(page_title="Safer Communities performance", page_icon="■", layout="wide")
+# However the server was started (python -m dashboard pins this too), an unexpected error shows
+# visitors a short notice, never a traceback with the server's paths; the log keeps the detail.
+st.set_option("client.showErrorDetails", "none")
 st.html(ui.CSS)
 
 PAGES = [
@@ -38,8 +41,8 @@ def _prepare() -> state.Context | None:
     try:
         catalogue = data.catalogue()
     except config.ConfigError as exc:
-        st.error(f"The indicator catalogue {ui.md_text(exc.path)} cannot be used:")
-        st.html("<ul>" + "".join(f"<li>{ui.esc(p)}</li>" for p in exc.problems) + "</ul>")
+        st.error(f"The indicator catalogue {ui.code(Path(exc.path).name)} cannot be used:")
+        st.html("<ul>" + "".join(f"<li>{ui.esc(ui.hide_paths(p))}</li>" for p in exc.problems) + "</ul>")
         return None
     notices = []
     created = data.ensure_database()
@@ -76,4 +79,4 @@ try:
             st.info(notice)
         nav.run()
 except data.Unavailable as exc:
-    st.error(ui.md_text(exc))
+    st.error(ui.error_text(exc))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import html
 from typing import Any
 
 import plotly.graph_objects as go
@@ -15,6 +16,12 @@ BAND_FILL = "rgba(230, 159, 0, 0.22)"
 X_TITLE = "Quarter (financial year)"
 
 
+def _plain(text: str) -> str:
+    """Catalogue text for plotly, which reads a few HTML tags (links among them) in titles,
+    ticks and hover labels: escaped, so it shows as typed."""
+    return html.escape(text, quote=False)
+
+
 def trend(rows: list[Row], *, title: str, selected: str | None = None) -> go.Figure:
     """Value by quarter for one indicator and area, with the target line, the amber band
     shaded and one marker trace per status so the legend names each symbol.
@@ -22,7 +29,7 @@ def trend(rows: list[Row], *, title: str, selected: str | None = None) -> go.Fig
     The x axis has every quarter from the first row to the last: a quarter with no figure
     (not loaded, or a "no data" row) is a gap in the line with no marker, never closed up."""
     first = rows[0]
-    unit = ui.unit_words(first["unit"])
+    unit = _plain(ui.unit_words(first["unit"]))
     by_qi = {r["qi"]: r for r in rows}
     span = range(min(by_qi), max(by_qi) + 1)
     rows = [by_qi.get(q) or _missing(first, q) for q in span]
@@ -55,12 +62,12 @@ def trend(rows: list[Row], *, title: str, selected: str | None = None) -> go.Fig
             x=[r["quarter"] for r in pts], y=[r["value"] for r in pts], mode="markers",
             name=status,  # the legend's own marker already shows the symbol
             marker={"symbol": marker, "size": 13, "color": colour, "line": {"color": "#111", "width": 1.5}},
-            text=[explain.why(r) for r in pts],
+            text=[_plain(explain.why(r)) for r in pts],
             hovertemplate="%{x}: %{y}<br>%{text}<extra>" + ui.status_text(status) + "</extra>"))
     if selected in x:
         fig.add_vline(x=x.index(selected), line={"color": "#888", "width": 1, "dash": "dot"})
     fig.update_layout(
-        title={"text": title}, height=420, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        title={"text": _plain(title)}, height=420, margin={"l": 10, "r": 10, "t": 50, "b": 10},
         legend={"orientation": "h", "y": -0.25}, plot_bgcolor="white",
         xaxis={"title": {"text": X_TITLE}, "type": "category", "categoryorder": "array", "categoryarray": x,
                "showgrid": False, "linecolor": "#888"},
@@ -84,7 +91,7 @@ def _band_words(row: Row) -> str:
 def compare(rows: list[Row], *, title: str) -> go.Figure:
     """Areas side by side for one quarter: bars marked by status, each area's target as a tick."""
     rows = [r for r in rows if r["value"] is not None]
-    unit = ui.unit_words(rows[0]["unit"]) if rows else ""
+    unit = _plain(ui.unit_words(rows[0]["unit"])) if rows else ""
     fig = go.Figure()
     for status in ui.STATUS_STYLE:
         pts = [r for r in rows if r["status"] == status]
@@ -92,7 +99,7 @@ def compare(rows: list[Row], *, title: str) -> go.Figure:
             continue
         symbol, colour, _ = ui.STATUS_STYLE[status]
         fig.add_trace(go.Bar(
-            y=[r["area"] for r in pts], x=[r["value"] for r in pts], orientation="h",
+            y=[_plain(r["area"]) for r in pts], x=[r["value"] for r in pts], orientation="h",
             name=ui.status_text(status), marker={"color": colour, "line": {"color": "#111", "width": 1}},
             text=[f"{symbol} {status}  {explain.number(r['value'])}" for r in pts], textposition="inside",
             insidetextanchor="start", textfont={"color": "#111"}, cliponaxis=False,
@@ -100,12 +107,12 @@ def compare(rows: list[Row], *, title: str) -> go.Figure:
     targets = [r for r in rows if r["target"] is not None]
     if targets:
         fig.add_trace(go.Scatter(
-            y=[r["area"] for r in targets], x=[r["target"] for r in targets], mode="markers",
+            y=[_plain(r["area"]) for r in targets], x=[r["target"] for r in targets], mode="markers",
             name="Target", marker={"symbol": "line-ns", "size": 22, "line": {"color": "#111", "width": 3}},
             hovertemplate="%{y} target: %{x}<extra></extra>"))
-    order = [r["area"] for r in rows]
+    order = [_plain(r["area"]) for r in rows]
     fig.update_layout(
-        title={"text": title}, height=max(260, 44 * len(rows) + 120), barmode="overlay",
+        title={"text": _plain(title)}, height=max(260, 44 * len(rows) + 120), barmode="overlay",
         margin={"l": 10, "r": 40, "t": 50, "b": 10}, plot_bgcolor="white",
         legend={"orientation": "h", "y": -0.2},
         xaxis={"title": {"text": unit}, "gridcolor": "#e5e5e5"},

@@ -66,9 +66,7 @@ def catalogue() -> config.Catalogue:
 @contextmanager
 def _read(db: str) -> Iterator[duckdb.DuckDBPyConnection]:
     try:
-        # Read-write, though it only reads: DuckDB refuses a read-only and a read-write
-        # connection to one file in one process, and the Upload page writes.
-        with store.connect(db, wait=READ_WAIT) as con:
+        with store.connect_to_read(db, wait=READ_WAIT) as con:
             yield con
     except (store.StoreBusy, store.StoreError) as exc:
         raise Unavailable(str(exc)) from None
@@ -81,20 +79,37 @@ def _init_lock() -> threading.Lock:
     return threading.Lock()
 
 
+@st.cache_resource(show_spinner=False)
+def _seen() -> set[str]:
+    """Databases this server has had: one of them vanishing is an accident to report, never a
+    reason to put the sample figures in its place."""
+    return set()
+
+
 def ensure_database() -> str | None:
-    """Create the database from data/sample/ when there is none, as ``python -m pipelines init``
-    does; returns a sentence saying so, or None when the database was already there."""
+    """Create the database from data/sample/ when there is none and this server has never had
+    one there, as ``python -m pipelines init`` does; returns a sentence saying so, or None when
+    the database was already there. A database that disappears while the server runs is not
+    replaced: the pages say it is missing until it is restored."""
     path = store.db_path()
-    if str(path) == ":memory:" or path.exists():
+    if str(path) == ":memory:":
+        return None
+    seen = _seen()
+    if path.exists():
+        seen.add(str(path))
         return None
     with _init_lock():
         if path.exists():
             return None
+        if str(path) in seen:
+            raise Unavailable(f"The database {path.name} has disappeared since this server opened it; nothing was"
+                              " recreated. Restore it from a backup (or run 'python -m pipelines init') and reload.")
         try:
             ingest.create_from_sample(path, catalogue(), analyst="dashboard (sample)")
         except (store.StoreBusy, store.StoreError, ingest.LoadRefused, duckdb.Error, OSError) as exc:
-            raise Unavailable(f"There is no database at {path}, and creating one failed: {exc}") from None
-    return f"There was no database at {path}, so it was created from the sample figures in data/sample/."
+            raise Unavailable(f"There is no database {path.name}, and creating one failed: {exc}") from None
+        seen.add(str(path))
+    return f"There was no database {path.name}, so it was created from the sample figures in data/sample/."
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -14,14 +14,15 @@ from dashboard import auth, ui
 from pipelines import commentary, quarters, store
 
 
-def _db(action: Callable[[duckdb.DuckDBPyConnection], Any], db: str) -> Any:
+def _db(action: Callable[[duckdb.DuckDBPyConnection], Any], db: str, *, write: bool = False) -> Any:
     try:
-        with store.connect(db, wait=3) as con:
+        connection = store.connect(db, wait=3, create=False) if write else store.connect_to_read(db, wait=3)
+        with connection as con:
             return action(con)
     except (store.StoreBusy, store.StoreError, commentary.CommentaryError) as exc:
-        st.error(ui.md_text(exc))
+        st.error(ui.error_text(exc))
     except duckdb.Error as exc:
-        st.error(ui.md_text(f"The commentary could not be read or saved, so nothing was changed: {exc}"))
+        st.error(ui.error_text(f"The commentary could not be read or saved, so nothing was changed: {exc}"))
     return None
 
 
@@ -49,7 +50,7 @@ def section(notes: Notes, indicator: str, *, key: str) -> None:
     """Commentary for one indicator in the notes' area and quarter, then its actions."""
     db, area, qi = notes.db, notes.area, notes.qi
     label = quarters.label(qi)
-    st.subheader(f"Commentary, {area}, {label}")
+    st.subheader(ui.md_text(f"Commentary, {area}, {label}"))
     if not notes.ok:
         return
     now = [notes.now[indicator]] if indicator in notes.now else []
@@ -65,7 +66,7 @@ def section(notes: Notes, indicator: str, *, key: str) -> None:
                 f'<p class="rb-byline">Written by {ui.esc(c["author"])},'
                 f' {c["written_at"]:%d %b %Y %H:%M}{stale}</p>')
     else:
-        st.markdown(f"_No commentary yet for {ui.esc(indicator)}, {ui.esc(area)}, {label}._")
+        st.markdown(f"_No commentary yet for {ui.md_text(indicator)}, {ui.md_text(area)}, {label}._")
     if len(versions) > 1:
         with st.expander(f"Earlier versions ({len(versions) - 1})"):
             st.html(ui.table(["When", "Who", "Text"],
@@ -79,10 +80,11 @@ def section(notes: Notes, indicator: str, *, key: str) -> None:
                                     help="Saved as a new version with your name and the time; earlier"
                                          " versions are kept. Save it empty to withdraw it.")
                 if st.form_submit_button("Save commentary"):
-                    if _db(lambda con: commentary.write(con, indicator, area, qi, text, analyst) or True, db):
+                    if _db(lambda con: commentary.write(con, indicator, area, qi, text, analyst) or True, db,
+                           write=True):
                         st.rerun()
 
-    st.markdown(f"**Actions for {ui.esc(indicator)}, {ui.esc(area)}**")
+    st.markdown(f"**Actions for {ui.md_text(indicator)}, {ui.md_text(area)}**")
     if acts:
         today = date.today()
 
@@ -107,7 +109,7 @@ def section(notes: Notes, indicator: str, *, key: str) -> None:
                                      key=f"done_pick_{key}")
             # Rerun only on success: a rerun would wipe the error saying why it failed.
             if cols[1].button("Mark done", key=f"done_{key}") and _db(
-                    lambda con: commentary.update_action(con, pick, analyst, done=True) or True, db):
+                    lambda con: commentary.update_action(con, pick, analyst, done=True) or True, db, write=True):
                 st.rerun()
         with st.expander("Record an action", expanded=not acts):
             with st.form(f"action_{key}", clear_on_submit=True):
@@ -117,7 +119,7 @@ def section(notes: Notes, indicator: str, *, key: str) -> None:
                 due = right.date_input("Due (optional)", value=None, format="DD/MM/YYYY")
                 if st.form_submit_button("Add action"):
                     if _db(lambda con: commentary.add_action(con, indicator, area, qi, text, owner, due, analyst),
-                           db):
+                           db, write=True):
                         st.rerun()
     else:
         st.caption("Analysts write commentary and record actions after signing in on the Upload page.")

@@ -95,7 +95,8 @@ def page_links(page: str, links: Sequence[tuple[str, dict[str, str]]], *, icon: 
     per = -(-len(links) // columns) if links else 0
     for col, start in zip(st.columns(columns), range(0, len(links), max(per, 1)), strict=False):
         for label, params in links[start:start + per]:
-            col.page_link(page, label=label, icon=icon, query_params=params)
+            # Labels carry area names and indicator ids from the catalogue: text, never Markdown.
+            col.page_link(page, label=ui.md_text(label), icon=icon, query_params=params)
 
 
 def normalise_quarter(text: str) -> str:

@@ -87,6 +87,21 @@ def md_text(value: Any) -> str:
     return re.sub(r"^(\d+)([.)])", r"\1\\\2", text)  # an ordered list
 
 
+# An absolute file path inside a message (a database, a catalogue, a temporary file).
+_PATH = re.compile(r"(?<![\w.~])(?:/[^\s/'\"<>`]+)+/?")
+
+
+def hide_paths(value: Any) -> str:
+    """The text with every absolute path cut to its last part: pages never show where files
+    live on the server ('/srv/x/ragboard.duckdb' becomes 'ragboard.duckdb')."""
+    return _PATH.sub(lambda m: m.group().rstrip("/").rsplit("/", 1)[-1], "" if value is None else str(value))
+
+
+def error_text(value: Any) -> str:
+    """An error message (ours or a library's) for st.error and friends: no server paths, no Markdown."""
+    return md_text(hide_paths(value))
+
+
 def code(value: Any, limit: int = 80) -> str:
     """Text from a user shown in code formatting inside Markdown: nothing in a code span is
     interpreted. Backticks are dropped (they would end the span), line breaks become spaces

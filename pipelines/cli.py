@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from pipelines import config, quarters, store
 from pipelines.reader import UnreadableFile
-from pipelines.validate import plural
+from pipelines.validate import count, plural
 
 
 class CliError(Exception):
@@ -88,6 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"error: {exc.strerror or exc}{where}.", file=sys.stderr)
         return 1
+    except duckdb.IOException as exc:
+        # A full disk or a file the system will not let us write: DuckDB has rolled back.
+        print(f"error: {store.io_failure(exc)}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         return 0
 
@@ -114,9 +121,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _print_problems(name: str, problems: list[Any]) -> None:
-    print(f"{Path(name).name}: {len(problems)} problem(s); nothing was written.", file=sys.stderr)
+    total = count(problems)
+    print(f"{Path(name).name}: {plural(total, 'problem')}; nothing was written.", file=sys.stderr)
     for problem in problems:
         print(f"  {problem}" if problem.line else f"  {problem.reason}", file=sys.stderr)
+    if total > len(problems):
+        print(f"  … and {total - len(problems)} more; correct these and check the file again.", file=sys.stderr)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -280,9 +290,15 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _finite(value: Any) -> Any:
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def _write(rows: list[tuple[Any, ...]], columns: list[str], fmt: str) -> None:
     if fmt == "json":
-        json.dump([dict(zip(columns, r, strict=True)) for r in rows], sys.stdout, indent=1, default=str)
+        # Strict JSON: a number that is not finite is written as null, never as Infinity or NaN.
+        records = [{c: _finite(v) for c, v in zip(columns, r, strict=True)} for r in rows]
+        json.dump(records, sys.stdout, indent=1, default=str, allow_nan=False)
         print()
     elif fmt == "csv":
         from pipelines import export

@@ -44,6 +44,10 @@ class LoadRefused(Exception):
     """The load or undo cannot go ahead; the message says why and what to do."""
 
 
+class AlreadyLoaded(LoadRefused):
+    """The very file was committed since the preview (a double-click on Commit): nothing to do."""
+
+
 @dataclass
 class Upload:
     """A file read and checked, ready to preview or load."""
@@ -148,12 +152,13 @@ def load(
     expected_version (the latest load id a preview was made against), the load is refused
     if another load has been committed since, so what is committed is what was previewed."""
     if not upload.ok:
-        raise LoadRefused(f"{upload.name} has {len(upload.checked.problems)} problem(s); nothing was loaded.")
+        raise LoadRefused(f"{upload.name} has {plural(upload.checked.problem_count, 'problem')}; nothing was loaded.")
     rows = upload.checked.rows
     with _WRITE_LOCK, _transaction(con, commit=not dry_run):
         if expected_version is not None:
             latest = _next_load_id(con) - 1
             if latest != expected_version:
+                _refuse_if_already_loaded(con, upload, expected_version)
                 raise LoadRefused(
                     f"The figures changed since your preview (load {latest} was committed meanwhile);"
                     " nothing was loaded. Check the new preview, then commit again.")
@@ -195,6 +200,18 @@ def load(
         load_id, counts.get("added", 0), counts.get("revised", 0), counts.get("unchanged", 0),
         revisions, status_changes(before, after), new_rows,
     )
+
+
+def _refuse_if_already_loaded(con: duckdb.DuckDBPyConnection, upload: Upload, since: int) -> None:
+    """Raise AlreadyLoaded when a load since ``since`` committed these very bytes and stands."""
+    row = con.execute(
+        "SELECT load_id, analyst, loaded_at FROM loads WHERE load_id > $since AND kind = 'load'"
+        " AND sha256 = $sha AND undone_by IS NULL ORDER BY load_id DESC LIMIT 1",
+        {"since": since, "sha": upload.sha256}).fetchone()
+    if row is not None:
+        by = f" by {row[1]}" if row[1] else ""
+        raise AlreadyLoaded(f"{upload.name} was already committed as load {row[0]}{by} at {row[2]:%H:%M:%S};"
+                            " nothing more was loaded.")
 
 
 def _statuses(con: duckdb.DuckDBPyConnection, catalogue: Catalogue | None, quarters: list[int],

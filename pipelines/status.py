@@ -83,7 +83,9 @@ FROM (SELECT
     indicator, name, unit, better, area, level,
     printf('%d/%02d Q%d', qi // 4, (qi // 4 + 1) % 100, qi % 4 + 1) AS quarter,
     qi, value, target, shortfall,
-    CASE WHEN target <> 0 THEN round(shortfall / abs(target) * 100, 9) END AS percent_off,
+    -- empty when the target is 0, or so near 0 that the percentage is not a finite number
+    CASE WHEN target <> 0 AND isfinite(shortfall / abs(target) * 100)
+         THEN round(shortfall / abs(target) * 100, 9) END AS percent_off,
     status,
     CASE
         WHEN NOT has_row THEN 'no data'

@@ -106,8 +106,39 @@ class StoreError(Exception):
     """The database file cannot be used; the message says why."""
 
 
+class StoreMissing(StoreError):
+    """There is no database file where one is expected."""
+
+
+class StoreReadOnly(StoreError):
+    """The database can be read but not written (a read-only file, folder or file system)."""
+
+
 def db_path(path: str | Path | None = None) -> Path:
     return Path(path or os.environ.get("RAGBOARD_DB") or DEFAULT_DB)
+
+
+def writable(path: str | Path | None = None) -> bool:
+    """Whether this process may write the database: the file and its folder (DuckDB writes a
+    .wal beside the file). os.access also answers no on a read-only file system, even for root."""
+    target = db_path(path)
+    if str(target) == ":memory:":
+        return True
+    if target.exists() and not os.access(target, os.W_OK):
+        return False
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:  # folders connect() would create
+        folder = folder.parent
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def io_failure(exc: duckdb.Error) -> str:
+    """A sentence for an input/output error DuckDB met (a full disk, a file the system refuses):
+    the reason the system gave, without DuckDB's wording around it."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else "input/output error"
+    reason = text.rsplit(": ", 1)[-1].rstrip(".")
+    return (f"The database could not be written ({reason}), so nothing was changed."
+            " Free some disk space or check the file's permissions, then try again.")
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -121,11 +152,20 @@ def _is_lock_error(exc: Exception) -> bool:
 
 @contextmanager
 def connect(
-    path: str | Path | None = None, *, read_only: bool = False, wait: float | None = None
+    path: str | Path | None = None, *, read_only: bool = False, wait: float | None = None,
+    create: bool = True,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection for one operation; waits up to ``wait`` seconds (default
-    $RAGBOARD_LOCK_WAIT or 10) while another process writes."""
+    $RAGBOARD_LOCK_WAIT or 10) while another process writes. With ``create=False`` a missing
+    file is an error rather than a new empty database (the dashboard never makes one by
+    accident); a write connection to a database this process may not write is refused."""
     target = db_path(path)
+    if str(target) != ":memory:":
+        if not target.exists() and (read_only or not create):
+            raise StoreMissing(f"There is no database at {target}; run 'python -m pipelines init'.")
+        if not read_only and not writable(target):
+            raise StoreReadOnly(f"The database {target} is read-only on this server, so nothing can be"
+                                " written; reading still works. Ask the administrator to make it writable.")
     if wait is None:
         wait = float(os.environ.get("RAGBOARD_LOCK_WAIT", "10"))
     deadline = time.monotonic() + wait
@@ -135,8 +175,6 @@ def connect(
             if str(target) == ":memory:":
                 con = duckdb.connect(":memory:")
             else:
-                if read_only and not target.exists():
-                    raise StoreError(f"There is no database at {target}; run 'python -m pipelines init'.")
                 target.parent.mkdir(parents=True, exist_ok=True)
                 con = duckdb.connect(str(target), read_only=read_only)
             break
@@ -156,6 +194,16 @@ def connect(
         yield con
     finally:
         con.close()
+
+
+@contextmanager
+def connect_to_read(path: str | Path | None = None, *, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for reading in a process that also writes (the dashboard): read-write, since
+    DuckDB refuses a read-only and a read-write connection to one file in one process, unless
+    this process may not write the file, when every connection it makes is read-only. Never
+    creates a missing database."""
+    with connect(path, read_only=not writable(path), wait=wait, create=False) as con:
+        yield con
 
 
 _schema_ready: set[tuple[str, int]] = set()

@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from pipelines import quarters
 from pipelines.config import Catalogue, suggest
@@ -18,10 +19,22 @@ STATUS_WORDS = {
     "G": "GREEN", "GREEN": "GREEN", "A": "AMBER", "AMBER": "AMBER", "R": "RED", "RED": "RED",
     "GREY": "GREY", "GRAY": "GREY", "NA": "NA", "N/A": "NA", "NOT AVAILABLE": "NA",
 }
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_SPACED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}( \d{3})+(\.\d+)?$")
-_DOTTED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$")
-_PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# ASCII digits only (re.ASCII): Python's \d also matches Arabic-Indic digits, which float()
+# would then read silently ("١٢" as 12).
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$", re.ASCII)
+_SPACED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}( \d{3})+(\.\d+)?$", re.ASCII)
+_DOTTED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$", re.ASCII)
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$", re.ASCII)
+_PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
+# No indicator's figure comes near this; beyond it shortfalls and percentages lose their
+# meaning (1e308 made percent_off infinite and the JSON output invalid).
+LARGEST = 1e12
+# Invisible characters a cell must not carry into the database: C0 controls other than tab and
+# line breaks, DEL, and the bidirectional overrides that can make text display as other text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# Problems kept for showing: every one is counted, but a file of a million bad rows must not
+# become a million objects in memory nor a page of a million rows.
+KEPT_PROBLEMS = 500
 
 
 @dataclass(frozen=True)
@@ -38,6 +51,25 @@ class Problem:
         return f"{where}: {self.reason}{tail}"
 
 
+class Problems(list[Problem]):
+    """A list that counts every problem appended but keeps only the first ``keep``."""
+
+    def __init__(self, keep: int = KEPT_PROBLEMS) -> None:
+        super().__init__()
+        self.keep = keep
+        self.total = 0
+
+    def append(self, problem: Problem) -> None:
+        self.total += 1
+        if len(self) < self.keep:
+            super().append(problem)
+
+
+def count(problems: list[Problem]) -> int:
+    """How many problems were found, including those not kept."""
+    return problems.total if isinstance(problems, Problems) else len(problems)
+
+
 # One clean row, in the order of store.OBSERVATION_COLUMNS
 Row = tuple[str, str, str, int, float | None, float | None, float | None,
             float | None, float | None, str | None, str | None]
@@ -46,11 +78,19 @@ Row = tuple[str, str, str, int, float | None, float | None, float | None,
 @dataclass
 class Checked:
     rows: list[Row] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=Problems)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def problem_count(self) -> int:
+        return count(self.problems)
+
+    @property
+    def problems_not_shown(self) -> int:
+        return self.problem_count - len(self.problems)
 
     def summary(self, name: str) -> str:
         qs = sorted({r[3] for r in self.rows})
@@ -75,7 +115,7 @@ def parse_number(text: str, delimiter: str = ",") -> float:
         s = s.replace(",", "")  # "1,839" quoted in a comma-separated file: only thousands fit
     elif "," in s:
         whole, decimal = s.replace(",", ""), s.replace(",", ".")
-        if re.match(r"^[+-]?\d+,\d+$", s) and len(s.split(",")[1]) != 3:
+        if _DECIMAL_COMMA.match(s) and len(s.split(",")[1]) != 3:
             fix = f"{decimal}"  # two or four digits after the comma: it can only mark decimals
         elif s.count(",") == 1:
             fix = f"{decimal} if the comma marks decimals, {whole} if it separates thousands"
@@ -91,12 +131,13 @@ def parse_number(text: str, delimiter: str = ",") -> float:
     if not _PLAIN.match(s):
         raise ValueError(f"'{text.strip()}' is not a number")
     number = float(s)
-    if not math.isfinite(number):
-        raise ValueError(f"'{s}' is not a finite number")
+    if not math.isfinite(number) or abs(number) >= LARGEST:
+        raise ValueError(f"'{s}' is too large to be a figure (the limit is {LARGEST:g}); check the number")
     return number
 
 
-def check(table: Table, catalogue: Catalogue) -> Checked:
+def check(table: Table, catalogue: Catalogue, today: date | None = None) -> Checked:
+    """Every problem in ``table``; ``today`` (default: the real date) bounds the latest quarter."""
     out = Checked()
     header = table.header
     known_columns = set(REQUIRED) | set(OPTIONAL)
@@ -107,9 +148,8 @@ def check(table: Table, catalogue: Catalogue) -> Checked:
                 1, label, name, "unknown column",
                 f"the columns are {', '.join(REQUIRED + OPTIONAL)}{suggest(name, known_columns)}",
             ))
-    if len(set(header)) != len(header):
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        out.problems.append(Problem(1, dupes[0], dupes[0], "column appears twice", "keep one"))
+    for dupe in sorted({h for h in header if h and header.count(h) > 1}):
+        out.problems.append(Problem(1, dupe, dupe, f"column appears {header.count(dupe)} times", "keep one"))
     for name in REQUIRED:
         if name not in header:
             out.problems.append(Problem(1, name, "", f"missing required column '{name}'",
@@ -139,7 +179,13 @@ def check(table: Table, catalogue: Catalogue) -> Checked:
         cells.update({col: fields[i].strip() for col, i in pos.items() if i < len(fields)})
         get = cells.__getitem__
         problems = out.problems
-        before = len(problems)
+        before = count(problems)
+        for col, text in cells.items():
+            hidden = _CONTROL.search(text)
+            if hidden:
+                problems.append(Problem(line, col, text.encode("unicode_escape").decode("ascii"),
+                                        f"contains an invisible control character (U+{ord(hidden.group()):04X})",
+                                        "delete it, or retype the cell"))
 
         ind_id = get("indicator")
         ind = indicators.get(ind_id)
@@ -162,12 +208,14 @@ def check(table: Table, catalogue: Catalogue) -> Checked:
         if qi is None:
             try:
                 qi = quarters.parse(qtext) if qtext else "quarter is empty"
+                if isinstance(qi, int):
+                    quarters.check_not_future(qi, today)
             except quarters.QuarterError as exc:
                 qi = str(exc)
             quarter_cache[qtext] = qi
         if isinstance(qi, str):
             problems.append(Problem(line, "quarter", qtext, qi,
-                                    "" if "write" in qi else f"write {quarters.ACCEPTED_FORMS}"))
+                                    "" if "write" in qi or "check" in qi else f"write {quarters.ACCEPTED_FORMS}"))
 
         numbers: dict[str, float | None] = {}
         for col in NUMERIC:
@@ -200,7 +248,7 @@ def check(table: Table, catalogue: Catalogue) -> Checked:
                                         f"'{reported_text}' is not a status",
                                         "use G, A, R, GREY or NA, or the full words"))
 
-        if len(problems) > before or ind is None or isinstance(qi, str):
+        if count(problems) > before or ind is None or isinstance(qi, str):
             continue
         key = (ind_id, area, qi)
         if key in seen:

@@ -87,7 +87,7 @@ def test_validate_lists_every_problem_and_writes_nothing(tmp_path: Path, db: Pat
     result = run("validate", str(bad), db=db, cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
-    assert lines[0] == "bad.csv: 3 problem(s); nothing was written."
+    assert lines[0] == "bad.csv: 3 problems; nothing was written."
     assert lines[1].strip().startswith("line 2, column value: 'abc' is not a number")
     assert lines[2].strip().startswith("line 3, column indicator: unknown indicator 'NI 77'")
     assert lines[3].strip().startswith("line 4, column quarter:")

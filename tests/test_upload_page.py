@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from dashboard import ui
 from pipelines import analysts, commentary, ingest, store
 from test_pages import fresh, live_markdown, run, table, text  # noqa: F401 - fresh is an autouse fixture
 
@@ -101,23 +102,25 @@ def test_preview_commit_and_undo(sample_db: Path) -> None:
         assert ingest.loads(con)[0]["kind"] == "undo"
 
 
-def test_checking_is_open_but_preview_and_commit_need_sign_in(sample_db: Path, monkeypatch: pytest.MonkeyPatch
-                                                               ) -> None:
-    previews = []
-    real_load = ingest.load
-    monkeypatch.setattr(ingest, "load", lambda *a, **k: previews.append(k) or real_load(*a, **k))
-    at = upload(run(UPLOAD), "revision.csv", REVISION)
-    assert any("No problems found." in s.value for s in at.success)
-    assert ("Sign in to see what committing would change; only a signed-in analyst can commit a file."
-            in [w.value for w in at.warning])
-    assert not at.metric and not previews  # the preview (a write transaction) did not run
-    assert not [b for b in at.button if b.label.startswith("Commit")]
-    assert not [b for b in at.button if b.label.startswith("Undo")]
-    at = upload(run(UPLOAD), "bad.csv", b"indicator,area,quarter,value\nNI 20,Hgh Peak,2010/11 Q1,1\n")
-    assert table(at, "problems")[1][2] == "Hgh Peak"  # checking a file needs no sign-in
+def test_nothing_is_read_from_a_file_before_its_sender_signs_in(sample_db: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    reads = []
+    real_read = ingest.read_upload
+    monkeypatch.setattr(ingest, "read_upload", lambda *a, **k: reads.append(a[1]) or real_read(*a, **k))
+    at = run(UPLOAD)
+    assert not at.get("file_uploader")  # no uploader is offered, so no file can be sent
+    assert ("Sign in above to upload a file. Files are read and checked only for signed-in analysts."
+            in [i.value for i in at.info])
+    assert not [b for b in at.button if b.label.startswith(("Commit", "Undo"))] and not reads
     at = sign_in(at, PASSWORD)
+    at = upload(at, "bad.csv", b"indicator,area,quarter,value\nNI 20,Hgh Peak,2010/11 Q1,1\n")
+    assert table(at, "problems")[1][2] == "Hgh Peak" and reads == ["bad.csv"]
     at = upload(at, "revision.csv", REVISION)
-    assert {m.label: m.value for m in at.metric}["New rows"] == "1" and previews
+    assert {m.label: m.value for m in at.metric}["New rows"] == "1"
+    # signing out takes the uploader away again
+    next(b for b in at.button if b.label == "Sign out").click()
+    at = at.run()
+    assert not at.get("file_uploader") and not at.metric
 
 
 def test_a_commit_applies_only_the_preview_the_analyst_saw(sample_db: Path) -> None:
@@ -219,7 +222,7 @@ def test_database_errors_in_commentary_and_loads_are_sentences(sample_db: Path, 
 def test_analyst_writes_commentary_and_the_overview_stops_listing_it(sample_db: Path) -> None:
     at = run(OVERVIEW)
     missing = [link.proto.label for link in at.get("page_link") if "commentary missing" in link.proto.label]
-    assert "NI 39 (AMBER): commentary missing" in missing
+    assert ui.md_text("NI 39 (AMBER): commentary missing") in missing
     at = run(UPLOAD)
     at = sign_in(at, PASSWORD)
     at.switch_page(INDICATOR)
@@ -235,7 +238,7 @@ def test_analyst_writes_commentary_and_the_overview_stops_listing_it(sample_db: 
     assert note["author"] == "Sam Analyst"
     at.switch_page(OVERVIEW).run()
     missing = [link.proto.label for link in at.get("page_link") if "commentary missing" in link.proto.label]
-    assert "NI 39 (AMBER): commentary missing" not in missing and len(missing) == 6
+    assert ui.md_text("NI 39 (AMBER): commentary missing") not in missing and len(missing) == 6
 
 
 def test_overview_offers_the_board_pack(sample_db: Path) -> None:

@@ -17,13 +17,13 @@ cat = ctx.catalogue
 
 if ctx.area == cat.county:
     st.title("District")
-    st.markdown(f"Choose a district to see its indicators, RED first. {cat.county} as a whole is on"
+    st.markdown(f"Choose a district to see its indicators, RED first. {ui.md_text(cat.county)} as a whole is on"
                 " the Overview page.")
     state.page_links("views/district.py", [(d, ctx.params(area=d)) for d in cat.districts],
                      icon=":material/location_on:", columns=4)
     st.stop()
 
-st.title(f"{ctx.area}: district view")
+st.title(ui.md_text(f"{ctx.area}: district view"))
 if ctx.qi is None:
     st.info("No figures are loaded yet, so there is nothing to show for this district.")
     st.stop()
@@ -32,11 +32,12 @@ if ctx.qi is None:
 window = data.rows(ctx.snap, data.window(ctx.qi, SPARK_QUARTERS), areas=[ctx.area, cat.county])
 rows = [r for r in window if r["area"] == ctx.area and r["qi"] == ctx.qi]
 if not rows:
-    st.info(f"No indicator in the catalogue is measured for {ctx.area}.")
+    st.info(f"No indicator in the catalogue is measured for {ui.md_text(ctx.area)}.")
     st.stop()
 st.subheader(f"{ctx.quarter}")
 if all(r["reason"] == "no data" for r in rows):
-    st.info(f"There are no figures for {ctx.area} in {ctx.quarter}. Choose another quarter in the sidebar.")
+    st.info(f"There are no figures for {ui.md_text(ctx.area)} in {ctx.quarter}. Choose another quarter in the"
+            " sidebar.")
     st.stop()
 
 ids = [r["indicator"] for r in rows]
@@ -54,7 +55,7 @@ if due:
             f" AMBER or RED: an update is due to the tasking group"
             f" ({counts['RED']} RED, {counts['AMBER']} AMBER).</p>")
 else:
-    st.success(f"No AMBER or RED indicators for {ctx.area} in {ctx.quarter}: no update is due.")
+    st.success(f"No AMBER or RED indicators for {ui.md_text(ctx.area)} in {ctx.quarter}: no update is due.")
 st.html(ui.count_cards(counts))
 
 
@@ -93,12 +94,13 @@ if flagged:
     state.page_links("views/indicator.py", [
         (f"{r['indicator']} ({r['status']})", ctx.params(indicator=r["indicator"])) for r in flagged],
         icon=":material/show_chart:", columns=4)
-st.caption(f"Previous quarter: {quarters.label(ctx.qi - 1)}. The county value is {cat.county}'s own figure"
+st.caption(f"Previous quarter: {quarters.label(ctx.qi - 1)}. The county value is {ui.md_text(cat.county)}'s own"
+           " figure"
            " against the county target.")
 
 if flagged:
     st.header("Commentary and actions")
     district_notes = notes.Notes(ctx.snap.db, ctx.area, ctx.qi)
     for r in flagged:
-        with st.expander(f"{r['indicator']} {r['name']} ({r['status']})", expanded=len(flagged) <= 2):
+        with st.expander(ui.md_text(f"{r['indicator']} {r['name']} ({r['status']})"), expanded=len(flagged) <= 2):
             notes.section(district_notes, r["indicator"], key=f"d_{r['indicator']}")

@@ -24,16 +24,19 @@ tol = cat.tolerance(ind)
 area: str | None = ctx.area
 if not cat.in_scope(ind, ctx.area):
     if ctx.area == cat.county:
-        st.info(f"{ind.id} is measured for the districts only, not for {cat.county} as a whole: the"
+        st.info(f"{ui.md_text(ind.id)} is measured for the districts only, not for {ui.md_text(cat.county)} as a"
+                " whole: the"
                 " districts are compared below; choose a district in the sidebar to see its trend.")
         area = None
     else:
-        st.info(f"{ind.id} is measured for the county only, so {cat.county} is shown rather than {ctx.area}.")
+        st.info(f"{ui.md_text(ind.id)} is measured for the county only, so {ui.md_text(cat.county)} is shown"
+                f" rather than {ui.md_text(ctx.area)}.")
         area = cat.county
 
-st.title(f"{ind.id} {ind.name}")
-st.markdown(f"**{area or 'Districts'}** · {ui.unit_words(ind.unit)} · {ind.better} is better · amber band:"
-            f" within {ui.band_words(tol, ind.unit)}")
+# Catalogue text is shown as text: a name or unit holding Markdown must not become a link or an image.
+st.title(ui.md_text(f"{ind.id} {ind.name}"))
+st.markdown(f"**{ui.md_text(area or 'Districts')}** · {ui.md_text(ui.unit_words(ind.unit))} · {ind.better} is"
+            f" better · amber band: within {ui.md_text(ui.band_words(tol, ind.unit))}")
 
 if ctx.qi is None:
     st.info("No figures are loaded yet, so there is no trend to draw.")
@@ -45,7 +48,7 @@ elif area is not None:
     now = next((r for r in trend if r["qi"] == ctx.qi), None)
     st.subheader(f"Why this status, {ctx.quarter}")
     if now is None or now["reason"] == "no data":
-        st.info(f"There is no figure for {ind.id} in {area} for {ctx.quarter}.")
+        st.info(f"There is no figure for {ui.md_text(ind.id)} in {ui.md_text(area)} for {ctx.quarter}.")
     else:
         st.html(ui.why_box(now))
         if now["note"]:
@@ -56,13 +59,13 @@ elif area is not None:
             st.html(f"<p>Reported as {chip(now['reported_status'])}, but the board's rule gives"
                     f" {chip(now['status'])}.</p>")
     if all(r["target"] is None for r in trend):
-        st.warning(f"{ind.id} has no target for any loaded quarter, so every status is NA and there is"
+        st.warning(f"{ui.md_text(ind.id)} has no target for any loaded quarter, so every status is NA and there is"
                    " no target line or band to draw.")
     if any(r["value"] is not None for r in trend):
         st.plotly_chart(charts.trend(trend, title=f"{ind.id} in {area}, by quarter", selected=ctx.quarter),
                         key="trend")
     else:
-        st.info(f"No figures for {ind.id} in {area} have been loaded.")
+        st.info(f"No figures for {ui.md_text(ind.id)} in {ui.md_text(area)} have been loaded.")
 
 if ctx.qi is not None and ind.at_district and cat.districts:
     st.subheader(f"Districts compared, {ctx.quarter}")
@@ -85,7 +88,7 @@ if ctx.qi is not None and area is not None:
 
 st.subheader("Definition")
 if ind.description:
-    st.markdown(ui.esc(ind.description))
+    st.html(f'<p style="white-space:pre-wrap" data-testid="description">{ui.esc(ind.description)}</p>')
 years = sorted(set(ind.targets) | {y for t in ind.area_targets.values() for y in t})
 if years:
     body = [[f"{cat.county} (county)", *[ui.number(ind.targets.get(y)) for y in years]]]
@@ -95,10 +98,10 @@ if years:
                      caption=f"Targets in {ui.unit_words(ind.unit)}; a district without its own uses the"
                              " county's."))
 else:
-    st.warning(f"{ind.id} has no targets in the catalogue, so it has no status (NA).")
+    st.warning(f"{ui.md_text(ind.id)} has no targets in the catalogue, so it has no status (NA).")
 st.markdown(
-    f"- **Unit:** {ui.esc(ui.unit_words(ind.unit))}\n- **Polarity:** {ind.better} is better\n"
-    f"- **Amber band:** worse than target by no more than {ui.esc(ui.band_words(tol, ind.unit))};"
+    f"- **Unit:** {ui.md_text(ui.unit_words(ind.unit))}\n- **Polarity:** {ind.better} is better\n"
+    f"- **Amber band:** worse than target by no more than {ui.md_text(ui.band_words(tol, ind.unit))};"
     " beyond it is RED\n"
     f"- **Measured for:** {', '.join(ind.levels)}"
     + ("\n- **GREY** when the confidence interval contains the target" if ind.grey_when_not_significant

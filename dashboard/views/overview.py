@@ -12,7 +12,7 @@ from pipelines import explain, quarters
 
 ctx = state.context()
 cat = ctx.catalogue
-st.title(f"{cat.county} Safer Communities Board: overview")
+st.title(ui.md_text(f"{cat.county} Safer Communities Board: overview"))
 
 if ctx.qi is None:
     st.info("No figures are loaded yet. An analyst loads a quarter with"

@@ -17,8 +17,8 @@ PREVIEW_ROWS = 200
 
 ctx = state.context()
 st.title("Upload a quarter's figures")
-st.markdown("Choose a file: it is checked and you see exactly what it would change. Nothing is written until"
-            " a signed-in analyst commits it, and a load can be undone.")
+st.markdown("Sign in, then choose a file: it is checked and you see exactly what it would change. Nothing is"
+            " written until you commit it, and a load can be undone.")
 st.caption("A CSV (saved from Excel or any tool) or an .xlsx workbook, up to"
            f" {MAX_MB} MB, one row per indicator, area and quarter. Columns: `indicator`, `area`, `quarter`,"
            " `value`; optionally `lower`, `upper`, `numerator`, `denominator`, `reported_status`, `note`.")
@@ -30,21 +30,39 @@ if flash := st.session_state.pop("_flash", None):
 def _write(action: Any) -> Any:
     """Run a write with a short-lived connection; a busy database is a sentence, not a traceback."""
     try:
-        with store.connect(ctx.snap.db) as con:
+        with store.connect(ctx.snap.db, create=False) as con:
             return action(con)
     except store.StoreBusy as exc:
-        st.error(ui.md_text(f"{exc} Nothing was changed."))
-    except (store.StoreError, duckdb.Error) as exc:
-        st.error(ui.md_text(f"The database could not be written, so nothing was changed: {exc}"))
+        st.error(ui.error_text(f"{exc} Nothing was changed."))
+    except store.StoreError as exc:
+        st.error(ui.error_text(exc))
+    except duckdb.IOException as exc:
+        st.error(ui.error_text(store.io_failure(exc)))
+    except duckdb.Error as exc:
+        st.error(ui.error_text(f"The database could not be written, so nothing was changed: {exc}"))
+    except ingest.AlreadyLoaded as exc:
+        # A second click on Commit: the first one loaded the file, so say that, as a success.
+        _done(ui.error_text(exc))
     except ingest.LoadRefused as exc:
-        st.error(ui.md_text(exc))
+        st.error(ui.error_text(exc))
     return None
 
 
-def _problems_table(problems: list[Any]) -> str:
-    body = [(p.line or "–", p.column or "–", p.value, p.reason, p.suggestion) for p in problems]
+def _done(flash: str) -> None:
+    """After a commit: say so on the next run, and empty the uploader so the file is not offered again."""
+    st.session_state["_flash"] = flash
+    st.session_state.pop("_preview_key", None)
+    st.session_state["_upload_round"] = st.session_state.get("_upload_round", 0) + 1
+    st.rerun()
+
+
+def _problems_table(checked: Any) -> str:
+    body = [(p.line or "–", p.column or "–", p.value, p.reason, p.suggestion) for p in checked.problems]
+    more = checked.problems_not_shown
+    caption = (f"The first {len(checked.problems)} problems; {more} more are not listed. Correct these and"
+               " check the file again." if more else None)
     return ui.table(["Line", "Column", "Value", "Problem", "How to fix it"], body, numeric=(0,), wide=(3, 4),
-                    test_id="problems")
+                    test_id="problems", caption=caption)
 
 
 def _change(before: str, after: str) -> ui.Html:
@@ -58,27 +76,26 @@ def _units(ids: list[str]) -> str:
     return "Values are in each indicator's unit (" + "; ".join(units) + ")."
 
 
-# A new key after each commit empties the uploader, so a committed file is not offered again.
-uploaded = st.file_uploader("Quarterly figures", type=["csv", "xlsx"],
-                            key=f"upload_file_{st.session_state.get('_upload_round', 0)}",
-                            help="One row per indicator, area and quarter.")
-if uploaded is None:
-    st.info("Choose a file to check it. Checking and previewing write nothing.")
+# Nothing is read from a file before its sender has signed in: the uploader is not even offered.
+uploaded = None
+if analyst is None:
+    st.info("Sign in above to upload a file. Files are read and checked only for signed-in analysts.")
 else:
+    # A new key after each commit empties the uploader, so a committed file is not offered again.
+    uploaded = st.file_uploader("Quarterly figures", type=["csv", "xlsx"],
+                                key=f"upload_file_{st.session_state.get('_upload_round', 0)}",
+                                help="One row per indicator, area and quarter.")
+    if uploaded is None:
+        st.info("Choose a file to check it. Checking and previewing write nothing.")
+if uploaded is not None and analyst is not None:
     data = uploaded.getvalue()
     upload = ingest.read_upload(data, uploaded.name, ctx.catalogue)
     # The file's name is the uploader's text: shown in code formatting, never as Markdown.
     file_md = ui.code(uploaded.name)
     if not upload.ok:
-        n = len(upload.checked.problems)
-        st.error(f"{file_md} has {n} problem{'s' if n != 1 else ''}, so nothing can be loaded."
+        st.error(f"{file_md} has {plural(upload.checked.problem_count, 'problem')}, so nothing can be loaded."
                  " Correct the file and upload it again.")
-        st.html(_problems_table(upload.checked.problems))
-    elif analyst is None:
-        # Checking is open to everyone; the preview is a write transaction holding the database's
-        # lock, so it waits for a signed-in analyst.
-        st.success(f"{ui.md_text(upload.checked.summary(uploaded.name))} No problems found.")
-        st.warning("Sign in to see what committing would change; only a signed-in analyst can commit a file.")
+        st.html(_problems_table(upload.checked))
     else:
         # The preview is the load itself, applied and rolled back: it cannot disagree with the commit.
         # The data version it was made against is kept with it; a commit names that version, so a
@@ -130,22 +147,18 @@ else:
                 seen = shown[2] if shown is not None and shown[1] == upload.sha256 else -1
                 result = _write(lambda con: ingest.load(con, upload, analyst=analyst, expected_version=seen))
                 if result is not None:
-                    st.session_state["_flash"] = (f"Committed {file_md} as {result.summary()}."
-                                                  " Every page now shows it.")
-                    st.session_state.pop("_preview_key", None)
-                    st.session_state["_upload_round"] = st.session_state.get("_upload_round", 0) + 1
-                    st.rerun()
+                    _done(f"Committed {file_md} as {result.summary()}. Every page now shows it.")
 
 st.header("Loads")
 try:
-    with store.connect(ctx.snap.db) as con:
+    with store.connect_to_read(ctx.snap.db) as con:
         history = ingest.loads(con)
 except (store.StoreBusy, store.StoreError) as exc:
     history = []
-    st.error(ui.md_text(exc))
+    st.error(ui.error_text(exc))
 except duckdb.Error as exc:
     history = []
-    st.error(ui.md_text(f"The list of loads could not be read: {exc}"))
+    st.error(ui.error_text(f"The list of loads could not be read: {exc}"))
 if not history:
     st.info("No loads yet.")
 else:
@@ -197,6 +210,6 @@ if analyst:
                 # Never replace: an existing name is refused, so no one takes over another's account.
                 analysts.add(name.strip(), password, replace=False)
             except analysts.AccountError as exc:
-                st.error(ui.md_text(exc))
+                st.error(ui.error_text(exc))
             else:
                 st.success(f"{ui.md_text(name.strip())} can now sign in.")
