@@ -19,7 +19,7 @@ setup: $(VENV)/.installed
 run: setup
 	$(PY) -m pipelines status --area Derbyshire
 	@echo "Opening the dashboard on http://localhost:$(PORT) (Ctrl+C to stop)"
-	$(PY) -m streamlit run dashboard/app.py --server.headless true --server.port $(PORT)
+	$(PY) -m dashboard --port $(PORT)
 
 # The browser tests drive Debian's Chromium (browsers cannot be downloaded here).
 browser:

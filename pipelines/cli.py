@@ -91,8 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"error: {exc.strerror or exc}{where}.", file=sys.stderr)
         return 1
-    except duckdb.IOException as exc:
-        # A full disk or a file the system will not let us write: DuckDB has rolled back.
+    except (duckdb.IOException, duckdb.TransactionException) as exc:
+        # A full disk or a file the system will not let us write (at COMMIT, DuckDB reports it as a
+        # failed transaction): DuckDB has rolled back.
         print(f"error: {store.io_failure(exc)}", file=sys.stderr)
         return 1
     except BrokenPipeError:

@@ -163,6 +163,16 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None) -> Chec
     quarter_cache: dict[str, int | str] = {}
     seen: dict[tuple[str, str, int], int] = {}
     width = len(header)
+    hints: dict[tuple[str, str], str] = {}
+
+    def hint(name: str, known: Iterable[str], where: str) -> str:
+        """A 'did you mean' for a problem that will be shown; the search is slow (difflib), so a
+        file of a million bad rows pays for it only once per name and only for kept problems."""
+        if len(out.problems) >= KEPT_PROBLEMS:
+            return ""
+        if (name, where) not in hints:
+            hints[(name, where)] = _hint(name, known, where)
+        return hints[(name, where)]
 
     for line, fields in table.records:
         if len(fields) > width and any(f.strip() for f in fields[width:]):
@@ -192,12 +202,12 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None) -> Chec
         if ind is None:
             problems.append(Problem(line, "indicator", ind_id,
                                     "indicator is empty" if not ind_id else f"unknown indicator '{ind_id}'",
-                                    _hint(ind_id, indicators, "indicators.yaml")))
+                                    hint(ind_id, indicators, "indicators.yaml")))
         area = get("area")
         if area not in areas:
             problems.append(Problem(line, "area", area,
                                     "area is empty" if not area else f"unknown area '{area}'",
-                                    _hint(area, areas, "the county and districts in indicators.yaml")))
+                                    hint(area, areas, "the county and districts in indicators.yaml")))
         elif ind is not None and not catalogue.in_scope(ind, area):
             problems.append(Problem(line, "area", area,
                                     f"{ind_id} is measured at county level only, not for the district '{area}'",

@@ -36,7 +36,7 @@ def _write(action: Any) -> Any:
         st.error(ui.error_text(f"{exc} Nothing was changed."))
     except store.StoreError as exc:
         st.error(ui.error_text(exc))
-    except duckdb.IOException as exc:
+    except (duckdb.IOException, duckdb.TransactionException) as exc:
         st.error(ui.error_text(store.io_failure(exc)))
     except duckdb.Error as exc:
         st.error(ui.error_text(f"The database could not be written, so nothing was changed: {exc}"))

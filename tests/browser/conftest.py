@@ -44,11 +44,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, sample_db_template: Path) -
     log_path = tmp / "streamlit.log"
     env = {**os.environ, "RAGBOARD_DB": str(db), "RAGBOARD_ANALYSTS": str(accounts)}
     with log_path.open("w") as log:
+        # The production launcher, started outside the repository: its protective settings must
+        # hold wherever it is started from (Streamlit reads config.toml only from the start folder).
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            [sys.executable, "-m", "dashboard", "--port", str(port), "--address", "127.0.0.1"],
+            cwd=tmp, env={**env, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 45

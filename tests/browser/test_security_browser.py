@@ -1,0 +1,40 @@
+"""The running server as an outsider meets it: the launcher's settings hold outside the repository,
+its headers forbid framing, and no file is taken before its sender has signed in."""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+
+import pytest
+from browsing import PASSWORD, TIMEOUT, shoot, wait_idle
+from playwright.sync_api import Page, expect
+from test_upload_browser import main, sign_in
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.mark.parametrize("path", ["/", "/upload", "/_stcore/health"])
+def test_every_response_forbids_framing_and_sniffing(server: str, path: str) -> None:
+    with urllib.request.urlopen(server + path, timeout=10) as resp:
+        headers = resp.headers
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Content-Security-Policy"] == "frame-ancestors 'none'"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_no_file_can_be_chosen_before_sign_in_and_the_limit_is_the_projects(
+        page: Page, server: str, artifacts: Path) -> None:
+    page.goto(server + "/upload")
+    wait_idle(page)
+    expect(main(page)).to_contain_text("Sign in above to upload a file.", timeout=TIMEOUT)
+    expect(page.locator('input[type="file"]')).to_have_count(0)
+    shoot(page, artifacts / "upload-before-sign-in.png")
+    sign_in(page, PASSWORD)
+    dropzone = page.locator('[data-testid="stFileUploaderDropzone"]')
+    expect(dropzone).to_be_visible(timeout=TIMEOUT)
+    # The server was started outside the repository, yet the limit is ragboard's 50 MB, not
+    # Streamlit's default 200 MB.
+    expect(dropzone).to_contain_text("50MB")
+    expect(page.locator('input[type="file"]')).to_have_count(1)
