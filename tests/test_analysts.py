@@ -62,6 +62,8 @@ def test_add_analyst_command_reads_the_password(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Analyst 'Jo Bloggs' can now sign in" in result.stdout
     assert analysts.sign_in("Jo Bloggs", "a long passphrase", analysts.Throttle(), path) == "Jo Bloggs"
+    assert [e["outcome"] for e in analysts.audit(path)] == ["signed in", "added"]
+    assert path.parent.stat().st_mode & 0o777 == 0o700  # the command created the folder, private
     short = subprocess.run([sys.executable, "-m", "pipelines", "add-analyst", "Al"], input="short\n",
                            env=env, capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert short.returncode == 1 and short.stderr.startswith("error: The password must have at least 10")
