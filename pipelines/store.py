@@ -197,7 +197,9 @@ def connect(
 
 
 @contextmanager
-def connect_to_read(path: str | Path | None = None, *, wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+def connect_to_read(
+    path: str | Path | None = None, *, wait: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection for reading in a process that also writes (the dashboard): read-write, since
     DuckDB refuses a read-only and a read-write connection to one file in one process, unless
     this process may not write the file, when every connection it makes is read-only. Never

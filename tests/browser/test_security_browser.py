@@ -3,6 +3,7 @@ its headers forbid framing, and no file is taken before its sender has signed in
 
 from __future__ import annotations
 
+import re
 import urllib.request
 from pathlib import Path
 
@@ -38,3 +39,22 @@ def test_no_file_can_be_chosen_before_sign_in_and_the_limit_is_the_projects(
     # Streamlit's default 200 MB.
     expect(dropzone).to_contain_text("50MB")
     expect(page.locator('input[type="file"]')).to_have_count(1)
+
+
+def test_a_double_click_on_commit_commits_once_and_says_so(page: Page, server: str, tmp_path: Path) -> None:
+    page.goto(server + "/upload")
+    wait_idle(page)
+    sign_in(page, PASSWORD)
+    revision = tmp_path / "double.csv"
+    revision.write_text("indicator,area,quarter,value\nNI 20,Erewash,2010/11 Q1,6.61\n", encoding="utf-8")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(revision)
+    wait_idle(page)
+    commit = page.get_by_role("button", name="Commit double.csv")
+    expect(commit).to_be_visible(timeout=TIMEOUT)
+    commit.dblclick()
+    wait_idle(page)
+    expect(main(page)).to_contain_text(re.compile(r"(Committed double\.csv as load \d+|double\.csv was already"
+                                                  r" committed as load \d+)"), timeout=TIMEOUT)
+    expect(page.locator('[data-testid="stAlertContentError"]')).to_have_count(0)
+    loads = page.locator('table[data-testid="loads"] tbody tr').filter(has_text="double.csv")
+    expect(loads).to_have_count(1)
