@@ -44,7 +44,13 @@ def panel() -> str | None:
             del st.session_state[_KEY]
             st.rerun()
         return who
-    if not analysts.names():
+    try:
+        known = analysts.names()
+    except analysts.AccountError as exc:
+        # An accounts file others could have changed is not used at all: say so and offer no form.
+        st.error(ui.error_text(f"Sign-in is unavailable: {exc}"))
+        return None
+    if not known:
         st.info("No analyst accounts exist yet. An administrator creates one on the server with"
                 " `python -m pipelines add-analyst NAME`.")
     # A narrow form: a name and a password do not need the width of the page.
@@ -58,7 +64,7 @@ def panel() -> str | None:
             try:
                 st.session_state[_KEY] = analysts.sign_in(name.strip(), password, _throttle())
             except analysts.AccountError as exc:
-                st.error(ui.md_text(exc))
+                st.error(ui.error_text(exc))
             else:
                 st.rerun()
     return None

@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p = sub.add_parser("remove-analyst", parents=[common], help="delete an analyst account")
     p.add_argument("name")
+    p = sub.add_parser("sign-ins", parents=[common],
+                       help="recent sign-ins and account changes, newest first (the accounts' audit log)")
+    p.add_argument("--limit", type=int, default=50, help="how many entries (default 50)")
     return parser
 
 
@@ -259,11 +262,21 @@ def _ask_password() -> str:
     return first
 
 
+def _operator() -> str:
+    """Who changed an account from the command line, for the audit log."""
+    import getpass
+
+    try:
+        return f"command line ({getpass.getuser()})"
+    except (KeyError, OSError):  # no name for this user id (a bare container)
+        return "command line"
+
+
 def cmd_add_analyst(args: argparse.Namespace) -> int:
     from pipelines import analysts
 
     try:
-        analysts.add(args.name, _ask_password())
+        analysts.add(args.name, _ask_password(), by=_operator())
     except analysts.AccountError as exc:
         raise CliError(str(exc)) from None
     print(f"Analyst '{args.name}' can now sign in (accounts in {analysts.accounts_path()}).")
@@ -274,10 +287,22 @@ def cmd_remove_analyst(args: argparse.Namespace) -> int:
     from pipelines import analysts
 
     try:
-        analysts.remove(args.name)
+        analysts.remove(args.name, by=_operator())
     except analysts.AccountError as exc:
         raise CliError(str(exc)) from None
     print(f"Analyst '{args.name}' removed.")
+    return 0
+
+
+def cmd_sign_ins(args: argparse.Namespace) -> int:
+    from pipelines import analysts
+
+    try:
+        entries = analysts.audit(limit=max(args.limit, 1))
+    except analysts.AccountError as exc:
+        raise CliError(str(exc)) from None
+    columns = ["time", "name", "outcome", "by"]
+    _write([tuple(e.get(c) for c in columns) for e in entries], columns, "table")
     return 0
 
 
@@ -316,5 +341,5 @@ def _write(rows: list[tuple[Any, ...]], columns: list[str], fmt: str) -> None:
 _COMMANDS = {
     "validate": cmd_validate, "load": cmd_load, "status": cmd_status, "init": cmd_init,
     "loads": cmd_loads, "undo": cmd_undo, "add-analyst": cmd_add_analyst,
-    "remove-analyst": cmd_remove_analyst, "report": cmd_report,
+    "remove-analyst": cmd_remove_analyst, "report": cmd_report, "sign-ins": cmd_sign_ins,
 }

@@ -281,3 +281,37 @@ def test_pages_never_show_error_details_however_the_server_was_started() -> None
 
     run()
     assert st_config.get_option("client.showErrorDetails") == "none"
+
+
+# --- Accounts on the pages and the command line ------------------------------------------------------
+
+def test_an_accounts_folder_others_can_write_disables_sign_in_with_a_sentence(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    planted = shared / "analysts.json"
+    planted.write_text('{"analysts": {"Mallory": "$argon2id$v=19$m=65536,t=3,p=4$x$y"}}', encoding="utf-8")
+    monkeypatch.setenv("RAGBOARD_ANALYSTS", str(planted))
+    at = run(UPLOAD)
+    assert not at.exception
+    (error,) = [e.value for e in at.error]
+    assert error.startswith("Sign-in is unavailable: The folder shared holding the analyst accounts can be changed"
+                            " by other users")
+    assert str(tmp_path) not in error
+    assert not [b for b in at.button if b.label == "Sign in"] and not at.get("file_uploader")
+
+
+def test_sign_ins_are_recorded_and_listed(tmp_path: Path, accounts: Path, sample_db: Path) -> None:
+    at = sign_in(run(UPLOAD), "not the password")
+    at = sign_in(at, PASSWORD)
+    audit = table(at, "audit")
+    assert [r[1:] for r in audit[1:3]] == [["Sam Analyst", "signed in", "–"],
+                                           ["Sam Analyst", "wrong password or unknown name", "–"]]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAGBOARD_ANALYSTS": str(accounts)}
+    result = subprocess.run([sys.executable, "-m", "pipelines", "sign-ins", "--limit", "3"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and lines[0].split() == ["time", "name", "outcome", "by"]
+    assert "Sam Analyst  signed in" in lines[1] and "wrong password or unknown name" in lines[2]
+    assert "added" in lines[3] and len(lines) == 4

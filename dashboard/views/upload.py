@@ -200,7 +200,18 @@ else:
 
 if analyst:
     st.header("Analysts")
-    st.markdown("Analysts who can sign in: " + ", ".join(ui.md_text(n) for n in analysts.names()))
+    try:
+        st.markdown("Analysts who can sign in: " + ", ".join(ui.md_text(n) for n in analysts.names()))
+        recent = analysts.audit(limit=20)
+    except analysts.AccountError as exc:
+        st.error(ui.error_text(exc))
+        recent = []
+    if recent:
+        with st.expander("Recent sign-ins and account changes"):
+            st.html(ui.table(["When (UTC)", "Name", "What happened", "By"],
+                             [(r["time"][:19].replace("T", " "), r["name"], r["outcome"], r.get("by") or "–")
+                              for r in recent], nowrap=(0,), test_id="audit",
+                             caption="Newest first; the last 20 of the accounts' audit log."))
     form_column, _ = st.columns([2, 3])
     with form_column.form("add_analyst", clear_on_submit=True):
         name = st.text_input("New analyst's name")
@@ -208,7 +219,7 @@ if analyst:
         if st.form_submit_button("Add analyst"):
             try:
                 # Never replace: an existing name is refused, so no one takes over another's account.
-                analysts.add(name.strip(), password, replace=False)
+                analysts.add(name.strip(), password, replace=False, by=analyst)
             except analysts.AccountError as exc:
                 st.error(ui.error_text(exc))
             else:
