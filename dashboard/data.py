@@ -20,6 +20,7 @@ import duckdb
 import streamlit as st
 
 from pipelines import commentary, config, export, ingest, report, status, store
+from pipelines import quarters as quarters_mod
 
 # A dashboard reader should not hang for the CLI's full wait; the error says try again.
 READ_WAIT = 3.0
@@ -115,7 +116,9 @@ def ensure_database() -> str | None:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _loaded_quarters(db: str, load_id: int) -> tuple[int, ...]:
     with _read(db) as con:
-        return tuple(store.loaded_quarters(con))
+        # Quarters no file may hold any more ('0999/00 Q1', '2099/00 Q1', loaded before the checks)
+        # are left out, so they can neither break a page nor become its default quarter.
+        return tuple(q for q in store.loaded_quarters(con) if quarters_mod.acceptable(q))
 
 
 def snapshot() -> Snapshot:

@@ -203,7 +203,7 @@ def _quarter(args: argparse.Namespace, con: Any) -> int:
             return quarters.parse(args.quarter)
         except quarters.QuarterError as exc:
             raise CliError(str(exc), 2) from None
-    loaded = store.loaded_quarters(con)
+    loaded = [q for q in store.loaded_quarters(con) if quarters.acceptable(q)]
     if not loaded:
         raise CliError("No figures are loaded yet; load a quarter with 'python -m pipelines load FILE.csv'.")
     return loaded[-1]

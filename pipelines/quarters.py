@@ -85,6 +85,12 @@ def check_not_future(index: int, today: date | None = None) -> None:
         )
 
 
+def acceptable(index: int, today: date | None = None) -> bool:
+    """Whether figures for this quarter could be loaded today (a database loaded before these
+    checks existed may hold others)."""
+    return EARLIEST_YEAR * 4 <= index <= min(LATEST_YEAR * 4 + 3, current(today) + 1)
+
+
 def label(index: int) -> str:
     """``2010/11 Q1`` for an index."""
     start, q = divmod(index, 4)

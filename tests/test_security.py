@@ -315,3 +315,13 @@ def test_sign_ins_are_recorded_and_listed(tmp_path: Path, accounts: Path, sample
     assert result.returncode == 0 and lines[0].split() == ["time", "name", "outcome", "by"]
     assert "Sam Analyst  signed in" in lines[1] and "wrong password or unknown name" in lines[2]
     assert "added" in lines[3] and len(lines) == 4
+
+
+def test_quarters_loaded_before_the_checks_neither_break_pages_nor_become_the_default(sample_db: Path) -> None:
+    with store.connect(sample_db) as con:  # as an older version loaded them
+        con.execute("INSERT INTO observations (indicator, area, quarter, qi, value, load_id) VALUES"
+                    " ('NI 16', 'Derbyshire', '999/00 Q1', 3996, 9, 9),"
+                    " ('NI 16', 'Derbyshire', '2099/00 Q1', 8396, 9, 9)")
+    for page in ("views/overview.py", "views/district.py", "views/indicator.py"):
+        at = run(page, area="High Peak")
+        assert at.query_params["quarter"] == "2010/11 Q1", page
