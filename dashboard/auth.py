@@ -57,7 +57,7 @@ def panel() -> str | None:
     left, _ = st.columns([2, 3])
     with left.form("sign_in", clear_on_submit=False):
         st.markdown("**Analyst sign-in**")
-        st.caption("Needed to commit, undo or write commentary. Reading needs no sign-in.")
+        st.caption("Needed to upload, commit, undo or write commentary. Reading needs no sign-in.")
         name = st.text_input("Name", key="sign_in_name")
         password = st.text_input("Password", type="password", key="sign_in_password")
         if st.form_submit_button("Sign in"):
