@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -78,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _COMMANDS[args.command](args)
+        code = _COMMANDS[args.command](args)
+        sys.stdout.flush()  # here, so a reader that went away is caught below, not at exit
+        return code
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.code
@@ -90,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (store.StoreBusy, store.StoreError, UnreadableFile) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`status | head -1`): not an error. Point stdout at nothing so the
+        # interpreter's final flush does not fail on the closed pipe too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"error: {exc.strerror or exc}{where}.", file=sys.stderr)
@@ -99,8 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # failed transaction): DuckDB has rolled back.
         print(f"error: {store.io_failure(exc)}", file=sys.stderr)
         return 1
-    except BrokenPipeError:
-        return 0
 
 
 def _catalogue(args: argparse.Namespace) -> config.Catalogue:
@@ -108,9 +114,16 @@ def _catalogue(args: argparse.Namespace) -> config.Catalogue:
 
 
 def _ensure_database(args: argparse.Namespace, catalogue: config.Catalogue) -> None:
-    if not store.db_path(args.db).exists():
-        print(f"No database at {store.db_path(args.db)}; creating it from {store.SAMPLE_DIR}.", file=sys.stderr)
-        _init(args, catalogue, quiet=True)
+    """With the sample catalogue, a first run builds the sample database; with any other, the sample
+    would not match it, so say how to load the first quarter instead."""
+    path = store.db_path(args.db)
+    if path.exists():
+        return
+    if config.config_path(args.config).resolve() != config.DEFAULT_CONFIG.resolve():
+        raise CliError(f"Nothing is loaded yet: there is no database at {path}. Load a quarter first with"
+                       f" 'python -m pipelines load FILE.csv' (it creates the database).")
+    print(f"No database at {path}; creating it from {store.SAMPLE_DIR}.", file=sys.stderr)
+    _init(args, catalogue, quiet=True)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -230,7 +243,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_loads(args: argparse.Namespace) -> int:
     from pipelines.ingest import loads
 
-    with store.connect(args.db) as con:
+    with store.connect(args.db, create=False) as con:  # a mistyped --db must not make a new database
         rows = loads(con)
     columns = ["load_id", "loaded_at", "kind", "file_name", "analyst", "rows_added", "rows_revised",
                "rows_unchanged", "rows_removed", "undoes", "undone_by", "sha256"]
@@ -241,7 +254,7 @@ def cmd_loads(args: argparse.Namespace) -> int:
 def cmd_undo(args: argparse.Namespace) -> int:
     from pipelines.ingest import LoadRefused, undo
 
-    with store.connect(args.db) as con:
+    with store.connect(args.db, create=False) as con:
         try:
             result = undo(con, args.load_id, analyst=args.analyst)
         except LoadRefused as exc:

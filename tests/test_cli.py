@@ -169,3 +169,38 @@ def test_init_does_not_overwrite_revised_figures_unless_forced(tmp_path: Path, d
     assert run("undo", "19", db=db, cwd=tmp_path).returncode == 0
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute(value).fetchone() == (10.5,)
+
+
+# --- Defects found trying the command line as a new user ------------------------------------------
+
+def test_status_piped_into_head_exits_cleanly(tmp_path: Path, db: Path) -> None:
+    run("init", db=db, cwd=tmp_path)
+    env = {**os.environ, "RAGBOARD_DB": str(db), "PYTHONPATH": str(ROOT)}
+    env.pop("RAGBOARD_CONFIG", None)
+    for reader in ("head -1", "true"):  # true reads nothing and exits: every write meets a closed pipe
+        result = subprocess.run(f"{sys.executable} -m pipelines status | {reader}; echo \"exit ${{PIPESTATUS[0]}}\"",
+                                shell=True, executable="/bin/bash", cwd=tmp_path, env=env, capture_output=True,
+                                text=True, timeout=120)
+        assert result.stdout.splitlines()[-1] == "exit 0", reader
+        assert result.stderr == "", reader
+    assert result.stdout.splitlines()[0] == "exit 0"
+
+
+def test_status_with_another_catalogue_and_no_database_says_nothing_is_loaded(tmp_path: Path, db: Path) -> None:
+    own = tmp_path / "own.yaml"
+    own.write_text("county: Kent\nindicators:\n  - {id: NI 16, name: Crime, better: lower, targets: {2010/11: 1}}\n",
+                   encoding="utf-8")
+    result = run("status", "--config", str(own), db=db, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"error: Nothing is loaded yet: there is no database at {db}. Load a quarter"
+                                     " first with 'python -m pipelines load FILE.csv' (it creates the database).")
+    assert not db.exists()
+
+
+@pytest.mark.parametrize("command", [("loads",), ("undo", "3")])
+def test_commands_that_need_a_database_do_not_create_one(tmp_path: Path, command: tuple[str, ...]) -> None:
+    typo = tmp_path / "ragbaord.duckdb"
+    result = run(*command, db=typo, cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"error: There is no database at {typo}; run 'python -m pipelines init'."
+    assert not typo.exists()
