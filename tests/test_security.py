@@ -302,13 +302,13 @@ def test_an_accounts_folder_others_can_write_disables_sign_in_with_a_sentence(
     assert not [b for b in at.button if b.label == "Sign in"] and not at.get("file_uploader")
 
 
-def test_sign_ins_are_recorded_and_listed(tmp_path: Path, accounts: Path, sample_db: Path) -> None:
+def test_sign_ins_are_recorded_and_listed(tmp_path: Path, sample_db: Path) -> None:
     at = sign_in(run(UPLOAD), "not the password")
     at = sign_in(at, PASSWORD)
     audit = table(at, "audit")
     assert [r[1:] for r in audit[1:3]] == [["Sam Analyst", "signed in", "–"],
                                            ["Sam Analyst", "wrong password or unknown name", "–"]]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAGBOARD_ANALYSTS": str(accounts)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # RAGBOARD_ANALYSTS: the accounts fixture's file
     result = subprocess.run([sys.executable, "-m", "pipelines", "sign-ins", "--limit", "3"], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=60)
     lines = result.stdout.splitlines()
@@ -325,3 +325,42 @@ def test_quarters_loaded_before_the_checks_neither_break_pages_nor_become_the_de
     for page in ("views/overview.py", "views/district.py", "views/indicator.py"):
         at = run(page, area="High Peak")
         assert at.query_params["quarter"] == "2010/11 Q1", page
+
+
+# --- Malformed workbooks reach no one as a traceback ------------------------------------------------
+
+DAMAGED = {
+    "bad shared-string index": ('<c r="A2" t="s"><v>99</v></c>', None),
+    "bad date": ('<c r="C2" t="d"><v>garbage</v></c>', None),
+}
+
+
+@pytest.mark.parametrize("kind", [*DAMAGED, "truncated XML"])
+def test_a_damaged_workbook_is_one_sentence_on_the_command_line(tmp_path: Path, kind: str) -> None:
+    from test_reader_limits import HEADER, figures, row, sheet_xml, xlsx
+    from test_reader_limits import text as cell
+
+    if kind == "truncated XML":
+        data = xlsx(sheet_xml(HEADER + figures(2, 5))[:-60])
+    else:
+        data = xlsx(sheet_xml(HEADER + row(2, cell("A2", "NI 16"), DAMAGED[kind][0])))
+    (tmp_path / "damaged.xlsx").write_bytes(data)
+    result = cli("validate", "damaged.xlsx", db=tmp_path / "none.duckdb", cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[0] == "damaged.xlsx: 1 problem; nothing was written."
+    assert lines[1].startswith("  damaged.xlsx is damaged (") and str(ROOT) not in result.stderr
+
+
+def test_a_damaged_workbook_on_the_upload_page_is_one_sentence(sample_db: Path) -> None:
+    from test_reader_limits import HEADER, row, sheet_xml, xlsx
+    from test_reader_limits import text as cell
+
+    at = sign_in(run(UPLOAD), PASSWORD)
+    at.get("file_uploader")[0].set_value(  # type: ignore[attr-defined]
+        ("damaged.xlsx", xlsx(sheet_xml(HEADER + row(2, cell("A2", "NI 16"), DAMAGED["bad shared-string index"][0]))),
+         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    at = at.run()
+    assert not at.exception
+    assert "`damaged.xlsx` has 1 problem, so nothing can be loaded." in text(at)
+    assert table(at, "problems")[1][3].startswith("damaged.xlsx is damaged (cell A2 points to shared text 99")

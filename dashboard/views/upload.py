@@ -19,8 +19,8 @@ ctx = state.context()
 st.title("Upload a quarter's figures")
 st.markdown("Sign in, then choose a file: it is checked and you see exactly what it would change. Nothing is"
             " written until you commit it, and a load can be undone.")
-st.caption("A CSV (saved from Excel or any tool) or an .xlsx workbook, up to"
-           f" {MAX_MB} MB, one row per indicator, area and quarter. Columns: `indicator`, `area`, `quarter`,"
+st.caption(f"A CSV (saved from Excel or any tool) up to {MAX_MB} MB, or an .xlsx workbook up to"
+           f" {reader.XLSX_MAX_BYTES // (1024 * 1024)} MB, one row per indicator, area and quarter. Columns: `indicator`, `area`, `quarter`,"
            " `value`; optionally `lower`, `upper`, `numerator`, `denominator`, `reported_status`, `note`.")
 
 analyst = auth.panel()
