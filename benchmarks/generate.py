@@ -9,7 +9,7 @@ Writes to benchmarks/out/ (git-ignored):
 - ``data/q01.csv`` ... ``data/q40.csv``: one long-format CSV per quarter, 2000/01 Q1 to
   2009/10 Q4, 300 areas x 100 indicators = 30,000 rows each (1.2 million in all).
 - ``base.duckdb``: the database with the first 39 quarters loaded through the engine
-  (``pipelines.ingest.read_file`` + ``pipelines.ingest.load``, the same path as
+  (``pipelines.ingest.loading.read_file`` + ``.load``, the same path as
   ``python -m pipelines load``: full validation, one transaction per file), plus two
   small tables (``bench_indicators``, ``bench_targets``) that the bare-DuckDB baseline
   in run.py uses as its catalogue. The engine never reads them.
@@ -151,8 +151,9 @@ def write_data(rng: random.Random, specs: list[dict]) -> list[Path]:
 def build_base_db(files: list[Path]) -> dict:
     """Load the first 39 quarters through the engine, exactly as the CLI's load does."""
     sys.path.insert(0, str(ROOT))
-    from pipelines import config, store
-    from pipelines.ingest import load, read_file
+    from pipelines.catalogue import config
+    from pipelines.ingest.loading import load, read_file
+    from pipelines.storage import store
 
     for p in (BASE_DB, BASE_DB.with_name(BASE_DB.name + ".wal")):
         p.unlink(missing_ok=True)
@@ -214,7 +215,7 @@ def main() -> int:
                 "quarter_indexes": quarter_indexes(), "base_db": str(BASE_DB),
                 "generate_csv_s": round(t_gen, 2)}
     if not args.skip_db:
-        print(f"building {BASE_DB.relative_to(ROOT)}: {BASE_QUARTERS} quarters through pipelines.ingest ...")
+        print(f"building {BASE_DB.relative_to(ROOT)}: {BASE_QUARTERS} quarters through pipelines.ingest.loading ...")
         info = build_base_db(files)
         manifest.update(info)
         print(f"base database ready: {BASE_QUARTERS} loads in {info['engine_load_39_quarters_s']:.1f} s")

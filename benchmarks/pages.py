@@ -54,7 +54,7 @@ def main() -> int:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from pipelines import quarters
+    from pipelines.catalogue import quarters
 
     logging.getLogger("streamlit").setLevel(logging.ERROR)  # AppTest's bare-mode warnings
 

@@ -171,7 +171,9 @@ def bench_status(m: dict, db: Path, quarter: str, qi: int, repeat: int, fmt: str
 def check_same_statuses(m: dict, db: Path, qi: int) -> str:
     """The baseline must compute what the engine computes, or its time means nothing."""
     sys.path.insert(0, str(ROOT))
-    from pipelines import config, status, store
+    from pipelines.catalogue import config
+    from pipelines.rules import status
+    from pipelines.storage import store
 
     cat = config.load(m["config"])
     with store.connect(db, read_only=True) as con:
@@ -190,7 +192,9 @@ def check_same_statuses(m: dict, db: Path, qi: int) -> str:
 
 def bench_trend(m: dict, db: Path, repeat: int) -> dict:
     sys.path.insert(0, str(ROOT))
-    from pipelines import config, status, store
+    from pipelines.catalogue import config
+    from pipelines.rules import status
+    from pipelines.storage import store
 
     cat = config.load(m["config"])
     qis = m["quarter_indexes"]

@@ -126,7 +126,7 @@ for row in load_workbook(path, read_only=True, data_only=True).worksheets[0].ite
 outcome = f"{rows} rows x {width} columns"
 """,
     "openpyxl+bounds": """
-from pipelines import reader
+from pipelines.ingest import reader
 try:
     table = reader.read_bytes(open(path, "rb").read(), path.rsplit("/", 1)[-1])
     outcome = f"{len(table.records)} rows x {len(table.header)} columns"

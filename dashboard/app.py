@@ -17,7 +17,7 @@ if str(HERE.parent) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from dashboard import data, state, ui  # noqa: E402
-from pipelines import config, quarters  # noqa: E402
+from pipelines.catalogue import config, quarters  # noqa: E402
 
 st.set_page_config(page_title="Safer Communities performance", page_icon="■", layout="wide")
 # However the server was started (python -m dashboard pins this too), an unexpected error shows

@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import ui
-from pipelines import analysts
+from pipelines.storage import analysts
 
 _KEY = "_ragboard_analyst"
 

@@ -9,7 +9,9 @@ from typing import Any
 import plotly.graph_objects as go
 
 from dashboard import ui
-from pipelines import explain, quarters, svgchart
+from pipelines.catalogue import quarters
+from pipelines.present import explain
+from pipelines.report import svgchart
 
 Row = dict[str, Any]
 BAND_FILL = "rgba(230, 159, 0, 0.22)"

@@ -19,8 +19,13 @@ from typing import Any
 import duckdb
 import streamlit as st
 
-from pipelines import commentary, config, export, ingest, report, status, store
-from pipelines import quarters as quarters_mod
+from pipelines.catalogue import config
+from pipelines.catalogue import quarters as quarters_mod
+from pipelines.ingest import loading
+from pipelines.present import export
+from pipelines.report import pack
+from pipelines.rules import status
+from pipelines.storage import commentary, store
 
 # A dashboard reader should not hang for the CLI's full wait; the error says try again.
 READ_WAIT = 3.0
@@ -82,7 +87,7 @@ def _init_lock() -> threading.Lock:
 
 @st.cache_resource(show_spinner=False)
 def _seen() -> set[str]:
-    """Databases this server has had: one of them vanishing is an accident to report, never a
+    """Databases this server has had: one of them vanishing is an accident to pack, never a
     reason to put the sample figures in its place."""
     return set()
 
@@ -106,8 +111,8 @@ def ensure_database() -> str | None:
             raise Unavailable(f"The database {path.name} has disappeared since this server opened it; nothing was"
                               " recreated. Restore it from a backup (or run 'python -m pipelines init') and reload.")
         try:
-            ingest.create_from_sample(path, catalogue(), analyst="dashboard (sample)")
-        except (store.StoreBusy, store.StoreError, ingest.LoadRefused, duckdb.Error, OSError) as exc:
+            loading.create_from_sample(path, catalogue(), analyst="dashboard (sample)")
+        except (store.StoreBusy, store.StoreError, loading.LoadRefused, duckdb.Error, OSError) as exc:
             raise Unavailable(f"There is no database {path.name}, and creating one failed: {exc}") from None
         seen.add(str(path))
     return f"There was no database {path.name}, so it was created from the sample figures in data/sample/."
@@ -144,7 +149,7 @@ def rows(
     snap: Snapshot, quarters: Sequence[int], *,
     areas: Sequence[str] | None = None, indicators: Sequence[str] | None = None,
 ) -> list[Row]:
-    """Status rows from ``pipelines.status.query``; ask for one quarter or one indicator at a
+    """Status rows from ``pipelines.rules.status.query``; ask for one quarter or one indicator at a
     time so a national-scale database answers quickly."""
     return _rows(snap.db, snap.load_id, snap.config_key, tuple(sorted(set(quarters))),
                  tuple(areas) if areas else None, tuple(indicators) if indicators else None)
@@ -162,22 +167,22 @@ def commentary_missing(snap: Snapshot, rows: list[Row]) -> list[Row]:
 
 
 def board_pack(snap: Snapshot, qi: int, exceptions_only: bool) -> str:
-    """The pack's HTML (made on demand; raises report.ReportError when there is nothing to report)."""
+    """The pack's HTML (made on demand; raises pack.ReportError when there is nothing to pack)."""
     with _read(snap.db) as con:
-        return report.html(con, catalogue(), qi, exceptions_only)
+        return pack.html(con, catalogue(), qi, exceptions_only)
 
 
 def board_pack_pdf(snap: Snapshot, qi: int, exceptions_only: bool) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "pack.pdf"
-        report.pdf(board_pack(snap, qi, exceptions_only), out, report.footer(catalogue(), qi))
+        pack.pdf(board_pack(snap, qi, exceptions_only), out, pack.footer(catalogue(), qi))
         return out.read_bytes()
 
 
 def can_print_pdf() -> bool:
     try:
-        report.chromium_path()
-    except report.ReportError:
+        pack.chromium_path()
+    except pack.ReportError:
         return False
     return True
 

@@ -11,7 +11,8 @@ import duckdb
 import streamlit as st
 
 from dashboard import auth, ui
-from pipelines import commentary, quarters, store
+from pipelines.catalogue import quarters
+from pipelines.storage import commentary, store
 
 
 def _db(action: Callable[[duckdb.DuckDBPyConnection], Any], db: str, *, write: bool = False) -> Any:
@@ -24,6 +25,14 @@ def _db(action: Callable[[duckdb.DuckDBPyConnection], Any], db: str, *, write: b
     except duckdb.Error as exc:
         st.error(ui.error_text(f"The commentary could not be read or saved, so nothing was changed: {exc}"))
     return None
+
+
+def _succeeds(action: Callable[[duckdb.DuckDBPyConnection], None]) -> Callable[[duckdb.DuckDBPyConnection], bool]:
+    """A write that returns nothing, made to say True when it ran: _db returns None on failure."""
+    def run(con: duckdb.DuckDBPyConnection) -> bool:
+        action(con)
+        return True
+    return run
 
 
 class Notes:
@@ -80,7 +89,7 @@ def section(notes: Notes, indicator: str, *, key: str) -> None:
                                     help="Saved as a new version with your name and the time; earlier"
                                          " versions are kept. Save it empty to withdraw it.")
                 if st.form_submit_button("Save commentary"):
-                    if _db(lambda con: commentary.write(con, indicator, area, qi, text, analyst) or True, db,
+                    if _db(_succeeds(lambda con: commentary.write(con, indicator, area, qi, text, analyst)), db,
                            write=True):
                         st.rerun()
 
@@ -109,7 +118,7 @@ def section(notes: Notes, indicator: str, *, key: str) -> None:
                                      key=f"done_pick_{key}")
             # Rerun only on success: a rerun would wipe the error saying why it failed.
             if cols[1].button("Mark done", key=f"done_{key}") and _db(
-                    lambda con: commentary.update_action(con, pick, analyst, done=True) or True, db, write=True):
+                    _succeeds(lambda con: commentary.update_action(con, pick, analyst, done=True)), db, write=True):
                 st.rerun()
         with st.expander("Record an action", expanded=not acts):
             with st.form(f"action_{key}", clear_on_submit=True):

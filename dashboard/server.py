@@ -20,7 +20,7 @@ import streamlit as st
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from pipelines import reader
+from pipelines.ingest import reader
 
 HERE = Path(__file__).resolve().parent
 LOG = logging.getLogger("ragboard.dashboard")

@@ -17,8 +17,8 @@ import streamlit as st
 
 from dashboard import ui
 from dashboard.data import Snapshot
-from pipelines import quarters
-from pipelines.config import Catalogue
+from pipelines.catalogue import quarters
+from pipelines.catalogue.config import Catalogue
 
 _CONTEXT = "_ragboard_context"
 

@@ -13,10 +13,10 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pipelines import explain
-from pipelines.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
+from pipelines.present import explain
+from pipelines.present.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
 
-# One look for a status everywhere (pages, charts, the printed pack): pipelines.palette.
+# One look for a status everywhere (pages, charts, the printed pack): pipelines.present.palette.
 __all__ = ["NEEDS_UPDATE", "SEVERITY", "STATUS_MEANING", "STATUS_STYLE"]
 
 CSS = """

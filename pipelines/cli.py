@@ -17,9 +17,10 @@ from typing import Any
 
 import duckdb
 
-from pipelines import config, quarters, store
-from pipelines.reader import UnreadableFile
-from pipelines.validate import count, plural
+from pipelines.catalogue import config, quarters
+from pipelines.ingest.reader import UnreadableFile
+from pipelines.ingest.validate import count, plural
+from pipelines.storage import store
 
 
 class CliError(Exception):
@@ -127,7 +128,7 @@ def _ensure_database(args: argparse.Namespace, catalogue: config.Catalogue) -> N
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from pipelines.ingest import read_file
+    from pipelines.ingest.loading import read_file
 
     upload = read_file(args.file, _catalogue(args))
     if upload.ok:
@@ -147,7 +148,7 @@ def _print_problems(name: str, problems: list[Any]) -> None:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from pipelines.ingest import LoadRefused, load, read_file
+    from pipelines.ingest.loading import LoadRefused, load, read_file
 
     catalogue = _catalogue(args)
     upload = read_file(args.file, catalogue)
@@ -164,7 +165,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace, catalogue: config.Catalogue, quiet: bool = False) -> int:
-    from pipelines.ingest import LoadRefused, create_from_sample, load_files
+    from pipelines.ingest.loading import LoadRefused, create_from_sample, load_files
 
     path = store.db_path(args.db)
     files = sorted(store.SAMPLE_DIR.glob("*.csv"))
@@ -193,7 +194,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pipelines import status
+    from pipelines.rules import status
 
     catalogue = _catalogue(args)
     if args.area and args.area not in catalogue.areas:
@@ -223,7 +224,7 @@ def _quarter(args: argparse.Namespace, con: Any) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipelines import report
+    from pipelines.report import pack
 
     catalogue = _catalogue(args)
     _ensure_database(args, catalogue)
@@ -233,15 +234,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     with store.connect(args.db, read_only=True) as con:
         qi = _quarter(args, con)
         try:
-            out = report.write(con, catalogue, qi, args.format, args.out, args.exceptions_only)
-        except report.ReportError as exc:
+            out = pack.write(con, catalogue, qi, args.format, args.out, args.exceptions_only)
+        except pack.ReportError as exc:
             raise CliError(str(exc)) from None
     print(f"Board pack for {quarters.label(qi)} written to {out}.")
     return 0
 
 
 def cmd_loads(args: argparse.Namespace) -> int:
-    from pipelines.ingest import loads
+    from pipelines.ingest.loading import loads
 
     with store.connect(args.db, create=False) as con:  # a mistyped --db must not make a new database
         rows = loads(con)
@@ -252,7 +253,7 @@ def cmd_loads(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from pipelines.ingest import LoadRefused, undo
+    from pipelines.ingest.loading import LoadRefused, undo
 
     with store.connect(args.db, create=False) as con:
         try:
@@ -286,7 +287,7 @@ def _operator() -> str:
 
 
 def cmd_add_analyst(args: argparse.Namespace) -> int:
-    from pipelines import analysts
+    from pipelines.storage import analysts
 
     try:
         analysts.add(args.name, _ask_password(), by=_operator())
@@ -297,7 +298,7 @@ def cmd_add_analyst(args: argparse.Namespace) -> int:
 
 
 def cmd_remove_analyst(args: argparse.Namespace) -> int:
-    from pipelines import analysts
+    from pipelines.storage import analysts
 
     try:
         analysts.remove(args.name, by=_operator())
@@ -308,7 +309,7 @@ def cmd_remove_analyst(args: argparse.Namespace) -> int:
 
 
 def cmd_sign_ins(args: argparse.Namespace) -> int:
-    from pipelines import analysts
+    from pipelines.storage import analysts
 
     try:
         entries = analysts.audit(limit=max(args.limit, 1))
@@ -340,7 +341,7 @@ def _write(rows: list[tuple[Any, ...]], columns: list[str], fmt: str) -> None:
         json.dump(records, sys.stdout, indent=1, default=str, allow_nan=False)
         print()
     elif fmt == "csv":
-        from pipelines import export
+        from pipelines.present import export
 
         export.write_rows(sys.stdout, columns, rows)
     else:

@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from fixtures import CONFIG_PATH, load_sample
-from pipelines import config, store
+from pipelines.catalogue import config
+from pipelines.storage import store
 
 
 @pytest.fixture(scope="session")

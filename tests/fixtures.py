@@ -6,7 +6,8 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import config, ingest
+from pipelines.catalogue import config
+from pipelines.ingest import loading
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = ROOT / "data" / "sample"
@@ -18,4 +19,4 @@ def load_sample(connection: duckdb.DuckDBPyConnection, catalogue: config.Catalog
     """Load every sample quarter through the real ingest path."""
     files = sorted(SAMPLE_DIR.glob("*.csv"))
     assert files, f"no sample files in {SAMPLE_DIR}"
-    ingest.load_files(connection, files, catalogue, analyst="init")
+    loading.load_files(connection, files, catalogue, analyst="init")

@@ -18,8 +18,8 @@ import pytest
 from argon2 import PasswordHasher
 
 from fixtures import ROOT
-from pipelines import analysts
-from pipelines.analysts import AccountError, Throttle, Throttled
+from pipelines.storage import analysts
+from pipelines.storage.analysts import AccountError, Throttle, Throttled
 
 PASSWORD = "correct horse battery"
 GUESS = "wrong guess, wrong guess"
@@ -177,7 +177,7 @@ WORKER = """
 import os, sys, time
 from pathlib import Path
 from argon2 import PasswordHasher
-from pipelines import analysts
+from pipelines.storage import analysts
 path, ready, go, worker = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
 fast = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 ready.touch()

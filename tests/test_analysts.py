@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import ROOT
-from pipelines import analysts
+from pipelines.storage import analysts
 
 
 def test_password_is_stored_only_as_an_argon2_hash(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipelines import config
+from pipelines.catalogue import config
 
 # A small catalogue; lines are numbered as the duplicate-key messages count them
 BASE = """\
@@ -250,7 +250,7 @@ def test_a_billion_laughs_is_refused_quickly_in_little_memory(tmp_path: Path) ->
 # Measures the whole process, libyaml's own allocations included (tracemalloc sees only Python's)
 RSS_PROBE = """
 import resource, sys
-from pipelines import config
+from pipelines.catalogue import config
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 try:
     config.load(sys.argv[1])

@@ -15,7 +15,10 @@ import duckdb
 import pytest
 
 from fixtures import ROOT
-from pipelines import config, ingest, quarters, status, store
+from pipelines.catalogue import config, quarters
+from pipelines.ingest import loading
+from pipelines.rules import status
+from pipelines.storage import store
 
 
 def quarter_file(path: Path, qi: int, value: float) -> Path:
@@ -32,23 +35,23 @@ def snapshot(db: Path) -> dict[str, list[tuple]]:
 
 
 def test_two_analysts_commit_at_the_same_moment(sample_db: Path, catalogue: config.Catalogue, tmp_path: Path) -> None:
-    uploads = [ingest.read_file(quarter_file(tmp_path / f"{n}.csv", 2010 * 4 + n, 9 + n), catalogue) for n in (1, 2)]
+    uploads = [loading.read_file(quarter_file(tmp_path / f"{n}.csv", 2010 * 4 + n, 9 + n), catalogue) for n in (1, 2)]
     start = threading.Barrier(2)
     results: list[object] = []
 
-    def commit(upload: ingest.Upload) -> None:
+    def commit(upload: loading.Upload) -> None:
         start.wait()
         with store.connect(sample_db) as con:
-            results.append(ingest.load(con, upload, analyst="analyst"))
+            results.append(loading.load(con, upload, analyst="analyst"))
 
     threads = [threading.Thread(target=commit, args=(u,)) for u in uploads]
     for t in threads:
         t.start()
     for t in threads:
         t.join(60)
-    assert len(results) == 2 and all(isinstance(r, ingest.LoadResult) for r in results)
+    assert len(results) == 2 and all(isinstance(r, loading.LoadResult) for r in results)
     with store.connect(sample_db) as con:
-        assert sorted(r["load_id"] for r in ingest.loads(con))[-2:] == [10, 11]
+        assert sorted(r["load_id"] for r in loading.loads(con))[-2:] == [10, 11]
         assert store.loaded_quarters(con)[-2:] == [2010 * 4 + 1, 2010 * 4 + 2]
 
 
@@ -100,25 +103,29 @@ def test_cli_load_while_a_dashboard_keeps_reading(sample_db: Path, catalogue: co
 
 KILL_SCRIPT = """
 import sys, time
-from pipelines import config, ingest, store
+from pipelines.catalogue import config
+from pipelines.ingest import loading
+from pipelines.rules import status
+from pipelines.storage import store
 cat = config.load()
-upload = ingest.read_file(sys.argv[1], cat)
+upload = loading.read_file(sys.argv[1], cat)
 assert upload.ok, upload.checked.problems[:3]
+rate = status.rater(cat)
 if sys.argv[2] == "pause":
-    # ingest.load asks for statuses before and after writing the rows; the second time,
-    # every row is written and COMMIT has not run: say so and wait to be killed there.
-    real, calls = ingest._statuses, []
-    def paused(*args):
+    # the load asks for statuses before and after writing the rows; the second time, every
+    # row is written and COMMIT has not run: say so and wait to be killed there.
+    calls = []
+    def paused(con, quarters, indicators):
         calls.append(1)
-        result = real(*args)
+        rows = status.rater(cat)(con, quarters, indicators)
         if len(calls) == 2:
             print("in transaction", flush=True)
             time.sleep(120)
-        return result
-    ingest._statuses = paused
+        return rows
+    rate = paused
 print("ready", flush=True)
 with store.connect() as con:
-    ingest.load(con, upload, cat)
+    loading.load(con, upload, rate)
 print("committed", flush=True)
 """
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import config
+from pipelines.catalogue import config
 
 MINIMAL = {
     "county": "Derbyshire",

@@ -8,7 +8,10 @@ from typing import Any
 import duckdb
 import pytest
 
-from pipelines import config, ingest, status, store
+from pipelines.catalogue import config
+from pipelines.ingest import loading
+from pipelines.rules import status
+from pipelines.storage import store
 
 Q1 = 2010 * 4
 FIRST = "indicator,area,quarter,value,note\nNI 20,Derbyshire,2010/11 Q1,7.19,\nNI 20,High Peak,2010/11 Q1,7.44,\n"
@@ -16,8 +19,8 @@ REVISED = ("indicator,area,quarter,value,note\nNI 20,Derbyshire,2010/11 Q1,7.19,
            "NI 20,High Peak,2010/11 Q1,6.30,corrected extract\nNI 20,Chesterfield,2010/11 Q1,9.9,\n")
 
 
-def upload(text: str, catalogue: config.Catalogue, name: str = "q1.csv") -> ingest.Upload:
-    return ingest.read_upload(text.encode(), name, catalogue)
+def upload(text: str, catalogue: config.Catalogue, name: str = "q1.csv") -> loading.Upload:
+    return loading.read_upload(text.encode(), name, catalogue)
 
 
 def dump(con: duckdb.DuckDBPyConnection) -> dict[str, list[Any]]:
@@ -27,9 +30,9 @@ def dump(con: duckdb.DuckDBPyConnection) -> dict[str, list[Any]]:
 
 def test_first_load_adds_rows_and_records_the_load(con, catalogue) -> None:
     up = upload(FIRST, catalogue)
-    result = ingest.load(con, up, analyst="sam")
+    result = loading.load(con, up, analyst="sam")
     assert (result.load_id, result.added, result.revised, result.unchanged) == (1, 2, 0, 0)
-    (load,) = ingest.loads(con)
+    (load,) = loading.loads(con)
     assert load["file_name"] == "q1.csv"
     assert load["sha256"] == hashlib.sha256(FIRST.encode()).hexdigest()
     assert (load["analyst"], load["rows_added"], load["kind"]) == ("sam", 2, "load")
@@ -38,8 +41,8 @@ def test_first_load_adds_rows_and_records_the_load(con, catalogue) -> None:
 
 
 def test_reload_revises_and_keeps_the_old_value(con, catalogue) -> None:
-    ingest.load(con, upload(FIRST, catalogue))
-    result = ingest.load(con, upload(REVISED, catalogue, "q1-revised.csv"), catalogue)
+    loading.load(con, upload(FIRST, catalogue))
+    result = loading.load(con, upload(REVISED, catalogue, "q1-revised.csv"), status.rater(catalogue))
     assert (result.added, result.revised, result.unchanged) == (1, 1, 1)
     assert [(r["area"], r["old_value"], r["new_value"], r["new_note"]) for r in result.revisions] == [
         ("High Peak", 7.44, 6.30, "corrected extract")]
@@ -51,34 +54,34 @@ def test_reload_revises_and_keeps_the_old_value(con, catalogue) -> None:
 
 
 def test_loading_the_same_file_again_changes_nothing(con, catalogue) -> None:
-    ingest.load(con, upload(FIRST, catalogue))
+    loading.load(con, upload(FIRST, catalogue))
     before = dump(con)["observations"]
-    result = ingest.load(con, upload(FIRST, catalogue))
+    result = loading.load(con, upload(FIRST, catalogue))
     assert (result.added, result.revised, result.unchanged) == (0, 0, 2)
     assert dump(con)["observations"] == before
-    assert len(ingest.loads(con)) == 2
+    assert len(loading.loads(con)) == 2
 
 
 def test_dry_run_reports_and_writes_nothing(con, catalogue) -> None:
-    ingest.load(con, upload(FIRST, catalogue))
+    loading.load(con, upload(FIRST, catalogue))
     before = dump(con)
-    preview = ingest.load(con, upload(REVISED, catalogue), catalogue, dry_run=True)
+    preview = loading.load(con, upload(REVISED, catalogue), status.rater(catalogue), dry_run=True)
     assert (preview.added, preview.revised, preview.unchanged) == (1, 1, 1)
     assert [r["area"] for r in preview.new_rows] == ["Chesterfield"]
     assert dump(con) == before
 
 
 def test_a_file_with_problems_is_refused_and_changes_nothing(con, catalogue) -> None:
-    ingest.load(con, upload(FIRST, catalogue))
+    loading.load(con, upload(FIRST, catalogue))
     before = dump(con)
     bad = upload(REVISED + "NI 20,Nowhere,2010/11 Q1,1\n", catalogue)
-    with pytest.raises(ingest.LoadRefused, match="1 problem"):
-        ingest.load(con, bad)
+    with pytest.raises(loading.LoadRefused, match="1 problem"):
+        loading.load(con, bad)
     assert dump(con) == before
 
 
 def test_a_failure_inside_the_transaction_rolls_everything_back(con, catalogue, monkeypatch) -> None:
-    ingest.load(con, upload(FIRST, catalogue))
+    loading.load(con, upload(FIRST, catalogue))
     before = dump(con)
     calls = {"n": 0}
     real_query = status.query
@@ -92,41 +95,41 @@ def test_a_failure_inside_the_transaction_rolls_everything_back(con, catalogue, 
 
     monkeypatch.setattr(status, "query", fail_after_writing)
     with pytest.raises(RuntimeError, match="disk full"):
-        ingest.load(con, upload(REVISED, catalogue), catalogue)
+        loading.load(con, upload(REVISED, catalogue), status.rater(catalogue))
     assert calls["n"] == 2
     assert dump(con) == before
 
 
 def test_undo_restores_replaced_values_and_is_recorded(con, catalogue) -> None:
-    ingest.load(con, upload(FIRST, catalogue))
+    loading.load(con, upload(FIRST, catalogue))
     original = dump(con)["observations"]
-    second = ingest.load(con, upload(REVISED, catalogue))
-    result = ingest.undo(con, second.load_id, analyst="sam")
+    second = loading.load(con, upload(REVISED, catalogue))
+    result = loading.undo(con, second.load_id, analyst="sam")
     assert result.load_id == 3 and result.revised == 1
     assert dump(con)["observations"] == original
-    loads = {r["load_id"]: r for r in ingest.loads(con)}
+    loads = {r["load_id"]: r for r in loading.loads(con)}
     assert loads[2]["undone_by"] == 3
     assert (loads[3]["kind"], loads[3]["undoes"], loads[3]["rows_removed"]) == ("undo", 2, 1)
-    with pytest.raises(ingest.LoadRefused, match="already undone by load 3"):
-        ingest.undo(con, 2)
-    with pytest.raises(ingest.LoadRefused, match="is itself an undo"):
-        ingest.undo(con, 3)
-    with pytest.raises(ingest.LoadRefused, match="There is no load 9"):
-        ingest.undo(con, 9)
+    with pytest.raises(loading.LoadRefused, match="already undone by load 3"):
+        loading.undo(con, 2)
+    with pytest.raises(loading.LoadRefused, match="is itself an undo"):
+        loading.undo(con, 3)
+    with pytest.raises(loading.LoadRefused, match="There is no load 9"):
+        loading.undo(con, 9)
 
 
 def test_undo_of_a_load_revised_later_is_refused(con, catalogue) -> None:
-    ingest.load(con, upload(FIRST, catalogue))
-    ingest.load(con, upload(REVISED, catalogue))
-    with pytest.raises(ingest.LoadRefused, match="load 2 has since revised 1 of its rows. Undo load 2 first"):
-        ingest.undo(con, 1)
-    ingest.undo(con, 2)
-    ingest.undo(con, 1)  # allowed once the later load is undone
+    loading.load(con, upload(FIRST, catalogue))
+    loading.load(con, upload(REVISED, catalogue))
+    with pytest.raises(loading.LoadRefused, match="load 2 has since revised 1 of its rows. Undo load 2 first"):
+        loading.undo(con, 1)
+    loading.undo(con, 2)
+    loading.undo(con, 1)  # allowed once the later load is undone
     assert store.is_empty(con)
 
 
 def test_data_version_moves_with_each_load(con, catalogue) -> None:
     assert store.latest_load_id(con) == 0
-    ingest.load(con, upload(FIRST, catalogue))
+    loading.load(con, upload(FIRST, catalogue))
     assert store.latest_load_id(con) == 1
     assert store.loaded_quarters(con) == [Q1]

@@ -17,7 +17,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import ui
-from pipelines import config, ingest, store
+from pipelines.catalogue import config
+from pipelines.ingest import loading
+from pipelines.storage import store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -339,7 +341,7 @@ def test_a_new_load_shows_at_once(tmp_path: Path, fresh: Path) -> None:
                    "NI 20,High Peak,2010/11 Q1,6.1,,,,,,<b>revised</b> & checked\n")
     cat = config.load()
     with store.connect(fresh) as con:
-        ingest.load(con, ingest.read_file(csv, cat), analyst="test")
+        loading.load(con, loading.read_file(csv, cat), analyst="test")
     at.run()
     rows = table(at, "district-table")[1:]
     assert row(rows, "NI 20")[1] == "● GREEN"
@@ -391,13 +393,13 @@ NOTE = "see [the portal](https://evil.example/portal) ![px](http://evil.example/
 
 
 def test_notes_and_commentary_with_markdown_and_html_show_as_text(tmp_path: Path, fresh: Path) -> None:
-    from pipelines import commentary
+    from pipelines.storage import commentary
 
     csv = tmp_path / "note.csv"
     csv.write_text("indicator,area,quarter,value,reported_status,note\n"
                    f'NI 20,High Peak,2010/11 Q1,7.44,,"{NOTE}"\n')
     with store.connect(fresh) as con:
-        ingest.load(con, ingest.read_file(csv, config.load()), analyst="test")
+        loading.load(con, loading.read_file(csv, config.load()), analyst="test")
         commentary.write(con, "NI 20", "High Peak", 8040, f"Commentary {NOTE}\n\n# heading", "Sam Analyst")
         commentary.add_action(con, "NI 20", "High Peak", 8040, f"Action {NOTE}", "[owner](https://evil.example/o)",
                               None, "Sam Analyst")
@@ -466,10 +468,10 @@ def shire(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
            "D 1,East,2010/11 Q1,55\nD 1,West,2010/11 Q1,30\n"
            "C 2,Shire,2010/11 Q1,9\nC 2,East,2010/11 Q1,12\nC 2,West,2010/11 Q1,8\n"
            "C 1,Shire,2010/11 Q3,61\nD 1,East,2010/11 Q3,56\nC 2,Shire,2010/11 Q3,10.2\n")
-    upload = ingest.read_upload(csv.encode(), "shire.csv", cat)
+    upload = loading.read_upload(csv.encode(), "shire.csv", cat)
     assert upload.ok, upload.checked.problems
     with store.connect(db) as con:
-        ingest.load(con, upload, cat, analyst="test")
+        loading.load(con, upload, analyst="test")
     return db
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from pipelines import quarters
+from pipelines.catalogue import quarters
 
 
 @pytest.mark.parametrize(

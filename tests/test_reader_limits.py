@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import ROOT
-from pipelines import reader
+from pipelines.ingest import reader
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -113,7 +113,7 @@ def refusal(data: bytes, name: str = "q.xlsx") -> str:
 # parent's own peak, which Linux carries into a child started by vfork and exec.
 CHILD = """
 import json, re, sys, time
-from pipelines import reader
+from pipelines.ingest import reader
 data = open(sys.argv[1], "rb").read()
 start = time.perf_counter()
 try:
@@ -352,7 +352,7 @@ def test_a_truncated_zip_cannot_be_opened() -> None:
 
 def test_a_fault_only_openpyxl_meets_is_one_sentence_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     rich = '<c r="B2" t="inlineStr"><is><r><rPr><sz val="big"/></rPr><t>Derbyshire</t></r></is></c>'
-    with caplog.at_level(logging.WARNING, logger="pipelines.reader"):
+    with caplog.at_level(logging.WARNING, logger="pipelines.ingest.reader"):
         message = refusal(xlsx(sheet_xml(HEADER + row(2, text("A2", "NI 16"), rich, number("D2", 9.6)))))
     assert message == ("q.xlsx is damaged (row 2 of the first sheet cannot be read); open it in Excel, save it"
                        " again, and upload the new file.")
@@ -361,7 +361,7 @@ def test_a_fault_only_openpyxl_meets_is_one_sentence_and_logged(caplog: pytest.L
 
 def test_a_part_openpyxl_cannot_load_is_one_sentence_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     styles = f'<styleSheet xmlns="{MAIN}"><numFmts><numFmt numFmtId="x" formatCode="0"/></numFmts></styleSheet>'
-    with caplog.at_level(logging.WARNING, logger="pipelines.reader"):
+    with caplog.at_level(logging.WARNING, logger="pipelines.ingest.reader"):
         message = refusal(xlsx(sheet_xml(HEADER + figures(2, 3)), {"xl/styles.xml": styles}))
     assert message == "q.xlsx cannot be opened as an Excel workbook; save it again as .xlsx or as 'CSV UTF-8'."
     assert caplog.records and caplog.records[0].exc_info

@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 from fixtures import ROOT, load_sample
-from pipelines import commentary, config, ingest, report, status, store
+from pipelines.catalogue import config
+from pipelines.ingest import loading
+from pipelines.report import pack
+from pipelines.rules import status
+from pipelines.storage import commentary, store
 
 Q1 = 2010 * 4
 needs_chromium = pytest.mark.skipif(shutil.which("chromium") is None, reason="Chromium is not installed")
@@ -34,22 +38,22 @@ def test_commentary_keeps_every_version(con, catalogue) -> None:
 
 def test_commentary_written_before_the_latest_figures_is_marked(con, catalogue) -> None:
     first = "indicator,area,quarter,value\nNI 20,Derbyshire,2010/11 Q1,7.19\n"
-    ingest.load(con, ingest.read_upload(first.encode(), "a.csv", catalogue))
+    loading.load(con, loading.read_upload(first.encode(), "a.csv", catalogue))
     time.sleep(0.01)
     commentary.write(con, "NI 20", "Derbyshire", Q1, "Up 2% on target", "sam")
     assert commentary.current(con)[0]["before_latest_figures"] is False
     time.sleep(0.01)
     revised = first.replace("7.19", "7.40")
-    ingest.load(con, ingest.read_upload(revised.encode(), "b.csv", catalogue))
+    loading.load(con, loading.read_upload(revised.encode(), "b.csv", catalogue))
     assert commentary.current(con)[0]["before_latest_figures"] is True
     # an unchanged reload does not touch the row, so the commentary stays current
     commentary.write(con, "NI 20", "Derbyshire", Q1, "Up 5% on target", "sam")
     time.sleep(0.01)
-    ingest.load(con, ingest.read_upload(revised.encode(), "c.csv", catalogue))
+    loading.load(con, loading.read_upload(revised.encode(), "c.csv", catalogue))
     assert commentary.current(con)[0]["before_latest_figures"] is False
     # undoing the revision puts 7.19 back: the commentary about 7.40 is now out of date
     time.sleep(0.01)
-    ingest.undo(con, 2)
+    loading.undo(con, 2)
     assert con.execute("SELECT value FROM observations").fetchone() == (7.19,)
     assert commentary.current(con)[0]["before_latest_figures"] is True
 
@@ -85,7 +89,7 @@ def pack_db(sample_db: Path) -> Path:
 
 def test_html_pack_has_every_part(pack_db: Path, catalogue: config.Catalogue) -> None:
     with store.connect(pack_db) as con:
-        text = report.html(con, catalogue, Q1)
+        text = pack.html(con, catalogue, Q1)
     for heading in ("County overview", "Quarterly comparison", "Numerical breakdown", "District exceptions",
                     "Indicators: trend, commentary and actions", "Method"):
         assert heading in text
@@ -98,14 +102,14 @@ def test_html_pack_has_every_part(pack_db: Path, catalogue: config.Catalogue) ->
 
 def test_exceptions_only_keeps_amber_red_and_grey(pack_db: Path, catalogue: config.Catalogue) -> None:
     with store.connect(pack_db) as con:
-        ctx = report.context(con, catalogue, Q1, exceptions_only=True)
+        ctx = pack.context(con, catalogue, Q1, exceptions_only=True)
     assert [r["indicator"] for r in ctx["overview"]] == [
         "NI 1", "NI 18", "NI 20", "NI 27", "NI 32", "NI 39", "NI 47", "NI 49"]
 
 
 def test_a_quarter_without_figures_is_refused(sample_db: Path, catalogue: config.Catalogue) -> None:
-    with store.connect(sample_db) as con, pytest.raises(report.ReportError, match="no county figures for 2011/12 Q1"):
-        report.html(con, catalogue, 2011 * 4)
+    with store.connect(sample_db) as con, pytest.raises(pack.ReportError, match="no county figures for 2011/12 Q1"):
+        pack.html(con, catalogue, 2011 * 4)
 
 
 @needs_chromium
@@ -144,11 +148,11 @@ def test_pack_with_a_district_only_indicator_and_later_actions(tmp_path: Path) -
     text = ("indicator,area,quarter,value\nC1,Shire,2010/11 Q1,11\nD1,Dale,2010/11 Q1,6\n"
             "D1,Vale,2010/11 Q1,4\n")
     with store.connect(tmp_path / "d.duckdb") as con:
-        ingest.load(con, ingest.read_upload(text.encode(), "d.csv", cat))
+        loading.load(con, loading.read_upload(text.encode(), "d.csv", cat))
         commentary.add_action(con, "C1", "Shire", Q1 + 1, "Raised next quarter", "Owner", None, "sam")
         commentary.add_action(con, "C1", "Shire", Q1, "Raised this quarter", "Owner", None, "sam")
-        ctx = report.context(con, cat, Q1)
-        text_html = report.html(con, cat, Q1)
+        ctx = pack.context(con, cat, Q1)
+        text_html = pack.html(con, cat, Q1)
     assert [r["indicator"] for r in ctx["overview"]] == ["C1"]
     assert [(r["indicator"], r["area"], r["status"]) for r in ctx["districts"]] == [("D1", "Dale", "RED")]
     assert [a["text"] for a in ctx["sections"][0]["actions"]] == ["Raised this quarter"]
@@ -159,9 +163,9 @@ def test_pack_chart_leaves_a_gap_for_a_missing_quarter(tmp_path: Path, catalogue
     text = ("indicator,area,quarter,value\nNI 16,Derbyshire,2009/10 Q3,10\nNI 16,Derbyshire,2009/10 Q4,10.5\n"
             "NI 16,Derbyshire,2010/11 Q1,9.6\nNI 16,Derbyshire,2009/10 Q1,11\n")
     with store.connect(tmp_path / "g.duckdb") as con:
-        ingest.load(con, ingest.read_upload(text.encode(), "g.csv", catalogue))
+        loading.load(con, loading.read_upload(text.encode(), "g.csv", catalogue))
         rows = status.query(con, catalogue, list(range(Q1 - 4, Q1 + 1)), areas=["Derbyshire"], indicators=["NI 16"])
-    from pipelines import svgchart
+    from pipelines.report import svgchart
 
     svg = svgchart.trend(rows, "per 1,000 population")
     # 2009/10 Q1 stands alone (Q2 is missing); Q3, Q4 and 2010/11 Q1 are one line

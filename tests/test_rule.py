@@ -10,7 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines import config, explain, ingest, status, store
+from pipelines.catalogue import config
+from pipelines.ingest import loading
+from pipelines.present import explain
+from pipelines.rules import status
+from pipelines.storage import store
 
 Q1 = 2010 * 4
 
@@ -28,9 +32,9 @@ def rate(value: str, cat: config.Catalogue, extra: str = ",,") -> dict[str, Any]
     """Load one county row through the real ingest path and return its status row."""
     with store.connect(":memory:") as con:
         text = f"indicator,area,quarter,value,lower,upper\nX,Shire,2010/11 Q1,{value}{extra}\n"
-        upload = ingest.read_upload(text.encode(), "case.csv", cat)
+        upload = loading.read_upload(text.encode(), "case.csv", cat)
         assert upload.ok, upload.checked.problems
-        ingest.load(con, upload)
+        loading.load(con, upload)
         rows = status.query(con, cat, [Q1], areas=["Shire"])
     assert len(rows) == 1
     return rows[0]
@@ -138,7 +142,7 @@ def test_direction_joins_on_the_quarter_not_the_row_before(catalogue: config.Cat
     cat = catalogue_for("lower")
     with store.connect(":memory:") as con:
         text = "indicator,area,quarter,value\nX,Shire,2009/10 Q2,8\nX,Shire,2010/11 Q1,9\n"
-        ingest.load(con, ingest.read_upload(text.encode(), "gap.csv", cat))
+        loading.load(con, loading.read_upload(text.encode(), "gap.csv", cat))
         (row,) = status.query(con, cat, [Q1], areas=["Shire"])
     # 2009/10 Q4 and 2009/10 Q1 are missing: no direction rather than a comparison with Q2
     assert (row["direction"], row["direction_year"], row["previous_value"]) == (None, None, None)
@@ -149,7 +153,7 @@ def test_reported_status_words_and_letters_compare_equal() -> None:
     with store.connect(":memory:") as con:
         text = ("indicator,area,quarter,value,reported_status\n"
                 "X,Shire,2010/11 Q1,10.2,amber\nX,Dale,2010/11 Q1,10.2,R\n")
-        ingest.load(con, ingest.read_upload(text.encode(), "r.csv", cat))
+        loading.load(con, loading.read_upload(text.encode(), "r.csv", cat))
         rows = status.query(con, cat, [Q1])
     assert [(r["area"], r["reported_status"], r["status"], r["mismatch"]) for r in rows] == [
         ("Shire", "AMBER", "AMBER", False), ("Dale", "RED", "AMBER", True)]
@@ -229,7 +233,7 @@ def test_area_target_for_the_year_else_the_indicators() -> None:
     text = ("indicator,area,quarter,value\nX,Dale,2010/11 Q4,11.5\nX,Vale,2010/11 Q4,11.5\n"
             "X,Dale,2011/12 Q1,11.5\nX,Dale,2012/13 Q1,11.5\n")
     with store.connect(":memory:") as con:
-        ingest.load(con, ingest.read_upload(text.encode(), "t.csv", cat))
+        loading.load(con, loading.read_upload(text.encode(), "t.csv", cat))
         rows = status.query(con, cat, [2010 * 4 + 3, 2011 * 4, 2012 * 4], areas=["Dale", "Vale"])
     got = {(r["area"], r["quarter"]): (r["target"], r["status"]) for r in rows}
     assert got[("Dale", "2010/11 Q4")] == (12.0, "GREEN")   # Dale's own target that year

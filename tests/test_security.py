@@ -21,9 +21,11 @@ from test_concurrency import big_file
 from test_upload_page import PASSWORD, REVISION, UPLOAD, accounts, sign_in, upload  # noqa: F401
 
 from dashboard import ui
-from pipelines import config, ingest, quarters, store
-from pipelines.reader import read_bytes
-from pipelines.validate import check
+from pipelines.catalogue import config, quarters
+from pipelines.ingest import loading
+from pipelines.ingest.reader import read_bytes
+from pipelines.ingest.validate import check
+from pipelines.storage import store
 from test_pages import APP, fresh, run, table, text  # noqa: F401 - fresh is an autouse fixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -137,7 +139,7 @@ def test_invisible_control_characters_are_refused_not_stored(catalogue: config.C
 
 def test_a_million_bad_rows_are_counted_but_only_the_first_are_kept(catalogue: config.Catalogue) -> None:
     data = ("indicator,area,quarter,value\n" + "NI 20,Hgh Peak,2010/11 Q1,x\n" * 1_000_000).encode()
-    checked = ingest.read_upload(data, "big.csv", catalogue).checked
+    checked = loading.read_upload(data, "big.csv", catalogue).checked
     assert checked.problem_count == 2_000_000 and len(checked.problems) == 500
     assert checked.problems_not_shown == 1_999_500
     assert str(checked.problems[0]) == "line 2, column area: unknown area 'Hgh Peak' (did you mean 'High Peak'?)"
@@ -169,18 +171,18 @@ def test_the_upload_page_shows_the_first_problems_of_a_huge_file(sample_db: Path
 def test_committing_a_file_already_committed_since_the_preview_says_so(sample_db: Path,
                                                                       catalogue: config.Catalogue) -> None:
     """A second click on Commit carries the version of the preview made before the first click."""
-    revision = ingest.read_upload(REVISION, "revision.csv", catalogue)
+    revision = loading.read_upload(REVISION, "revision.csv", catalogue)
     with store.connect(sample_db) as con:
-        first = ingest.load(con, revision, analyst="Sam Analyst", expected_version=9)
-        with pytest.raises(ingest.AlreadyLoaded) as exc:
-            ingest.load(con, revision, analyst="Sam Analyst", expected_version=9)
+        first = loading.load(con, revision, analyst="Sam Analyst", expected_version=9)
+        with pytest.raises(loading.AlreadyLoaded) as exc:
+            loading.load(con, revision, analyst="Sam Analyst", expected_version=9)
         assert str(exc.value).startswith(f"revision.csv was already committed as load {first.load_id} by Sam Analyst"
                                          " at ")
         assert str(exc.value).endswith("; nothing more was loaded.")
         # another file since the preview is still refused as a change the analyst has not seen
-        other = ingest.read_upload(b"indicator,area,quarter,value\nNI 20,Erewash,2010/11 Q1,6\n", "o.csv", catalogue)
-        with pytest.raises(ingest.LoadRefused, match="The figures changed since your preview"):
-            ingest.load(con, other, expected_version=9)
+        other = loading.read_upload(b"indicator,area,quarter,value\nNI 20,Erewash,2010/11 Q1,6\n", "o.csv", catalogue)
+        with pytest.raises(loading.LoadRefused, match="The figures changed since your preview"):
+            loading.load(con, other, expected_version=9)
     assert loads_in(sample_db) == first.load_id
 
 
@@ -200,7 +202,7 @@ def test_a_database_deleted_while_the_server_runs_is_not_rebuilt_from_the_sample
 READ_ONLY_PAGES = """
 import sys
 from streamlit.testing.v1 import AppTest
-from pipelines import store
+from pipelines.storage import store
 for page in ("views/overview.py", "views/district.py", "views/indicator.py", "views/upload.py"):
     at = AppTest.from_file(sys.argv[1], default_timeout=60)
     at.query_params["area"] = "High Peak"

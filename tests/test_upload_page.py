@@ -8,7 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import ui
-from pipelines import analysts, commentary, ingest, store
+from pipelines.ingest import loading
+from pipelines.storage import analysts, commentary, store
 from test_pages import fresh, live_markdown, run, table, text  # noqa: F401 - fresh is an autouse fixture
 
 UPLOAD, INDICATOR, OVERVIEW = "views/upload.py", "views/indicator.py", "views/overview.py"
@@ -99,14 +100,14 @@ def test_preview_commit_and_undo(sample_db: Path) -> None:
     with store.connect(sample_db) as con:
         assert con.execute("SELECT value FROM observations WHERE area='Chesterfield' AND indicator='NI 20'"
                            " AND qi = 8040").fetchone() == (9.79,)
-        assert ingest.loads(con)[0]["kind"] == "undo"
+        assert loading.loads(con)[0]["kind"] == "undo"
 
 
 def test_nothing_is_read_from_a_file_before_its_sender_signs_in(sample_db: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     reads = []
-    real_read = ingest.read_upload
-    monkeypatch.setattr(ingest, "read_upload", lambda *a, **k: reads.append(a[1]) or real_read(*a, **k))
+    real_read = loading.read_upload
+    monkeypatch.setattr(loading, "read_upload", lambda *a, **k: reads.append(a[1]) or real_read(*a, **k))
     at = run(UPLOAD)
     assert not at.get("file_uploader")  # no uploader is offered, so no file can be sent
     assert ("Sign in above to upload a file. Files are read and checked only for signed-in analysts."
@@ -128,11 +129,11 @@ def test_a_commit_applies_only_the_preview_the_analyst_saw(sample_db: Path) -> N
     at = upload(at, "revision.csv", REVISION)
     assert {m.label: m.value for m in at.metric}["Revised rows"] == "1"
     # Another analyst's load lands between the preview and the click.
-    from pipelines import config
-    other = ingest.read_upload(b"indicator,area,quarter,value\nNI 20,Chesterfield,2010/11 Q1,12.5\n",
+    from pipelines.catalogue import config
+    other = loading.read_upload(b"indicator,area,quarter,value\nNI 20,Chesterfield,2010/11 Q1,12.5\n",
                                "other.csv", config.load())
     with store.connect(sample_db) as con:
-        assert ingest.load(con, other, analyst="Someone Else").load_id == 10
+        assert loading.load(con, other, analyst="Someone Else").load_id == 10
     next(b for b in at.button if b.label == "Commit `revision.csv`").click()
     at = at.run()
     assert ("The figures changed since your preview (load 10 was committed meanwhile); nothing was loaded."
@@ -140,7 +141,7 @@ def test_a_commit_applies_only_the_preview_the_analyst_saw(sample_db: Path) -> N
     # the fresh preview is shown: the revision is now against the other load's value
     assert table(at, "revisions")[1][3:5] == ["12.5", "10.4"]
     with store.connect(sample_db) as con:
-        newest = ingest.loads(con)[0]  # only the other load went in
+        newest = loading.loads(con)[0]  # only the other load went in
         assert (newest["load_id"], newest["file_name"]) == (10, "other.csv")
         assert con.execute("SELECT value FROM observations WHERE area='Chesterfield' AND indicator='NI 20'"
                            " AND qi = 8040").fetchone() == (12.5,)
@@ -209,7 +210,7 @@ def test_database_errors_in_commentary_and_loads_are_sentences(sample_db: Path, 
         raise duckdb.IOException("IO Error: disk gone")
 
     monkeypatch.setattr(commentary, "current", broken)
-    monkeypatch.setattr(ingest, "loads", broken)
+    monkeypatch.setattr(loading, "loads", broken)
     at = run(INDICATOR, indicator="NI 39")
     assert not at.exception
     assert ("The commentary could not be read or saved, so nothing was changed: IO Error: disk gone"

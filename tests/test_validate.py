@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines import config, ingest
+from pipelines.catalogue import config
+from pipelines.ingest import loading
 
 HEADER = "indicator,area,quarter,value,lower,upper,reported_status,note\n"
 
 
 def check(catalogue: config.Catalogue, text: str | bytes, name: str = "q.csv") -> list[str]:
     data = text.encode() if isinstance(text, str) else text
-    return [str(p) if p.line else p.reason for p in ingest.read_upload(data, name, catalogue).checked.problems]
+    return [str(p) if p.line else p.reason for p in loading.read_upload(data, name, catalogue).checked.problems]
 
 
 def test_a_clean_file_passes(catalogue: config.Catalogue) -> None:
-    upload = ingest.read_upload((HEADER + "NI 16,Derbyshire,2010/11 Q2,9.1,,,G,\n").encode(), "q.csv", catalogue)
+    upload = loading.read_upload((HEADER + "NI 16,Derbyshire,2010/11 Q2,9.1,,,G,\n").encode(), "q.csv", catalogue)
     assert upload.ok
     assert upload.checked.summary("q.csv") == "q.csv: 1 row OK (1 indicator, 1 area, 2010/11 Q2)."
     assert upload.checked.rows[0][:5] == ("NI 16", "Derbyshire", "2010/11 Q2", 2010 * 4 + 1, 9.1)
@@ -75,7 +76,7 @@ def test_unreadable_files(catalogue: config.Catalogue, data: bytes, fragment: st
 
 
 def test_oversized_file_is_refused(catalogue: config.Catalogue) -> None:
-    from pipelines import reader
+    from pipelines.ingest import reader
 
     with pytest.raises(reader.UnreadableFile, match="over the 1 MB limit"):
         reader.read_bytes(b"x" * (1024 * 1024 + 1), "big.csv", max_bytes=1024 * 1024)
@@ -83,18 +84,18 @@ def test_oversized_file_is_refused(catalogue: config.Catalogue) -> None:
 
 def test_excel_utf8_with_byte_order_mark(catalogue: config.Catalogue) -> None:
     data = "\ufeff".encode() + b"indicator,area,quarter,value\r\nNI 16,Derbyshire,2010/11 Q1,9.6\r\n"
-    upload = ingest.read_upload(data, "bom.csv", catalogue)
+    upload = loading.read_upload(data, "bom.csv", catalogue)
     assert upload.ok and upload.checked.rows[0][4] == 9.6
 
 
 def test_windows_1252_note_is_read(catalogue: config.Catalogue) -> None:
     data = "indicator,area,quarter,value,note\nNI 16,Derbyshire,2010/11 Q1,9.6,£40k grant\n".encode("cp1252")
-    upload = ingest.read_upload(data, "win.csv", catalogue)
+    upload = loading.read_upload(data, "win.csv", catalogue)
     assert upload.ok and upload.checked.rows[0][10] == "£40k grant"
 
 
 def test_semicolon_separator_and_decimal_comma(catalogue: config.Catalogue) -> None:
-    ok = ingest.read_upload(b"indicator;area;quarter;value\nNI 16;Derbyshire;2010/11 Q1;9.6\n", "s.csv", catalogue)
+    ok = loading.read_upload(b"indicator;area;quarter;value\nNI 16;Derbyshire;2010/11 Q1;9.6\n", "s.csv", catalogue)
     assert ok.ok and ok.checked.rows[0][4] == 9.6
     assert check(catalogue, "indicator;area;quarter;value\nNI 16;Derbyshire;2010/11 Q1;9,6\n") == [
         "line 2, column value: '9,6' has a comma; write the number with a decimal point and no separators"
@@ -104,7 +105,7 @@ def test_semicolon_separator_and_decimal_comma(catalogue: config.Catalogue) -> N
 def test_quoted_fields_thousands_separators_and_percent_signs(catalogue: config.Catalogue) -> None:
     text = ('indicator,area,quarter,value,note\n'
             'NI 39,Derbyshire,2010/11 Q1,"1,839","Projected, from ""quarterly"" data"\n')
-    upload = ingest.read_upload(text.encode(), "q.csv", catalogue)
+    upload = loading.read_upload(text.encode(), "q.csv", catalogue)
     assert upload.ok
     assert upload.checked.rows[0][4] == 1839.0
     assert upload.checked.rows[0][10] == 'Projected, from "quarterly" data'
@@ -115,7 +116,7 @@ def test_quoted_fields_thousands_separators_and_percent_signs(catalogue: config.
 
 def test_trailing_empty_columns_from_a_spreadsheet(catalogue: config.Catalogue) -> None:
     text = "indicator,area,quarter,value,,\nNI 16,Derbyshire,2010/11 Q1,9.6,,\n,,,,,\n"
-    upload = ingest.read_upload(text.encode(), "t.csv", catalogue)
+    upload = loading.read_upload(text.encode(), "t.csv", catalogue)
     assert upload.ok and len(upload.checked.rows) == 1
 
 
@@ -134,7 +135,7 @@ def test_xlsx_workbook_is_read(catalogue: config.Catalogue, tmp_path) -> None:
     sheet.append(["NI 47", "Derbyshire", "2010/11 Q1", 449, None])
     path = tmp_path / "q.xlsx"
     book.save(path)
-    upload = ingest.read_file(path, catalogue)
+    upload = loading.read_file(path, catalogue)
     assert upload.ok
     assert [(r[0], r[4], r[10]) for r in upload.checked.rows] == [("NI 16", 9.6, "from Excel"), ("NI 47", 449.0, None)]
 
@@ -145,12 +146,12 @@ def test_the_sample_files_are_clean(catalogue: config.Catalogue) -> None:
     files = sorted(SAMPLE_DIR.glob("*.csv"))
     assert len(files) >= 8
     for path in files:
-        upload = ingest.read_file(path, catalogue)
+        upload = loading.read_file(path, catalogue)
         assert upload.ok, (path.name, upload.checked.problems)
 
 
 def test_exported_text_cannot_run_as_a_spreadsheet_formula() -> None:
-    from pipelines import export
+    from pipelines.present import export
 
     text = export.csv_text(["area", "value", "note"], [
         ("Derbyshire", -1.75, "=HYPERLINK(\"http://x\",\"click\")"),
@@ -182,7 +183,7 @@ def test_exported_text_cannot_run_as_a_spreadsheet_formula() -> None:
     ],
 )
 def test_numbers_that_could_be_misread_are_refused(value: str, delimiter: str, message: str) -> None:
-    from pipelines.validate import parse_number
+    from pipelines.ingest.validate import parse_number
 
     with pytest.raises(ValueError) as exc:
         parse_number(value, delimiter)
@@ -193,7 +194,7 @@ def test_numbers_that_could_be_misread_are_refused(value: str, delimiter: str, m
     ("1,839", ",", 1839.0), ("1 839.5", ",", 1839.5), ("1.234", ",", 1.234), ("-0.5", ";", -0.5), ("2e3", ",", 2000.0),
 ])
 def test_unambiguous_numbers_are_read(value: str, delimiter: str, number: float) -> None:
-    from pipelines.validate import parse_number
+    from pipelines.ingest.validate import parse_number
 
     assert parse_number(value, delimiter) == number
 
@@ -203,7 +204,7 @@ def test_a_short_row_is_not_taken_as_not_available(catalogue: config.Catalogue) 
         "line 2, column value: has 3 fields but the header has 5, so value is missing (leave an empty field"
         " (,,) for a figure that is not available)"]
     # missing trailing optional fields are fine: an empty note
-    assert ingest.read_upload(b"indicator,area,quarter,value,note\nNI 16,Derbyshire,2010/11 Q1,9.6\n", "x.csv",
+    assert loading.read_upload(b"indicator,area,quarter,value,note\nNI 16,Derbyshire,2010/11 Q1,9.6\n", "x.csv",
                               catalogue).ok
 
 
@@ -226,14 +227,14 @@ def test_xlsx_dates_in_the_quarter_column_are_quarter_ends(catalogue: config.Cat
 
     path = _workbook(tmp_path, [["indicator", "area", "quarter", "value"],
                                 ["NI 16", "Derbyshire", datetime(2010, 6, 30), 9.6]])
-    upload = ingest.read_file(path, catalogue)
+    upload = loading.read_file(path, catalogue)
     assert upload.ok and upload.checked.rows[0][2] == "2010/11 Q1"
 
 
 def test_xlsx_percentage_cells_are_refused(catalogue: config.Catalogue, tmp_path) -> None:
     path = _workbook(tmp_path, [["indicator", "area", "quarter", "value"],
                                 ["NI 1", "Derbyshire", "2010/11 Q1", 0.741]], {"D2": "0.0%"})
-    upload = ingest.read_file(path, catalogue)
+    upload = loading.read_file(path, catalogue)
     assert [p.reason for p in upload.checked.problems] == [
         "q.xlsx: cell D2 is formatted as a percentage, so 74.1% is stored as 0.741; format those cells as plain"
         " numbers (74.1), save, and upload again."]
@@ -242,16 +243,16 @@ def test_xlsx_percentage_cells_are_refused(catalogue: config.Catalogue, tmp_path
 def test_xlsx_formulas_without_saved_results_are_refused(catalogue: config.Catalogue, tmp_path) -> None:
     path = _workbook(tmp_path, [["indicator", "area", "quarter", "value"],
                                 ["NI 16", "Derbyshire", "2010/11 Q1", "=4.8*2"]])
-    upload = ingest.read_file(path, catalogue)
+    upload = loading.read_file(path, catalogue)
     assert [p.reason for p in upload.checked.problems] == [
         "q.xlsx: cell D2 holds a formula with no saved result; open the workbook in Excel and save it (or paste"
         " the figures as values), then upload it again."]
 
 
 def test_an_oversized_file_is_refused_before_it_is_read(catalogue: config.Catalogue, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(ingest, "MAX_BYTES", 100)
+    monkeypatch.setattr(loading, "MAX_BYTES", 100)
     path = tmp_path / "big.csv"
     path.write_text("indicator,area,quarter,value\n" + "NI 16,Derbyshire,2010/11 Q1,9.6\n" * 10)
-    upload = ingest.read_file(path, catalogue)
+    upload = loading.read_file(path, catalogue)
     assert [p.reason for p in upload.checked.problems] == [
         "big.csv is 0.0 MB, over the 0 MB limit; split it into one file per quarter."]

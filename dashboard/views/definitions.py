@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import state, ui
 from dashboard.ui import Html, chip, esc
-from pipelines import quarters
+from pipelines.catalogue import quarters
 
 ctx = state.context()
 cat = ctx.catalogue

@@ -8,7 +8,8 @@ import streamlit as st
 
 from dashboard import charts, data, notes, state, ui
 from dashboard.ui import Html, chip, esc
-from pipelines import explain, quarters
+from pipelines.catalogue import quarters
+from pipelines.present import explain
 
 SPARK_QUARTERS = 8
 

@@ -6,7 +6,8 @@ import streamlit as st
 
 from dashboard import charts, data, notes, state, ui
 from dashboard.ui import chip
-from pipelines import explain, quarters
+from pipelines.catalogue import quarters
+from pipelines.present import explain
 
 ctx = state.context()
 cat = ctx.catalogue

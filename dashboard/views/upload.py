@@ -9,8 +9,10 @@ import duckdb
 import streamlit as st
 
 from dashboard import auth, state, ui
-from pipelines import analysts, ingest, reader, store
-from pipelines.validate import plural
+from pipelines.ingest import loading, reader
+from pipelines.ingest.validate import plural
+from pipelines.rules import status
+from pipelines.storage import analysts, store
 
 MAX_MB = reader.MAX_BYTES // (1024 * 1024)
 PREVIEW_ROWS = 200
@@ -20,8 +22,9 @@ st.title("Upload a quarter's figures")
 st.markdown("Sign in, then choose a file: it is checked and you see exactly what it would change. Nothing is"
             " written until you commit it, and a load can be undone.")
 st.caption(f"A CSV (saved from Excel or any tool) up to {MAX_MB} MB, or an .xlsx workbook up to"
-           f" {reader.XLSX_MAX_BYTES // (1024 * 1024)} MB, one row per indicator, area and quarter. Columns: `indicator`, `area`, `quarter`,"
-           " `value`; optionally `lower`, `upper`, `numerator`, `denominator`, `reported_status`, `note`.")
+           f" {reader.XLSX_MAX_BYTES // (1024 * 1024)} MB, one row per indicator, area and quarter."
+           " Columns: `indicator`, `area`, `quarter`, `value`; optionally `lower`, `upper`, `numerator`,"
+           " `denominator`, `reported_status`, `note`.")
 
 analyst = auth.panel()
 if flash := st.session_state.pop("_flash", None):
@@ -40,10 +43,10 @@ def _write(action: Any) -> Any:
         st.error(ui.error_text(store.io_failure(exc)))
     except duckdb.Error as exc:
         st.error(ui.error_text(f"The database could not be written, so nothing was changed: {exc}"))
-    except ingest.AlreadyLoaded as exc:
+    except loading.AlreadyLoaded as exc:
         # A second click on Commit: the first one loaded the file, so say that, as a success.
         _done(ui.error_text(exc))
-    except ingest.LoadRefused as exc:
+    except loading.LoadRefused as exc:
         st.error(ui.error_text(exc))
     return None
 
@@ -89,7 +92,7 @@ else:
         st.info("Choose a file to check it. Checking and previewing write nothing.")
 if uploaded is not None and analyst is not None:
     data = uploaded.getvalue()
-    upload = ingest.read_upload(data, uploaded.name, ctx.catalogue)
+    upload = loading.read_upload(data, uploaded.name, ctx.catalogue)
     # The file's name is the uploader's text: shown in code formatting, never as Markdown.
     file_md = ui.code(uploaded.name)
     if not upload.ok:
@@ -104,9 +107,10 @@ if uploaded is not None and analyst is not None:
         key = ("preview", upload.sha256, ctx.snap.load_id)
         if shown != key:
             st.session_state["_preview"] = _write(
-                lambda con: ingest.load(con, upload, ctx.catalogue, dry_run=True, detail_limit=PREVIEW_ROWS))
+                lambda con: loading.load(con, upload, status.rater(ctx.catalogue), dry_run=True,
+                                         detail_limit=PREVIEW_ROWS))
             st.session_state["_preview_key"] = key
-        preview: ingest.LoadResult | None = st.session_state["_preview"]
+        preview: loading.LoadResult | None = st.session_state["_preview"]
         if preview is not None:
             st.success(f"{ui.md_text(upload.checked.summary(uploaded.name))} No problems found.")
             st.subheader("Preview: what committing this file would change", anchor=False)
@@ -145,14 +149,14 @@ if uploaded is not None and analyst is not None:
                            help="Loads the file in one step; if anything fails, nothing is changed."):
                 # The version of the preview the analyst saw (for another file, or none: -1 refuses).
                 seen = shown[2] if shown is not None and shown[1] == upload.sha256 else -1
-                result = _write(lambda con: ingest.load(con, upload, analyst=analyst, expected_version=seen))
+                result = _write(lambda con: loading.load(con, upload, analyst=analyst, expected_version=seen))
                 if result is not None:
                     _done(f"Committed {file_md} as {result.summary()}. Every page now shows it.")
 
 st.header("Loads")
 try:
     with store.connect_to_read(ctx.snap.db) as con:
-        history = ingest.loads(con)
+        history = loading.loads(con)
 except (store.StoreBusy, store.StoreError) as exc:
     history = []
     st.error(ui.error_text(exc))
@@ -192,7 +196,7 @@ else:
                                    f" {by_id[i]['loaded_at']:%d %b %Y %H:%M} ({by_id[i]['rows_added']} added,"
                                    f" {by_id[i]['rows_revised']} revised)"))
         if st.button(f"Undo load {choice}", key="undo"):
-            result = _write(lambda con: ingest.undo(con, choice, analyst=analyst))
+            result = _write(lambda con: loading.undo(con, choice, analyst=analyst))
             if result is not None:
                 st.session_state["_flash"] = (f"Load {choice} undone (recorded as load {result.load_id});"
                                               f" {plural(result.revised, 'earlier value')} restored.")

@@ -17,7 +17,7 @@ import pytest
 from browsing import ANALYST, PASSWORD
 
 from fixtures import ROOT
-from pipelines import analysts
+from pipelines.storage import analysts
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "artifacts"

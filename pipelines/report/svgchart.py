@@ -11,8 +11,8 @@ import math
 from html import escape
 from typing import Any
 
-from pipelines.explain import number
-from pipelines.palette import STATUS_STYLE
+from pipelines.present.explain import number
+from pipelines.present.palette import STATUS_STYLE
 
 W, H = 640, 236
 LEFT, RIGHT, TOP, BOTTOM = 64, 56, 30, 40

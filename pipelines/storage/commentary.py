@@ -8,7 +8,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines import store
+from pipelines.storage import store
 
 _LOCK = threading.Lock()  # writers in one process take turns (see ingest)
 MAX_TEXT = 10_000

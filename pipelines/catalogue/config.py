@@ -33,9 +33,9 @@ from pydantic import (
     model_validator,
 )
 
-from pipelines import quarters
+from pipelines.catalogue import quarters
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "indicators.yaml"
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "indicators.yaml"
 Level = Literal["county", "district"]
 
 # Limits that keep a hostile or mistaken file from exhausting the server's time and memory.

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from pipelines import quarters
-from pipelines.config import Catalogue, suggest
-from pipelines.reader import Table
+from pipelines.catalogue import quarters
+from pipelines.catalogue.config import Catalogue, suggest
+from pipelines.ingest.reader import Table
 
 REQUIRED = ("indicator", "area", "quarter", "value")
 OPTIONAL = ("lower", "upper", "numerator", "denominator", "reported_status", "note")

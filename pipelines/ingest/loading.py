@@ -12,7 +12,7 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,12 +21,11 @@ from typing import Any
 
 import duckdb
 
-from pipelines import status as status_mod
-from pipelines import store
-from pipelines.config import Catalogue
-from pipelines.reader import MAX_BYTES, Table, UnreadableFile, read_bytes, too_big
-from pipelines.store import OBSERVATION_COLUMNS
-from pipelines.validate import Checked, Problem, Row, check, plural
+from pipelines.catalogue.config import Catalogue
+from pipelines.ingest.reader import MAX_BYTES, Table, UnreadableFile, read_bytes, too_big
+from pipelines.ingest.validate import Checked, Problem, Row, check, plural
+from pipelines.storage import store
+from pipelines.storage.store import OBSERVATION_COLUMNS
 
 KEY = ("indicator", "area", "qi")
 _STAGING_TYPES = {
@@ -137,10 +136,16 @@ def _next_load_id(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 1
 
 
+# Status rows for some quarters and indicators, read inside the load's transaction. The rules
+# sit above ingest, so the caller passes this in (rules.status.rater) rather than ingest
+# importing the rules.
+Rater = Callable[[duckdb.DuckDBPyConnection, list[int], list[str]], list[dict[str, Any]]]
+
+
 def load(
     con: duckdb.DuckDBPyConnection,
     upload: Upload,
-    catalogue: Catalogue | None = None,
+    rate: Rater | None = None,
     *,
     analyst: str | None = None,
     dry_run: bool = False,
@@ -148,7 +153,7 @@ def load(
     expected_version: int | None = None,
 ) -> LoadResult:
     """Apply a clean upload in one transaction (or, with dry_run, apply and roll back to
-    report what would change). With a catalogue, status changes are reported too. With
+    report what would change). With ``rate``, status changes are reported too. With
     expected_version (the latest load id a preview was made against), the load is refused
     if another load has been committed since, so what is committed is what was previewed."""
     if not upload.ok:
@@ -166,7 +171,9 @@ def load(
         counts = dict(con.execute("SELECT change, count(*) FROM staged GROUP BY change").fetchall())
         load_id = _next_load_id(con)
         quarters = sorted({r[3] for r in rows})
-        before = _statuses(con, catalogue, quarters, rows) if catalogue else []
+        indicators = sorted({r[0] for r in rows})
+        # the quarter after each loaded one changes its direction, not its status: quarters suffice
+        before = rate(con, quarters, indicators) if rate else []
         revisions = store.records(con.execute(f"""
             SELECT s.indicator, s.area, s.quarter, o.value AS old_value, s.value AS new_value,
                    o.reported_status AS old_reported_status, s.reported_status AS new_reported_status,
@@ -193,7 +200,7 @@ def load(
         con.execute(
             f"INSERT INTO observations SELECT {cols}, $id FROM staged WHERE change <> 'unchanged'",
             {"id": load_id})
-        after = _statuses(con, catalogue, quarters, rows) if catalogue else []
+        after = rate(con, quarters, indicators) if rate else []
         con.execute("DROP TABLE staged")
         con.execute("DROP TABLE staging")
     return LoadResult(
@@ -212,14 +219,6 @@ def _refuse_if_already_loaded(con: duckdb.DuckDBPyConnection, upload: Upload, si
         by = f" by {row[1]}" if row[1] else ""
         raise AlreadyLoaded(f"{upload.name} was already committed as load {row[0]}{by} at {row[2]:%H:%M:%S};"
                             " nothing more was loaded.")
-
-
-def _statuses(con: duckdb.DuckDBPyConnection, catalogue: Catalogue | None, quarters: list[int],
-              rows: list[Row]) -> list[dict[str, Any]]:
-    assert catalogue is not None
-    indicators = sorted({r[0] for r in rows})
-    # the quarter after each loaded one changes its direction, not its status: quarters suffice
-    return status_mod.query(con, catalogue, quarters, indicators=indicators)
 
 
 def status_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[dict[str, Any]]:

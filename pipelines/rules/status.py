@@ -11,11 +11,12 @@ AMBER, not RED through a floating-point remainder).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import duckdb
 
-from pipelines.config import Catalogue
+from pipelines.catalogue.config import Catalogue
 
 STATUSES = ("GREEN", "AMBER", "RED", "GREY", "NA")
 CLI_COLUMNS = (
@@ -189,3 +190,8 @@ def table(
     result = con.execute(STATUS_SQL.format(columns=select),
                          parameters(catalogue, quarter_indexes, areas, indicators))
     return [d[0] for d in result.description], result.fetchall()
+
+
+def rater(catalogue: Catalogue) -> Callable[[duckdb.DuckDBPyConnection, list[int], list[str]], list[dict[str, Any]]]:
+    """The status rows a load reports its status changes from (ingest.loading.load's ``rate``)."""
+    return lambda con, quarters, indicators: query(con, catalogue, quarters, indicators=indicators)

@@ -16,9 +16,13 @@ from typing import Any
 import duckdb
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from pipelines import commentary, explain, quarters, status, svgchart
-from pipelines.config import Catalogue
-from pipelines.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
+from pipelines.catalogue import quarters
+from pipelines.catalogue.config import Catalogue
+from pipelines.present import explain
+from pipelines.present.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
+from pipelines.report import svgchart
+from pipelines.rules import status
+from pipelines.storage import commentary
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 EXCEPTIONS = ("AMBER", "RED", "GREY")

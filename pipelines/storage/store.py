@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = ROOT / "data" / "ragboard.duckdb"
 SAMPLE_DIR = ROOT / "data" / "sample"
 

@@ -1,0 +1,1 @@
+"""The catalogue: indicators.yaml read, bounded and validated; financial-year quarters."""

@@ -1,0 +1,1 @@
+"""Ingest: read a file from any writer, check it against the catalogue, load it, undo a load."""

@@ -1,0 +1,1 @@
+"""The board pack: HTML and PDF from templates, with its trend charts."""

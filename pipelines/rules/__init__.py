@@ -1,0 +1,1 @@
+"""Rules: the status of every indicator, area and quarter, as SQL built from the catalogue."""

@@ -1,0 +1,1 @@
+"""Statistics (confidence intervals, SPC, forecasts) arrive here; empty for now."""

@@ -1,0 +1,1 @@
+"""Storage: the DuckDB file and its tables, commentary and actions, analyst accounts."""
