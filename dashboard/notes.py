@@ -16,14 +16,14 @@ from pipelines.storage import commentary, store
 
 
 def _db(action: Callable[[duckdb.DuckDBPyConnection], Any], db: str, *, write: bool = False) -> Any:
+    """Run ``action`` on a short-lived connection. The store's failures (busy, missing, read-only,
+    a disk that fails) and a refused text are sentences; any other error is a fault and is raised."""
     try:
         connection = store.connect(db, wait=3, create=False) if write else store.connect_to_read(db, wait=3)
         with connection as con:
             return action(con)
     except (store.StoreBusy, store.StoreError, commentary.CommentaryError) as exc:
         st.error(ui.error_text(exc))
-    except duckdb.Error as exc:
-        st.error(ui.error_text(f"The commentary could not be read or saved, so nothing was changed: {exc}"))
     return None
 
 

@@ -1,4 +1,5 @@
-"""Writers at the same moment, a CLI load under a running reader, and a killed load."""
+"""Writers at the same moment, one write lock in a process, a CLI load under a running reader, a page
+whose write meets another process's lock, and a killed load."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
 
-from fixtures import ROOT
+from fixtures import Q1_2010, ROOT
 from pipelines.catalogue import config, quarters
 from pipelines.ingest import loading
 from pipelines.rules import status
-from pipelines.storage import store
+from pipelines.storage import analysts, commentary, store
+
+HOLD = "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); time.sleep(60)"
 
 
 def quarter_file(path: Path, qi: int, value: float) -> Path:
@@ -53,6 +59,100 @@ def test_two_analysts_commit_at_the_same_moment(sample_db: Path, catalogue: conf
     with store.connect(sample_db) as con:
         assert sorted(r["load_id"] for r in loading.loads(con))[-2:] == [10, 11]
         assert store.loaded_quarters(con)[-2:] == [2010 * 4 + 1, 2010 * 4 + 2]
+
+
+def test_loads_and_commentary_take_turns_on_one_write_lock(sample_db: Path, catalogue: config.Catalogue) -> None:
+    """Two connections to one file in one process could write at once (DuckDB's MVCC); a load, a
+    commentary and an action wait for a transaction in progress only because ingest and
+    commentary share storage's one write lock."""
+    upload = loading.read_upload(b"indicator,area,quarter,value\nNI 16,Derbyshire,2010/11 Q2,9.4\n", "q.csv",
+                                 catalogue)
+    writers = {
+        "load": lambda con: loading.load(con, upload, analyst="sam"),
+        "commentary": lambda con: commentary.write(con, "NI 20", "Derbyshire", Q1_2010, "Rising", "sam"),
+        "action": lambda con: commentary.add_action(con, "NI 20", "Derbyshire", Q1_2010, "Ask", "sam", None, "sam"),
+    }
+    done: list[str] = []
+    errors: list[BaseException] = []
+
+    def run(name: str, write: Any) -> None:
+        try:
+            with store.connect(sample_db) as own:
+                write(own)
+            done.append(name)
+        except BaseException as exc:  # noqa: BLE001 - the test reports any failure
+            errors.append(exc)
+
+    with store.connect(sample_db) as con, store.transaction(con):
+        con.execute("INSERT INTO commentary_versions VALUES ('NI 1', 'Derbyshire', ?, 'first', 'jo', now())",
+                    [Q1_2010])
+        threads = [threading.Thread(target=run, args=item) for item in writers.items()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(0.5)
+        assert done == [] and not errors  # every writer waits for this transaction
+    for t in threads:
+        t.join(60)
+    assert sorted(done) == ["action", "commentary", "load"] and not errors
+    with store.connect(sample_db) as con:
+        assert store.latest_load_id(con) == 10
+        assert [c["indicator"] for c in commentary.current(con, area="Derbyshire", qi=Q1_2010)] == ["NI 1", "NI 20"]
+        assert len(commentary.actions(con)) == 1
+
+
+def test_a_page_write_meeting_another_process_s_lock_is_a_sentence(sample_db: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mark done on the Indicator page while another process (a CLI load) holds the database: a real
+    lock, taken between the page's reads and its write, so the write waits and gives up with a
+    sentence, and the action stays open."""
+    from dashboard import notes, ui
+
+    with store.connect(sample_db) as con:
+        commentary.add_action(con, "NI 39", "Derbyshire", 8040, "Ask the PCT", "Analyst", None, "Sam Analyst")
+    accounts = tmp_path / "analysts.json"
+    analysts.add("Sam Analyst", "a long enough passphrase", accounts)
+    monkeypatch.setenv("RAGBOARD_ANALYSTS", str(accounts))
+    monkeypatch.setenv("RAGBOARD_DB", str(sample_db))
+    monkeypatch.delenv("RAGBOARD_CONFIG", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=60)
+    at.switch_page("views/upload.py").run()
+    at.text_input(key="sign_in_name").input("Sam Analyst")
+    at.text_input(key="sign_in_password").input("a long enough passphrase")
+    next(b for b in at.button if b.label == "Sign in").click()
+    at.run()
+    at.switch_page("views/indicator.py")
+    at.query_params["indicator"] = "NI 39"
+    at.run()
+    assert not at.exception
+
+    holders: list[subprocess.Popen[str]] = []
+    real_connect = store.connect
+
+    def connect_after_another_process_takes_the_lock(*args: Any, **kwargs: Any) -> Any:
+        proc = subprocess.Popen([sys.executable, "-c", HOLD, str(sample_db)], stdout=subprocess.PIPE, text=True)
+        holders.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(notes.store, "connect", connect_after_another_process_takes_the_lock)
+    try:
+        next(b for b in at.button if b.label == "Mark done").click()
+        at.run()
+    finally:
+        for proc in holders:
+            proc.kill()
+            proc.wait()
+        st.cache_data.clear()
+        st.cache_resource.clear()
+    assert len(holders) == 1 and not at.exception
+    assert [e.value for e in at.error] == [ui.error_text(
+        f"The database {sample_db} is busy: another program is writing to it. Try again in a moment.")]
+    assert [b for b in at.button if b.label == "Mark done"]  # still offered
+    with real_connect(sample_db) as con:
+        assert [a["done"] for a in commentary.actions(con)] == [False]
 
 
 def test_two_processes_load_at_once(sample_db: Path, tmp_path: Path) -> None:

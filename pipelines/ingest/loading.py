@@ -12,8 +12,7 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -25,18 +24,7 @@ from pipelines.catalogue.config import Catalogue
 from pipelines.ingest.reader import MAX_BYTES, Table, UnreadableFile, read_bytes, too_big
 from pipelines.ingest.validate import Checked, Problem, Row, check, plural
 from pipelines.storage import store
-from pipelines.storage.store import OBSERVATION_COLUMNS
-
-KEY = ("indicator", "area", "qi")
-_STAGING_TYPES = {
-    "indicator": "VARCHAR", "area": "VARCHAR", "quarter": "VARCHAR", "qi": "INTEGER",
-    "value": "DOUBLE", "lower": "DOUBLE", "upper": "DOUBLE", "numerator": "DOUBLE",
-    "denominator": "DOUBLE", "reported_status": "VARCHAR", "note": "VARCHAR",
-}
-_VALUE_COLUMNS = [c for c in OBSERVATION_COLUMNS if c not in KEY and c != "quarter"]
-# Writers in one process (two analysts on the dashboard) take turns; writers in other
-# processes are kept out by DuckDB's file lock, which store.connect waits on.
-_WRITE_LOCK = threading.Lock()
+from pipelines.storage.schema import OBSERVATION_COLUMNS, OBSERVATION_TYPES, OBSERVATION_VALUES
 
 
 class LoadRefused(Exception):
@@ -97,17 +85,6 @@ class LoadResult:
                 f" {self.unchanged} unchanged")
 
 
-@contextmanager
-def _transaction(con: duckdb.DuckDBPyConnection, commit: bool) -> Iterator[None]:
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT" if commit else "ROLLBACK")
-
-
 def _stage(con: duckdb.DuckDBPyConnection, rows: list[Row]) -> None:
     """Put the rows in a temporary table through a CSV file: DuckDB's reader is far
     faster than row-by-row inserts, and the rows are already checked."""
@@ -119,21 +96,16 @@ def _stage(con: duckdb.DuckDBPyConnection, rows: list[Row]) -> None:
         con.execute(
             "CREATE TEMP TABLE staging AS SELECT * FROM read_csv($path, header = false,"
             " auto_detect = false, columns = $columns, quote = '\"', escape = '\"')",
-            {"path": tmp, "columns": _STAGING_TYPES},
+            {"path": tmp, "columns": OBSERVATION_TYPES},
         )
     finally:
         os.unlink(tmp)
-    changed = " OR ".join(f"o.{c} IS DISTINCT FROM s.{c}" for c in _VALUE_COLUMNS)
+    changed = " OR ".join(f"o.{c} IS DISTINCT FROM s.{c}" for c in OBSERVATION_VALUES)
     con.execute(
         "CREATE OR REPLACE TEMP TABLE staged AS SELECT s.*, CASE WHEN o.qi IS NULL THEN 'added'"
         f" WHEN {changed} THEN 'revised' ELSE 'unchanged' END AS change"
         " FROM staging s LEFT JOIN observations o USING (indicator, area, qi)"
     )
-
-
-def _next_load_id(con: duckdb.DuckDBPyConnection) -> int:
-    row = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM loads").fetchone()
-    return int(row[0]) if row else 1
 
 
 # Status rows for some quarters and indicators, read inside the load's transaction. The rules
@@ -159,9 +131,9 @@ def load(
     if not upload.ok:
         raise LoadRefused(f"{upload.name} has {plural(upload.checked.problem_count, 'problem')}; nothing was loaded.")
     rows = upload.checked.rows
-    with _WRITE_LOCK, _transaction(con, commit=not dry_run):
+    with store.transaction(con, commit=not dry_run):
         if expected_version is not None:
-            latest = _next_load_id(con) - 1
+            latest = store.latest_load_id(con)
             if latest != expected_version:
                 _refuse_if_already_loaded(con, upload, expected_version)
                 raise LoadRefused(
@@ -169,7 +141,7 @@ def load(
                     " nothing was loaded. Check the new preview, then commit again.")
         _stage(con, rows)
         counts = dict(con.execute("SELECT change, count(*) FROM staged GROUP BY change").fetchall())
-        load_id = _next_load_id(con)
+        load_id = store.latest_load_id(con) + 1
         quarters = sorted({r[3] for r in rows})
         indicators = sorted({r[0] for r in rows})
         # the quarter after each loaded one changes its direction, not its status: quarters suffice
@@ -271,7 +243,7 @@ def loads(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 def undo(con: duckdb.DuckDBPyConnection, load_id: int, *, analyst: str | None = None) -> LoadResult:
     """Reverse a load: remove what it added and restore the values it replaced."""
-    with _WRITE_LOCK, _transaction(con, commit=True):
+    with store.transaction(con):
         row = con.execute("SELECT kind, undone_by FROM loads WHERE load_id = ?", [load_id]).fetchone()
         if row is None:
             raise LoadRefused(f"There is no load {load_id}; 'python -m pipelines loads' lists them.")
@@ -288,7 +260,7 @@ def undo(con: duckdb.DuckDBPyConnection, load_id: int, *, analyst: str | None = 
             raise LoadRefused(
                 f"Load {load_id} cannot be undone: load {later[0]} has since revised {later[1]}"
                 f" of its rows. Undo load {later[0]} first.")
-        undo_id = _next_load_id(con)
+        undo_id = store.latest_load_id(con) + 1
         removed = con.execute("SELECT count(*) FROM observations WHERE load_id = ?", [load_id]).fetchone()
         restored = con.execute("SELECT count(*) FROM observation_history WHERE replaced_by = ?",
                                [load_id]).fetchone()

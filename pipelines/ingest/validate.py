@@ -11,6 +11,7 @@ from datetime import date
 from pipelines.catalogue import quarters
 from pipelines.catalogue.config import Catalogue, suggest
 from pipelines.ingest.reader import Table
+from pipelines.storage.schema import ObservationRow
 
 REQUIRED = ("indicator", "area", "quarter", "value")
 OPTIONAL = ("lower", "upper", "numerator", "denominator", "reported_status", "note")
@@ -70,9 +71,8 @@ def count(problems: list[Problem]) -> int:
     return problems.total if isinstance(problems, Problems) else len(problems)
 
 
-# One clean row, in the order of store.OBSERVATION_COLUMNS
-Row = tuple[str, str, str, int, float | None, float | None, float | None,
-            float | None, float | None, str | None, str | None]
+# One clean row: the observation's columns, in the order storage defines them (schema.OBSERVATIONS)
+Row = ObservationRow
 
 
 @dataclass

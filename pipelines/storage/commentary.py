@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import date, datetime
 from typing import Any
 
@@ -10,7 +9,6 @@ import duckdb
 
 from pipelines.storage import store
 
-_LOCK = threading.Lock()  # writers in one process take turns (see ingest)
 MAX_TEXT = 10_000
 
 
@@ -26,11 +24,18 @@ def _clean(text: str, what: str) -> str:
 
 
 def write(con: duckdb.DuckDBPyConnection, indicator: str, area: str, qi: int, text: str, author: str) -> None:
-    """Save a new version of the commentary (an empty text withdraws it)."""
+    """Save a new version of the commentary (an empty text withdraws it). Versions are told apart
+    by their time alone, so a new version is always written later than the one before it, even
+    when the clock says otherwise (two saves in one microsecond, a clock set back)."""
     text = _clean(text, "commentary")
-    with _LOCK:
-        con.execute("INSERT INTO commentary_versions VALUES (?, ?, ?, ?, ?, ?)",
-                    [indicator, area, qi, text, author, datetime.now()])
+    with store.transaction(con):
+        con.execute(
+            """INSERT INTO commentary_versions
+               SELECT $indicator, $area, $qi, $text, $author,
+                      greatest($now, coalesce(max(written_at) + INTERVAL 1 MICROSECOND, $now))
+               FROM commentary_versions WHERE indicator = $indicator AND area = $area AND qi = $qi""",
+            {"indicator": indicator, "area": area, "qi": qi, "text": text, "author": author,
+             "now": datetime.now()})
 
 
 # The current version, and whether the figure it discusses changed after it was written. A
@@ -41,7 +46,7 @@ WITH latest AS (
     SELECT * FROM commentary_versions
     WHERE ($indicator IS NULL OR indicator = $indicator) AND ($area IS NULL OR area = $area)
       AND ($qi IS NULL OR qi = $qi)
-    QUALIFY row_number() OVER (PARTITION BY indicator, area, qi ORDER BY written_at DESC, rowid DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY indicator, area, qi ORDER BY written_at DESC) = 1
 ),
 -- only the figures that have commentary: the join keeps a national database from being grouped
 touched AS (
@@ -76,7 +81,7 @@ def history(con: duckdb.DuckDBPyConnection, indicator: str | None, area: str, qi
     return store.records(con.execute(
         "SELECT indicator, text, author, written_at FROM commentary_versions"
         " WHERE ($indicator IS NULL OR indicator = $indicator) AND area = $area AND qi = $qi"
-        " ORDER BY written_at DESC, rowid DESC", {"indicator": indicator, "area": area, "qi": qi}))
+        " ORDER BY written_at DESC", {"indicator": indicator, "area": area, "qi": qi}))
 
 
 def missing(con: duckdb.DuckDBPyConnection, status_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -95,7 +100,7 @@ def add_action(con: duckdb.DuckDBPyConnection, indicator: str, area: str, qi: in
     text, owner = _clean(text, "action"), _clean(owner, "owner")
     if not text or not owner:
         raise CommentaryError("An action needs a description and an owner.")
-    with _LOCK:
+    with store.transaction(con):
         row = con.execute("SELECT coalesce(max(action_id), 0) + 1 FROM action_versions").fetchone()
         action_id = int(row[0]) if row else 1
         con.execute("INSERT INTO action_versions VALUES (?, 1, ?, ?, ?, ?, ?, ?, false, ?, ?)",
@@ -105,7 +110,7 @@ def add_action(con: duckdb.DuckDBPyConnection, indicator: str, area: str, qi: in
 
 def update_action(con: duckdb.DuckDBPyConnection, action_id: int, author: str, *, done: bool | None = None,
                   text: str | None = None, owner: str | None = None, due: date | None = None) -> None:
-    with _LOCK:
+    with store.transaction(con):
         latest = store.records(con.execute(
             "SELECT * FROM action_versions WHERE action_id = ? ORDER BY version DESC LIMIT 1", [action_id]))
         if not latest:

@@ -1,15 +1,15 @@
-"""The DuckDB database: where it is, its tables, and short-lived connections.
+"""The database as the rest of the engine sees it: short-lived connections, one transaction for
+each write, the store's errors, and the small queries every layer asks.
 
-DuckDB lets one process write a file at a time, so nothing holds a connection open:
-every operation opens one, does its work and closes it. A lock held by another process
-becomes ``StoreBusy`` (a sentence for the user) after a short wait, never a traceback.
+DuckDB lets one process write a file at a time, so nothing holds a connection open: every
+operation opens one, does its work and closes it. A lock held by another process becomes
+``StoreBusy`` (a sentence for the user) after a short wait, never a traceback. Which store is
+behind a connection, and what its errors mean, is decided in ``pipelines.storage.backend``.
 """
 
 from __future__ import annotations
 
-import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,137 +17,38 @@ from typing import Any
 
 import duckdb
 
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DB = ROOT / "data" / "ragboard.duckdb"
+from pipelines.storage import backend
+from pipelines.storage.backend import (
+    DEFAULT_DB,
+    ROOT,
+    StoreBusy,
+    StoreError,
+    StoreMissing,
+    StoreReadOnly,
+    create_schema,
+    db_path,
+    io_failure,
+)
+from pipelines.storage.schema import OBSERVATION_COLUMNS, SCHEMA
+
+__all__ = [
+    "DEFAULT_DB", "OBSERVATION_COLUMNS", "ROOT", "SAMPLE_DIR", "SCHEMA", "WRITE_LOCK", "StoreBusy", "StoreError",
+    "StoreMissing", "StoreReadOnly", "connect", "connect_to_read", "create_schema", "db_path", "io_failure",
+    "is_empty", "latest_load_id", "loaded_quarters", "records", "transaction", "writable",
+]
+
 SAMPLE_DIR = ROOT / "data" / "sample"
 
-OBSERVATION_COLUMNS = (
-    "indicator", "area", "quarter", "qi", "value", "lower", "upper",
-    "numerator", "denominator", "reported_status", "note",
-)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS loads (
-    load_id INTEGER PRIMARY KEY,
-    loaded_at TIMESTAMP NOT NULL,
-    kind VARCHAR NOT NULL,            -- 'load' or 'undo'
-    file_name VARCHAR,
-    sha256 VARCHAR,
-    analyst VARCHAR,
-    rows_added INTEGER NOT NULL,
-    rows_revised INTEGER NOT NULL,
-    rows_unchanged INTEGER NOT NULL,
-    rows_removed INTEGER NOT NULL DEFAULT 0,
-    undoes INTEGER,                   -- for an undo: the load it reversed
-    undone_by INTEGER                 -- for a load: the undo that reversed it
-);
-CREATE TABLE IF NOT EXISTS observations (
-    indicator VARCHAR NOT NULL,
-    area VARCHAR NOT NULL,
-    quarter VARCHAR NOT NULL,
-    qi INTEGER NOT NULL,              -- quarter index: start year * 4 + quarter - 1
-    value DOUBLE,                     -- NULL: not available
-    lower DOUBLE,
-    upper DOUBLE,
-    numerator DOUBLE,
-    denominator DOUBLE,
-    reported_status VARCHAR,
-    note VARCHAR,
-    load_id INTEGER NOT NULL,
-    PRIMARY KEY (indicator, area, qi)
-);
-CREATE TABLE IF NOT EXISTS observation_history (
-    indicator VARCHAR NOT NULL,
-    area VARCHAR NOT NULL,
-    quarter VARCHAR NOT NULL,
-    qi INTEGER NOT NULL,
-    value DOUBLE,
-    lower DOUBLE,
-    upper DOUBLE,
-    numerator DOUBLE,
-    denominator DOUBLE,
-    reported_status VARCHAR,
-    note VARCHAR,
-    load_id INTEGER NOT NULL,         -- the load that had written this version
-    replaced_by INTEGER NOT NULL      -- the load (or undo) that replaced it
-);
--- Commentary and actions are append-only: every edit is a new version, so the history of
--- who wrote what and when is the table itself.
-CREATE TABLE IF NOT EXISTS commentary_versions (
-    indicator VARCHAR NOT NULL,
-    area VARCHAR NOT NULL,
-    qi INTEGER NOT NULL,
-    text VARCHAR NOT NULL,            -- empty: the commentary was withdrawn
-    author VARCHAR NOT NULL,
-    written_at TIMESTAMP NOT NULL
-);
-CREATE TABLE IF NOT EXISTS action_versions (
-    action_id INTEGER NOT NULL,
-    version INTEGER NOT NULL,
-    indicator VARCHAR NOT NULL,
-    area VARCHAR NOT NULL,
-    qi INTEGER NOT NULL,              -- the quarter it was raised in
-    text VARCHAR NOT NULL,
-    owner VARCHAR NOT NULL,
-    due DATE,
-    done BOOLEAN NOT NULL,
-    author VARCHAR NOT NULL,
-    changed_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (action_id, version)
-);
-"""
-
-
-class StoreBusy(Exception):
-    """Another program holds the database; the message says to try again."""
-
-
-class StoreError(Exception):
-    """The database file cannot be used; the message says why."""
-
-
-class StoreMissing(StoreError):
-    """There is no database file where one is expected."""
-
-
-class StoreReadOnly(StoreError):
-    """The database can be read but not written (a read-only file, folder or file system)."""
-
-
-def db_path(path: str | Path | None = None) -> Path:
-    return Path(path or os.environ.get("RAGBOARD_DB") or DEFAULT_DB)
+# Writers in one process (two analysts on the dashboard, a load and a commentary) take turns;
+# writers in other processes are kept out by the store itself (DuckDB's file lock, which
+# connect waits on). Every write goes through ``transaction``, which takes this lock. Re-entrant,
+# so a writer that calls another writer does not wait for itself.
+WRITE_LOCK = threading.RLock()
 
 
 def writable(path: str | Path | None = None) -> bool:
-    """Whether this process may write the database: the file and its folder (DuckDB writes a
-    .wal beside the file). os.access also answers no on a read-only file system, even for root."""
-    target = db_path(path)
-    if str(target) == ":memory:":
-        return True
-    if target.exists() and not os.access(target, os.W_OK):
-        return False
-    folder = target.parent
-    while not folder.exists() and folder != folder.parent:  # folders connect() would create
-        folder = folder.parent
-    return os.access(folder, os.W_OK | os.X_OK)
-
-
-def io_failure(exc: duckdb.Error) -> str:
-    """A sentence for an input/output error DuckDB met (a full disk, a file the system refuses):
-    the reason the system gave, without DuckDB's wording around it."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else "input/output error"
-    reason = text.rsplit(": ", 1)[-1].rstrip(".")
-    return (f"The database could not be written ({reason}), so nothing was changed."
-            " Free some disk space or check the file's permissions, then try again.")
-
-
-def create_schema(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(SCHEMA)
-
-
-def _is_lock_error(exc: Exception) -> bool:
-    text = str(exc)
-    return "lock" in text.lower() and ("Could not set lock" in text or "Conflicting lock" in text)
+    """Whether this process may write the database."""
+    return backend.backend_for(path).writable()
 
 
 @contextmanager
@@ -157,43 +58,15 @@ def connect(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection for one operation; waits up to ``wait`` seconds (default
     $RAGBOARD_LOCK_WAIT or 10) while another process writes. With ``create=False`` a missing
-    file is an error rather than a new empty database (the dashboard never makes one by
-    accident); a write connection to a database this process may not write is refused."""
-    target = db_path(path)
-    if str(target) != ":memory:":
-        if not target.exists() and (read_only or not create):
-            raise StoreMissing(f"There is no database at {target}; run 'python -m pipelines init'.")
-        if not read_only and not writable(target):
-            raise StoreReadOnly(f"The database {target} is read-only on this server, so nothing can be"
-                                " written; reading still works. Ask the administrator to make it writable.")
-    if wait is None:
-        wait = float(os.environ.get("RAGBOARD_LOCK_WAIT", "10"))
-    deadline = time.monotonic() + wait
-    delay = 0.05
-    while True:
-        try:
-            if str(target) == ":memory:":
-                con = duckdb.connect(":memory:")
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                con = duckdb.connect(str(target), read_only=read_only)
-            break
-        except duckdb.IOException as exc:
-            if not _is_lock_error(exc):
-                raise StoreError(f"Cannot open the database {target}: {exc}") from None
-            if time.monotonic() >= deadline:
-                raise StoreBusy(
-                    f"The database {target} is busy: another program is writing to it."
-                    " Try again in a moment."
-                ) from None
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
-    try:
-        if not read_only:
-            _ensure_schema(con, target)
+    database is an error rather than a new empty one (the dashboard never makes one by
+    accident); a write connection to a database this process may not write is refused.
+
+    Raises StoreBusy, StoreMissing, StoreReadOnly or StoreError, also for an I/O failure while
+    the connection is in use (a full disk at COMMIT); any other DuckDB error (a fault in a query)
+    passes through as it is."""
+    with backend.connect(backend.backend_for(path), read_only=read_only, writing=not read_only, wait=wait,
+                         create=create) as con:
         yield con
-    finally:
-        con.close()
 
 
 @contextmanager
@@ -204,25 +77,36 @@ def connect_to_read(
     DuckDB refuses a read-only and a read-write connection to one file in one process, unless
     this process may not write the file, when every connection it makes is read-only. Never
     creates a missing database."""
-    with connect(path, read_only=not writable(path), wait=wait, create=False) as con:
+    chosen = backend.backend_for(path)
+    with backend.connect(chosen, read_only=not chosen.writable(), writing=False, wait=wait, create=False) as con:
         yield con
 
 
-_schema_ready: set[tuple[str, int]] = set()
-_schema_lock = threading.Lock()
-
-
-def _ensure_schema(con: duckdb.DuckDBPyConnection, target: Path) -> None:
-    """Create the tables once per file per process, not on every short-lived connection.
-    The file's inode is part of the key, so a file replaced on disk gets its schema again."""
-    if str(target) == ":memory:":
-        create_schema(con)
-        return
-    key = (str(target.resolve()), target.stat().st_ino)
-    with _schema_lock:
-        if key not in _schema_ready:
-            create_schema(con)
-            _schema_ready.add(key)
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, *, commit: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One write: everything inside is committed together, or (on any exception, or with
+    ``commit=False`` for a preview) nothing is. Writers in this process take turns."""
+    with WRITE_LOCK:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            yield con
+        except BaseException:
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                # The error being raised is the one to report; DuckDB has already abandoned a
+                # transaction whose statement failed badly (ROLLBACK then says none is active).
+                pass
+            raise
+        if not commit:
+            con.execute("ROLLBACK")
+            return
+        try:
+            con.execute("COMMIT")
+        except duckdb.TransactionException as exc:
+            # A commit the store could not write: DuckDB reports a full disk, or a file the system
+            # will not let it write, at COMMIT as a failed transaction, and has rolled it back.
+            raise StoreError(io_failure(exc)) from exc
 
 
 def records(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
@@ -233,7 +117,8 @@ def records(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 
 def latest_load_id(con: duckdb.DuckDBPyConnection) -> int:
-    """The data version: changes whenever a load or an undo is committed."""
+    """The data version: the id of the last load or undo committed (0 before the first). A new
+    load takes the next one, inside its transaction."""
     row = con.execute("SELECT coalesce(max(load_id), 0) FROM loads").fetchone()
     return int(row[0]) if row else 0
 

@@ -1,0 +1,229 @@
+"""The storage seam: which store holds the tables, how a connection to it is opened, and what
+its failures mean for a user.
+
+Everything above storage opens connections through ``store.connect`` / ``store.connect_to_read``
+and writes inside ``store.transaction``; only this module knows what kind of store is behind
+them. Today that is a DuckDB file (``DuckDBFile``), or a database in memory for tests
+(``InMemory``); a DuckLake backend (issue 14) is one more ``Backend``, chosen in ``backend_for``.
+
+A store's failures become these exceptions, told apart by the class of DuckDB's exception:
+``StoreBusy`` (another program holds it: try again), ``StoreMissing``, ``StoreReadOnly`` and
+``StoreError`` (it cannot be read or written: a full disk, a damaged file). Anything else DuckDB
+raises (a parser, binder or catalog error, a broken constraint) is a fault in the code or a rule
+the code relies on, and passes through unchanged so that tests see it.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from pipelines.storage.schema import SCHEMA
+
+ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DB = ROOT / "data" / "ragboard.duckdb"
+MEMORY = ":memory:"
+
+
+class StoreBusy(Exception):
+    """Another program holds the database; the message says to try again."""
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message says why."""
+
+
+class StoreMissing(StoreError):
+    """There is no database where one is expected."""
+
+
+class StoreReadOnly(StoreError):
+    """The database can be read but not written (a read-only file, folder or file system)."""
+
+
+def io_failure(exc: BaseException, *, writing: bool = True) -> str:
+    """A sentence for an input/output error DuckDB met (a full disk, a file the system refuses):
+    the reason the system gave, without DuckDB's wording around it."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else "input/output error"
+    reason = text.rsplit(": ", 1)[-1].rstrip(".")
+    if not writing:
+        return (f"The database could not be read ({reason})."
+                " Check the file and its permissions, then try again.")
+    return (f"The database could not be written ({reason}), so nothing was changed."
+            " Free some disk space or check the file's permissions, then try again.")
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA)
+
+
+class Backend(ABC):
+    """One kind of store. A backend opens DuckDB connections to it and says what DuckDB's
+    errors mean there; ``connect`` below does the rest (waiting while it is busy, creating the
+    tables, turning errors into the store's exceptions) the same way for every backend."""
+
+    #: how sentences for the user name the store
+    label: str
+
+    @abstractmethod
+    def exists(self) -> bool:
+        """Whether the store has been created."""
+
+    @abstractmethod
+    def writable(self) -> bool:
+        """Whether this process may write the store."""
+
+    @abstractmethod
+    def open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """A new connection; raises DuckDB's own exceptions, which ``failure`` translates."""
+
+    def ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Create the tables that are missing (called on every connection that may write)."""
+        create_schema(con)
+
+    def busy(self, exc: duckdb.Error) -> bool:
+        """Whether ``exc`` means another program holds the store, so waiting may help."""
+        return False
+
+    def failure(self, exc: duckdb.Error, *, writing: bool, opening: bool = False) -> Exception | None:
+        """The store's exception for an error DuckDB raised, or None when the error is not about the
+        store (a fault in a query: the caller re-raises it as it is). By class: an IOException is
+        the store's (busy, or a failure of the disk or the file); a commit the store could not write
+        is mapped where the COMMIT runs (store.transaction)."""
+        if self.busy(exc):
+            return StoreBusy(f"The database {self.label} is busy: another program is writing to it."
+                             " Try again in a moment.")
+        if isinstance(exc, duckdb.IOException):
+            if opening:
+                return StoreError(f"Cannot open the database {self.label}: {exc}")
+            return StoreError(io_failure(exc, writing=writing))
+        return None
+
+
+class DuckDBFile(Backend):
+    """A DuckDB database file: one process may write it at a time, and DuckDB locks the file
+    to make sure of it; every other process waits (see ``connect``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.label = str(path)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def writable(self) -> bool:
+        """The file and its folder (DuckDB writes a .wal beside the file). os.access also answers
+        no on a read-only file system, even for root."""
+        if self.path.exists() and not os.access(self.path, os.W_OK):
+            return False
+        folder = self.path.parent
+        while not folder.exists() and folder != folder.parent:  # folders open() would create
+            folder = folder.parent
+        return os.access(folder, os.W_OK | os.X_OK)
+
+    def open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(str(self.path), read_only=read_only)
+
+    def ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Once per file per process, not on every short-lived connection. The file's inode is
+        part of the key, so a file replaced on disk gets its schema again."""
+        key = (str(self.path.resolve()), self.path.stat().st_ino)
+        with _schema_lock:
+            if key not in _schema_ready:
+                create_schema(con)
+                _schema_ready.add(key)
+
+    def busy(self, exc: duckdb.Error) -> bool:
+        # DuckDB (checked with 2.0.1) raises the same class, IOException, for a lock another
+        # process holds and for every other I/O failure (a missing folder, a damaged file), and
+        # the exception carries nothing but its message. So this one check reads the message:
+        # 'IO Error: Could not set lock on file "...": Conflicting lock is held in ... (PID n)'.
+        return isinstance(exc, duckdb.IOException) and "Could not set lock on file" in str(exc)
+
+
+class InMemory(Backend):
+    """A database that lives as long as its connection (tests, and ``--db :memory:``)."""
+
+    label = MEMORY
+
+    def exists(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(MEMORY)  # read_only has no meaning for a new, empty database
+
+
+_schema_ready: set[tuple[str, int]] = set()
+_schema_lock = threading.Lock()
+
+
+def db_path(path: str | Path | None = None) -> Path:
+    """The database file: ``--db`` (``path``), else $RAGBOARD_DB, else data/ragboard.duckdb."""
+    return Path(path or os.environ.get("RAGBOARD_DB") or DEFAULT_DB)
+
+
+def backend_for(where: str | Path | None = None) -> Backend:
+    """The store the configuration names; the one place a store is chosen. ``where`` is a
+    command's ``--db`` (None: $RAGBOARD_DB, else the default file)."""
+    path = db_path(where)
+    if str(path) == MEMORY:
+        return InMemory()
+    return DuckDBFile(path)
+
+
+def _open(backend: Backend, *, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    """Open a connection, waiting up to ``wait`` seconds while another program holds the store."""
+    deadline = time.monotonic() + wait
+    delay = 0.05
+    while True:
+        try:
+            return backend.open(read_only=read_only)
+        except duckdb.Error as exc:
+            if backend.busy(exc) and time.monotonic() < deadline:
+                time.sleep(delay)
+                delay = min(delay * 2, 0.5)
+                continue
+            failure = backend.failure(exc, writing=not read_only, opening=True)
+            if failure is None:
+                raise
+            raise failure from exc
+
+
+@contextmanager
+def connect(
+    backend: Backend, *, read_only: bool, writing: bool, wait: float | None, create: bool,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for one operation, closed after it. Errors about the store, opening or
+    during the operation, become the store's exceptions; others pass through."""
+    if not backend.exists() and (read_only or not create):
+        raise StoreMissing(f"There is no database at {backend.label}; run 'python -m pipelines init'.")
+    if not read_only and not backend.writable():
+        raise StoreReadOnly(f"The database {backend.label} is read-only on this server, so nothing can be"
+                            " written; reading still works. Ask the administrator to make it writable.")
+    if wait is None:
+        wait = float(os.environ.get("RAGBOARD_LOCK_WAIT", "10"))
+    con = _open(backend, read_only=read_only, wait=wait)
+    try:
+        try:
+            if not read_only:
+                backend.ensure_schema(con)
+            yield con
+        finally:
+            con.close()
+    except duckdb.Error as exc:
+        failure = backend.failure(exc, writing=writing)
+        if failure is None:
+            raise
+        raise failure from exc

@@ -1,0 +1,104 @@
+"""The tables, defined once.
+
+An observation's columns are listed here and nowhere else: the CREATE TABLE statements for
+``observations`` and ``observation_history``, the staging table a load reads its rows into, the
+comparison that tells a revised row from an unchanged one, and the type of a checked row
+(``ObservationRow``, used by ``ingest.validate``) all derive from ``OBSERVATIONS``.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Column(NamedTuple):
+    name: str
+    sql_type: str
+    required: bool = False  # NOT NULL
+    meaning: str = ""
+
+
+OBSERVATIONS: tuple[Column, ...] = (
+    Column("indicator", "VARCHAR", True),
+    Column("area", "VARCHAR", True),
+    Column("quarter", "VARCHAR", True, "as written: '2010/11 Q1'"),
+    Column("qi", "INTEGER", True, "quarter index: start year * 4 + quarter - 1"),
+    Column("value", "DOUBLE", False, "NULL: not available"),
+    Column("lower", "DOUBLE"),
+    Column("upper", "DOUBLE"),
+    Column("numerator", "DOUBLE"),
+    Column("denominator", "DOUBLE"),
+    Column("reported_status", "VARCHAR"),
+    Column("note", "VARCHAR"),
+)
+
+OBSERVATION_COLUMNS: tuple[str, ...] = tuple(c.name for c in OBSERVATIONS)
+# An observation is identified by these; a load with the same key replaces the row.
+OBSERVATION_KEY: tuple[str, ...] = ("indicator", "area", "qi")
+# The columns whose change makes a row 'revised' (the quarter's label follows from qi).
+OBSERVATION_VALUES: tuple[str, ...] = tuple(c for c in OBSERVATION_COLUMNS
+                                            if c not in OBSERVATION_KEY and c != "quarter")
+# {name: SQL type}, as read_csv's ``columns`` takes it for the staging table.
+OBSERVATION_TYPES: dict[str, str] = {c.name: c.sql_type for c in OBSERVATIONS}
+
+# One checked row, in the order of OBSERVATIONS, as Python holds it: VARCHAR is str, INTEGER int,
+# DOUBLE float, and a column that may be NULL may be None. A type cannot be computed for mypy, so
+# tests/test_storage.py checks that this tuple and OBSERVATIONS agree column by column.
+ObservationRow = tuple[str, str, str, int, float | None, float | None, float | None,
+                       float | None, float | None, str | None, str | None]
+
+
+def _columns(extra: str) -> str:
+    lines = [f"    {c.name} {c.sql_type}{' NOT NULL' if c.required else ''}," for c in OBSERVATIONS]
+    return "\n".join(lines) + "\n" + extra
+
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS loads (
+    load_id INTEGER PRIMARY KEY,
+    loaded_at TIMESTAMP NOT NULL,
+    kind VARCHAR NOT NULL,            -- 'load' or 'undo'
+    file_name VARCHAR,
+    sha256 VARCHAR,
+    analyst VARCHAR,
+    rows_added INTEGER NOT NULL,
+    rows_revised INTEGER NOT NULL,
+    rows_unchanged INTEGER NOT NULL,
+    rows_removed INTEGER NOT NULL DEFAULT 0,
+    undoes INTEGER,                   -- for an undo: the load it reversed
+    undone_by INTEGER                 -- for a load: the undo that reversed it
+);
+CREATE TABLE IF NOT EXISTS observations (
+{_columns('''    load_id INTEGER NOT NULL,
+    PRIMARY KEY (indicator, area, qi)''')}
+);
+CREATE TABLE IF NOT EXISTS observation_history (
+{_columns('''    load_id INTEGER NOT NULL,         -- the load that had written this version
+    replaced_by INTEGER NOT NULL      -- the load (or undo) that replaced it''')}
+);
+-- Commentary and actions are append-only: every edit is a new version, so the history of
+-- who wrote what and when is the table itself. A commentary's versions are ordered by
+-- written_at, which each write makes later than the version before it (commentary.write).
+CREATE TABLE IF NOT EXISTS commentary_versions (
+    indicator VARCHAR NOT NULL,
+    area VARCHAR NOT NULL,
+    qi INTEGER NOT NULL,
+    text VARCHAR NOT NULL,            -- empty: the commentary was withdrawn
+    author VARCHAR NOT NULL,
+    written_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS action_versions (
+    action_id INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    indicator VARCHAR NOT NULL,
+    area VARCHAR NOT NULL,
+    qi INTEGER NOT NULL,              -- the quarter it was raised in
+    text VARCHAR NOT NULL,
+    owner VARCHAR NOT NULL,
+    due DATE,
+    done BOOLEAN NOT NULL,
+    author VARCHAR NOT NULL,
+    changed_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (action_id, version)
+);
+"""
