@@ -10,8 +10,9 @@ import plotly.graph_objects as go
 
 from dashboard import ui
 from pipelines.catalogue import quarters
-from pipelines.present import explain
+from pipelines.present import explain, words
 from pipelines.report import svgchart
+from pipelines.rules.codes import Reason
 
 Row = dict[str, Any]
 BAND_FILL = "rgba(230, 159, 0, 0.22)"
@@ -39,10 +40,8 @@ def trend(rows: list[Row], *, title: str, selected: str | None = None) -> go.Fig
     fig = go.Figure()
     has_target = any(r["target"] is not None for r in rows)
     if has_target:
-        # The band edge: target + width when lower is better, target - width when higher is.
-        sign = 1 if first["better"] == "lower" else -1
-        edge = [None if r["target"] is None or r["band_width"] is None
-                else r["target"] + sign * r["band_width"] for r in rows]
+        # The band's far edge (from the rule): target + width when lower is better, - when higher is.
+        edge = [r["band_edge"] for r in rows]
         fig.add_trace(go.Scatter(x=x, y=edge, mode="lines", line={"width": 0, "shape": "hvh"},
                                  hoverinfo="skip", showlegend=False, connectgaps=False))
         band = _band_words(first)
@@ -81,7 +80,8 @@ def trend(rows: list[Row], *, title: str, selected: str | None = None) -> go.Fig
 def _missing(like: Row, qi: int) -> Row:
     """A quarter the caller did not pass: no figure, no target, no status (drawn as a gap)."""
     return {**like, "qi": qi, "quarter": quarters.label(qi), "value": None, "target": None,
-            "band_width": None, "status": "NA", "reason": "no data", "note": None}
+            "band_width": None, "band_edge": None, "status": "NA", "reason_code": Reason.NO_DATA,
+            "reason": words.reason(Reason.NO_DATA, qi), "note": None}
 
 
 def _band_words(row: Row) -> str:

@@ -22,9 +22,8 @@ import streamlit as st
 from pipelines.catalogue import config
 from pipelines.catalogue import quarters as quarters_mod
 from pipelines.ingest import loading
-from pipelines.present import export
+from pipelines.present import export, words
 from pipelines.report import pack
-from pipelines.rules import status
 from pipelines.storage import commentary, store
 
 # A dashboard reader should not hang for the CLI's full wait; the error says try again.
@@ -71,13 +70,14 @@ def catalogue() -> config.Catalogue:
 
 @contextmanager
 def _read(db: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection for one read. The store's own failures (busy, missing, unreadable: the store
+    maps DuckDB's I/O errors to them) become a sentence; any other error is a fault in a query
+    and is raised, so that tests see it."""
     try:
         with store.connect_to_read(db, wait=READ_WAIT) as con:
             yield con
     except (store.StoreBusy, store.StoreError) as exc:
         raise Unavailable(str(exc)) from None
-    except duckdb.Error as exc:
-        raise Unavailable(f"The database {db} could not be read: {exc}") from None
 
 
 @st.cache_resource(show_spinner=False)
@@ -112,7 +112,7 @@ def ensure_database() -> str | None:
                               " recreated. Restore it from a backup (or run 'python -m pipelines init') and reload.")
         try:
             loading.create_from_sample(path, catalogue(), analyst="dashboard (sample)")
-        except (store.StoreBusy, store.StoreError, loading.LoadRefused, duckdb.Error, OSError) as exc:
+        except (store.StoreBusy, store.StoreError, loading.LoadRefused, OSError) as exc:
             raise Unavailable(f"There is no database {path.name}, and creating one failed: {exc}") from None
         seen.add(str(path))
     return f"There was no database {path.name}, so it was created from the sample figures in data/sample/."
@@ -141,15 +141,16 @@ def _rows(
     areas: tuple[str, ...] | None, indicators: tuple[str, ...] | None,
 ) -> list[Row]:
     with _read(db) as con:
-        return status.query(con, catalogue(), list(quarters), list(areas) if areas else None,
-                            list(indicators) if indicators else None)
+        return words.status_rows(con, catalogue(), list(quarters), list(areas) if areas else None,
+                                 list(indicators) if indicators else None)
 
 
 def rows(
     snap: Snapshot, quarters: Sequence[int], *,
     areas: Sequence[str] | None = None, indicators: Sequence[str] | None = None,
 ) -> list[Row]:
-    """Status rows from ``pipelines.rules.status.query``; ask for one quarter or one indicator at a
+    """Status rows from ``pipelines.rules.status.query``, each with its reason in words
+    (``pipelines.present.words``); ask for one quarter or one indicator at a
     time so a national-scale database answers quickly."""
     return _rows(snap.db, snap.load_id, snap.config_key, tuple(sorted(set(quarters))),
                  tuple(areas) if areas else None, tuple(indicators) if indicators else None)
@@ -194,7 +195,7 @@ EXPORT_COLUMNS = ("indicator", "name", "area", "quarter", "value", "target", "sh
 @st.cache_data(show_spinner=False, max_entries=16)
 def _quarter_csv(db: str, load_id: int, config_key: str, qi: int) -> str:
     with _read(db) as con:
-        columns, rows = status.table(con, catalogue(), [qi], columns=EXPORT_COLUMNS)
+        columns, rows = words.status_table(con, catalogue(), [qi], columns=EXPORT_COLUMNS)
     return export.csv_text(columns, rows)
 
 

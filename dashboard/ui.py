@@ -13,10 +13,12 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pipelines.present import explain
+from pipelines.present import explain, words
 from pipelines.present.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
+from pipelines.rules.codes import Reason
 
-# One look for a status everywhere (pages, charts, the printed pack): pipelines.present.palette.
+# One look for a status everywhere (pages, charts, the printed pack): pipelines.rules.codes, as
+# pipelines.present.palette names it.
 __all__ = ["NEEDS_UPDATE", "SEVERITY", "STATUS_MEANING", "STATUS_STYLE"]
 
 CSS = """
@@ -186,8 +188,13 @@ def unit_words(unit: str) -> str:
 
 def value_cell(row: dict[str, Any]) -> Html:
     """A grid cell: the chip, then the figure under it."""
-    figure = number(row["value"], row["unit"]) if row["value"] is not None else row["reason"]
+    figure = number(row["value"], row["unit"]) if row["value"] is not None else words.row_reason(row)
     return Html(f'{chip(row["status"], explain_title(row))}<br><span class="sub">{esc(figure)}</span>')
+
+
+def no_data(row: dict[str, Any]) -> bool:
+    """No row was loaded for the indicator, area and quarter (not even an empty value)."""
+    return bool(row["reason_code"] == Reason.NO_DATA)
 
 
 def explain_title(row: dict[str, Any]) -> str:
@@ -217,7 +224,7 @@ def update_due(status: str) -> Html:
 
 def movement(before: dict[str, Any] | None, now: dict[str, Any]) -> Html:
     """'● GREEN → ▲ AMBER' when the status changed since ``before``; 'no change' otherwise."""
-    if before is None or before["reason"] == "no data":
+    if before is None or no_data(before):
         return Html('<span class="sub">no earlier figure</span>')
     if before["status"] == now["status"]:
         return Html("no change")

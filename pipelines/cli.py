@@ -194,7 +194,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from pipelines.rules import status
+    from pipelines.present import words
 
     catalogue = _catalogue(args)
     if args.area and args.area not in catalogue.areas:
@@ -205,8 +205,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     _ensure_database(args, catalogue)
     with store.connect(args.db, read_only=True) as con:
         qi = _quarter(args, con)
-        columns, rows = status.table(con, catalogue, [qi], [args.area] if args.area else None,
-                                     [args.indicator] if args.indicator else None, status.CLI_COLUMNS)
+        columns, rows = words.status_table(con, catalogue, [qi], [args.area] if args.area else None,
+                                           [args.indicator] if args.indicator else None, words.CLI_COLUMNS)
     _write(rows, columns, args.format)
     return 0
 

@@ -45,6 +45,24 @@ def test_defaults_and_overrides() -> None:
     assert ni16.targets == {2010: 11.35}
 
 
+def test_the_board_is_named_after_the_county_unless_the_catalogue_names_it() -> None:
+    assert config.parse(MINIMAL).name == f"{MINIMAL['county']} Safer Communities Board"
+    named = config.parse({**MINIMAL, "name": "  Peak Community\nSafety Partnership "})
+    assert named.name == "Peak Community Safety Partnership"  # one line, however it was written
+    assert config.parse({**MINIMAL, "name": "Peak CSP"}).county == MINIMAL["county"]
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ("   ", "name: must not be blank; leave the key out to use '<county> Safer Communities Board'"),
+    (None, "name: input should be a valid string, got None"),
+    (["a"], "name: input should be a valid string, got ['a']"),
+])
+def test_a_board_name_must_be_text(name: object, problem: str) -> None:
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse({**MINIMAL, "name": name})
+    assert caught.value.problems == [problem]
+
+
 def test_every_mistake_is_reported_with_its_path() -> None:
     raw = {**MINIMAL, "indicators": [
         {**MINIMAL["indicators"][0], "better": "down"},

@@ -511,11 +511,39 @@ def test_the_trend_shows_a_missing_quarter_as_a_gap(shire: Path) -> None:
     assert sorted(markers) == ["2010/11 Q1", "2010/11 Q3"]  # no point where there is no figure
 
 
+def test_overview_title_names_the_board_after_the_county_by_default() -> None:
+    assert [t.value for t in run().title] == ["Derbyshire Safer Communities Board: overview"]
+
+
+def test_overview_title_is_the_board_name_from_the_catalogue(shire: Path, tmp_path: Path) -> None:
+    (tmp_path / "shire.yaml").write_text("name: Shire Community Safety Partnership\n" + DISTRICT_ONLY_YAML)
+    at = run(quarter="2010/11 Q1")
+    assert [t.value for t in at.title] == ["Shire Community Safety Partnership: overview"]
+    assert "Safer Communities Board" not in text(at)
+
+
+def test_a_quarter_with_no_row_is_told_apart_by_its_reason_code(shire: Path) -> None:
+    """2010/11 Q4 holds one district figure only: every county row and every West row has the
+    reason code no_data, and each page says so rather than showing empty statuses."""
+    cat = config.load(Path(str(shire).replace(".duckdb", ".yaml")))
+    upload = loading.read_upload(b"indicator,area,quarter,value\nD 1,East,2010/11 Q4,56\n", "q4.csv", cat)
+    with store.connect(shire) as con:
+        loading.load(con, upload, analyst="test")
+    overview = text(run(quarter="2010/11 Q4"))
+    assert "There are no county figures for 2010/11 Q4. Choose another quarter" in overview
+    assert "There are no county figures for 2010/11 Q4, so there is no board pack to make." in overview
+    assert "There are no figures for West in 2010/11 Q4" in text(run(DISTRICT, quarter="2010/11 Q4", area="West"))
+    indicator = text(run(INDICATOR, quarter="2010/11 Q4", indicator="C 1"))
+    assert "There is no figure for C 1 in Shire for 2010/11 Q4" in indicator
+    # East has a figure for D 1: its district page shows it
+    assert "There are no figures for East" not in text(run(DISTRICT, quarter="2010/11 Q4", area="East"))
+
+
 def test_na_markers_have_a_dark_outline_on_the_white_plot() -> None:
     from dashboard import charts
 
     base = {"indicator": "X", "name": "x", "area": "A", "unit": "", "better": "lower", "target": None,
-            "band_width": None, "band_kind": "percent", "band": 5.0, "status": "NA", "reason": "no target",
+            "band_width": None, "band_kind": "percent", "band": 5.0, "status": "NA", "reason_code": "no_target",
             "shortfall": None, "percent_off": None, "note": None}
     rows = [{**base, "qi": 8040 + i, "quarter": f"2010/11 Q{i + 1}", "value": 1.0 + i} for i in (0, 2)]
     fig = charts.trend(rows, title="t")

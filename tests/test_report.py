@@ -159,6 +159,37 @@ def test_pack_with_a_district_only_indicator_and_later_actions(tmp_path: Path) -
     assert "Raised next quarter" not in text_html
 
 
+@pytest.mark.parametrize(("name", "board"), [(None, "Shire Safer Communities Board"),
+                                              ("Shire Community Safety Partnership",
+                                               "Shire Community Safety Partnership")])
+def test_pack_names_the_board_from_the_catalogue(tmp_path: Path, name: str | None, board: str) -> None:
+    raw = {"county": "Shire", "indicators": [
+        {"id": "C1", "name": "County measure", "better": "lower", "targets": {"2010/11": 10}}]}
+    cat = config.parse(raw if name is None else {"name": name, **raw})
+    with store.connect(tmp_path / "n.duckdb") as con:
+        loading.load(con, loading.read_upload(b"indicator,area,quarter,value\nC1,Shire,2010/11 Q1,11\n", "n.csv", cat))
+        text = pack.html(con, cat, Q1)
+    assert f"<title>{board}: performance report 2010/11 Q1</title>" in text
+    assert f'<p class="muted">{board}</p>' in text  # the cover
+    assert pack.footer(cat, Q1) == f"{board} · performance report 2010/11 Q1"
+    if name is not None:
+        assert "Safer Communities Board" not in text
+
+
+def test_pack_gives_the_reason_for_each_mismatch_in_words(pack_db: Path, catalogue: config.Catalogue) -> None:
+    with store.connect(pack_db) as con:
+        ctx = pack.context(con, catalogue, Q1)
+        text = pack.html(con, catalogue, Q1)
+    why = {(r["indicator"], r["area"], r["quarter"]): (r["status"], r["reason_code"], r["reason"])
+           for r in ctx["mismatches"]}
+    assert why[("NI 39", "Derbyshire", "2010/11 Q1")] == ("AMBER", "within_band", "worse than target, within the band")
+    assert why[("NI 32", "Derbyshire", "2010/11 Q1")] == ("RED", "beyond_band", "worse than target, beyond the band")
+    assert why[("NI 18", "Derbyshire", "2010/11 Q1")] == (
+        "GREY", "not_significant", "not significant: the target is within the confidence interval")
+    method = text[text.index("Where a reported status differs"):]
+    assert "worse than target, within the band" in method and "within_band" not in method
+
+
 def test_pack_chart_leaves_a_gap_for_a_missing_quarter(tmp_path: Path, catalogue: config.Catalogue) -> None:
     text = ("indicator,area,quarter,value\nNI 16,Derbyshire,2009/10 Q3,10\nNI 16,Derbyshire,2009/10 Q4,10.5\n"
             "NI 16,Derbyshire,2010/11 Q1,9.6\nNI 16,Derbyshire,2009/10 Q1,11\n")

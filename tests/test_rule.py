@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from pipelines.catalogue import config
 from pipelines.ingest import loading
-from pipelines.present import explain
-from pipelines.rules import status
+from pipelines.present import explain, words
+from pipelines.rules import codes, status
+from pipelines.rules.codes import Reason
 from pipelines.storage import store
 
 Q1 = 2010 * 4
@@ -86,12 +87,14 @@ def test_percent_off_and_shortfall() -> None:
 
 def test_missing_target_is_na_with_its_reason() -> None:
     row = rate("5", catalogue_for("lower", "5%", {"2009/10": 10}))
-    assert (row["status"], row["reason"], row["target"]) == ("NA", "no target for 2010/11", None)
+    assert (row["status"], row["reason_code"], row["target"]) == ("NA", "no_target", None)
+    assert words.row_reason(row) == "no target for 2010/11"
 
 
 def test_empty_value_is_na_not_available() -> None:
     row = rate("", catalogue_for())
-    assert (row["status"], row["reason"], row["value"]) == ("NA", "not available", None)
+    assert (row["status"], row["reason_code"], row["value"]) == ("NA", "not_available", None)
+    assert words.row_reason(row) == "not available"
 
 
 def test_grey_when_interval_contains_target() -> None:
@@ -109,7 +112,8 @@ def test_every_indicator_and_area_in_scope_appears(catalogue: config.Catalogue, 
         rows = status.query(con, catalogue, [Q1 + 1])  # a quarter with no figures at all
     assert len(rows) == 11 + 2 * 8
     assert {r["status"] for r in rows} == {"NA"}
-    assert {r["reason"] for r in rows} == {"no data"}
+    assert {r["reason_code"] for r in rows} == {Reason.NO_DATA}
+    assert {words.row_reason(r) for r in rows} == {"no data"}
 
 
 def test_sample_recomputes_the_printed_report(catalogue: config.Catalogue, sample_db) -> None:
@@ -240,3 +244,151 @@ def test_area_target_for_the_year_else_the_indicators() -> None:
     assert got[("Vale", "2010/11 Q4")] == (10.0, "RED")     # the indicator's target
     assert got[("Dale", "2011/12 Q1")] == (9.0, "RED")      # Dale has none for 2011/12
     assert got[("Dale", "2012/13 Q1")] == (None, "NA")      # nobody has one for 2012/13
+
+
+# ---- reason codes, their words, and the query's steps ----------------------------------------
+
+REASON_CASES = [
+    # (value, extra columns, catalogue, reason code, status, the CLI's words)
+    ("9.5", ",,", catalogue_for(), "on_target", "GREEN", "on or better than target"),
+    ("10", ",,", catalogue_for(), "on_target", "GREEN", "on or better than target"),
+    ("10.5", ",,", catalogue_for(), "within_band", "AMBER", "worse than target, within the band"),
+    ("10.51", ",,", catalogue_for(), "beyond_band", "RED", "worse than target, beyond the band"),
+    ("12", ",9.5,14", catalogue_for(grey=True), "not_significant", "GREY",
+     "not significant: the target is within the confidence interval"),
+    ("", ",,", catalogue_for(), "not_available", "NA", "not available"),
+    ("5", ",,", catalogue_for(targets={"2009/10": 10}), "no_target", "NA", "no target for 2010/11"),
+]
+
+
+@pytest.mark.parametrize(("value", "extra", "cat", "code", "word", "said"), REASON_CASES)
+def test_each_case_has_its_reason_code_and_the_words_the_cli_prints(
+        value: str, extra: str, cat: config.Catalogue, code: str, word: str, said: str) -> None:
+    row = rate(value, cat, extra)
+    assert (row["reason_code"], row["status"]) == (code, word)
+    assert codes.REASON_STATUS[Reason(code)].word == word  # the status follows from the reason
+    assert words.row_reason(row) == said
+    assert "reason" not in row  # the rule returns codes; words are made in pipelines.present
+
+
+def test_no_data_has_its_code_and_words() -> None:
+    cat = catalogue_for()
+    with store.connect(":memory:") as con:
+        (row,) = words.status_rows(con, cat, [Q1], areas=["Shire"])
+    assert (row["status"], row["reason_code"], row["reason"]) == ("NA", "no_data", "no data")
+
+
+def test_every_reason_has_words_and_a_status() -> None:
+    assert set(words.REASON_WORDS) == set(Reason) == set(codes.REASON_STATUS)
+    assert {s.word for s in codes.REASON_STATUS.values()} == set(status.STATUSES)
+    assert {r.value for r in Reason} == {"no_data", "not_available", "no_target", "not_significant",
+                                         "on_target", "within_band", "beyond_band"}
+
+
+def test_reason_words_are_todays_texts() -> None:
+    assert [words.reason(code, Q1) for code in Reason] == [
+        "no data", "not available", "no target for 2010/11",
+        "not significant: the target is within the confidence interval", "on or better than target",
+        "worse than target, within the band", "worse than target, beyond the band"]
+    assert words.reason("no_target", 1999 * 4 + 3) == "no target for 1999/00"
+
+
+def test_status_table_says_the_reason_in_words_and_keeps_the_columns_asked_for(
+        catalogue: config.Catalogue, sample_db) -> None:
+    with store.connect(sample_db, read_only=True) as con:
+        columns, rows = words.status_table(con, catalogue, [Q1], ["Derbyshire"], None, words.CLI_COLUMNS)
+        plain = status.query(con, catalogue, [Q1], areas=["Derbyshire"])
+    assert columns == list(words.CLI_COLUMNS)
+    assert all(len(r) == len(columns) for r in rows)
+    got = {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
+    assert (got["NI 18"]["status"], got["NI 18"]["reason"]) == (
+        "GREY", "not significant: the target is within the confidence interval")
+    assert (got["NI 20"]["status"], got["NI 20"]["reason"]) == ("AMBER", "worse than target, within the band")
+    assert (got["NI 27"]["status"], got["NI 27"]["reason"]) == ("RED", "worse than target, beyond the band")
+    assert [got[r["indicator"]]["reason"] for r in plain] == [words.row_reason(r) for r in plain]
+
+
+def test_the_band_edge_is_on_the_worse_side_of_the_target() -> None:
+    lower = rate("10.2", catalogue_for("lower", "5%", {"2010/11": 10}))
+    higher = rate("9.8", catalogue_for("higher", 1.5, {"2010/11": 10}))
+    assert (lower["band_width"], lower["band_edge"]) == (0.5, 10.5)
+    assert (higher["band_width"], higher["band_edge"]) == (1.5, 8.5)
+    assert rate("5", catalogue_for("lower", "5%", {"2009/10": 10}))["band_edge"] is None  # no target
+
+
+def test_a_years_target_applies_from_its_q1_to_its_q4_and_not_after() -> None:
+    cat = catalogue_for("lower", "5%", {"2010/11": 10})
+    text = "".join(f"X,Shire,{q},11\n" for q in
+                   ("2009/10 Q4", "2010/11 Q1", "2010/11 Q2", "2010/11 Q3", "2010/11 Q4", "2011/12 Q1"))
+    with store.connect(":memory:") as con:
+        loading.load(con, loading.read_upload(("indicator,area,quarter,value\n" + text).encode(), "y.csv", cat))
+        rows = status.query(con, cat, list(range(Q1 - 1, Q1 + 5)), areas=["Shire"])
+    assert [(r["quarter"], r["target"], r["reason_code"]) for r in rows] == [
+        ("2009/10 Q4", None, "no_target"),
+        ("2010/11 Q1", 10.0, "beyond_band"), ("2010/11 Q2", 10.0, "beyond_band"),
+        ("2010/11 Q3", 10.0, "beyond_band"), ("2010/11 Q4", 10.0, "beyond_band"),
+        ("2011/12 Q1", None, "no_target")]
+
+
+def test_targets_are_sent_as_quarter_ranges() -> None:
+    cat = config.parse({"county": "Shire", "districts": ["Dale"], "indicators": [{
+        "id": "X", "name": "x", "better": "lower", "levels": ["county", "district"],
+        "targets": {"2010/11": 10}, "area_targets": {"Dale": {"2011/12": 12}}}]})
+    params = status.parameters(cat, [Q1])
+    assert params["targets"] == [
+        {"indicator": "X", "area": "", "valid_from": Q1, "valid_to": Q1 + 3, "target": 10.0},
+        {"indicator": "X", "area": "Dale", "valid_from": Q1 + 4, "valid_to": Q1 + 7, "target": 12.0}]
+    assert status.year_span(2010) == (Q1, Q1 + 3)
+    (band,) = params["bands"]
+    assert (band["band_kind"], band["band"]) == ("percent", 5.0)
+    assert band["valid_from"] <= 1900 * 4 and band["valid_to"] >= 2100 * 4 + 3
+
+
+def test_a_band_that_changes_mid_year_takes_effect_at_its_quarter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bands are joined as periods: a second band row from Q3 on rates Q3 and Q4 by it."""
+    cat = catalogue_for("lower", "5%", {"2010/11": 10})
+    real = status.parameters
+
+    def split_band(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        params = real(*args, **kwargs)
+        (band,) = params["bands"]
+        params["bands"] = [{**band, "valid_to": Q1 + 1}, {**band, "band": 20.0, "valid_from": Q1 + 2}]
+        return params
+
+    monkeypatch.setattr(status, "parameters", split_band)
+    text = "indicator,area,quarter,value\n" + "".join(f"X,Shire,2010/11 Q{q},11\n" for q in (1, 2, 3, 4))
+    with store.connect(":memory:") as con:
+        loading.load(con, loading.read_upload(text.encode(), "b.csv", cat))
+        rows = status.query(con, cat, list(range(Q1, Q1 + 4)), areas=["Shire"])
+    assert [(r["band_width"], r["status"]) for r in rows] == [
+        (0.5, "RED"), (0.5, "RED"), (2.0, "AMBER"), (2.0, "AMBER")]
+
+
+def test_the_query_is_named_steps_in_the_rules_order() -> None:
+    names = [s.name for s in status.STEPS]
+    order = ["observed", "measures", "targets_and_bands", "rated", "directions", "output"]
+    assert [n for n in names if n in order] == order
+    sql = status.statement(("indicator", "status", "reason_code"))
+    for name in names:
+        assert f'"{name}" AS (' in sql
+    assert "{" not in sql  # nothing left to fill in
+    # one written direction rule, used for each comparison over time
+    assert sql.count("'improving'") == len(status.COMPARISONS) == 2
+
+
+def test_columns_outside_the_allow_list_are_refused() -> None:
+    cat = catalogue_for()
+    with store.connect(":memory:") as con:
+        for bad in (["status; DROP TABLE observations"], ["reason"], ['status" FROM observations --']):
+            with pytest.raises(ValueError, match="unknown status columns"):
+                status.table(con, cat, [Q1], columns=bad)
+        assert con.execute("SELECT count(*) FROM observations").fetchone() == (0,)
+
+
+def test_every_output_column_is_returned_in_order() -> None:
+    cat = catalogue_for()
+    with store.connect(":memory:") as con:
+        columns, _ = status.table(con, cat, [Q1])
+        some, _ = status.table(con, cat, [Q1], columns=("status", "indicator"))
+    assert tuple(columns) == status.OUTPUT_COLUMNS
+    assert some == ["status", "indicator"]

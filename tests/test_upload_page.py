@@ -204,6 +204,8 @@ def test_mark_done_keeps_the_error_when_the_database_is_busy(sample_db: Path, mo
 
 def test_database_errors_in_commentary_and_loads_are_sentences(sample_db: Path, monkeypatch: pytest.MonkeyPatch
                                                               ) -> None:
+    """An I/O error is the store's failure, so a sentence (a fault in a query raises instead:
+    tests/test_storage.py)."""
     import duckdb
 
     def broken(*args: object, **kwargs: object) -> None:
@@ -211,13 +213,14 @@ def test_database_errors_in_commentary_and_loads_are_sentences(sample_db: Path, 
 
     monkeypatch.setattr(commentary, "current", broken)
     monkeypatch.setattr(loading, "loads", broken)
+    sentence = ui.error_text("The database could not be read (disk gone). Check the file and its permissions,"
+                             " then try again.")
     at = run(INDICATOR, indicator="NI 39")
     assert not at.exception
-    assert ("The commentary could not be read or saved, so nothing was changed: IO Error: disk gone"
-            in [e.value for e in at.error])
+    assert sentence in [e.value for e in at.error]
     at = run(UPLOAD)
     assert not at.exception
-    assert "The list of loads could not be read: IO Error: disk gone" in [e.value for e in at.error]
+    assert sentence in [e.value for e in at.error]
 
 
 def test_analyst_writes_commentary_and_the_overview_stops_listing_it(sample_db: Path) -> None:

@@ -36,7 +36,7 @@ if not rows:
     st.info(f"No indicator in the catalogue is measured for {ui.md_text(ctx.area)}.")
     st.stop()
 st.subheader(f"{ctx.quarter}")
-if all(r["reason"] == "no data" for r in rows):
+if all(ui.no_data(r) for r in rows):
     st.info(f"There are no figures for {ui.md_text(ctx.area)} in {ctx.quarter}. Choose another quarter in the"
             " sidebar.")
     st.stop()

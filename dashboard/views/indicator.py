@@ -48,7 +48,7 @@ elif area is not None:
     trend = data.rows(ctx.snap, span, areas=[area], indicators=[ind.id])
     now = next((r for r in trend if r["qi"] == ctx.qi), None)
     st.subheader(f"Why this status, {ctx.quarter}")
-    if now is None or now["reason"] == "no data":
+    if now is None or ui.no_data(now):
         st.info(f"There is no figure for {ui.md_text(ind.id)} in {ui.md_text(area)} for {ctx.quarter}.")
     else:
         st.html(ui.why_box(now))

@@ -13,7 +13,7 @@ from pipelines.present import explain
 
 ctx = state.context()
 cat = ctx.catalogue
-st.title(ui.md_text(f"{cat.county} Safer Communities Board: overview"))
+st.title(ui.md_text(f"{cat.name}: overview"))
 
 if ctx.qi is None:
     st.info("No figures are loaded yet. An analyst loads a quarter with"
@@ -26,7 +26,7 @@ by_key = {(r["indicator"], r["qi"]): r for r in county_rows}
 current = [r for r in county_rows if r["qi"] == ctx.qi]
 
 st.subheader(f"{ctx.quarter}: county indicators at a glance")
-if all(r["reason"] == "no data" for r in current):
+if all(ui.no_data(r) for r in current):
     st.info(f"There are no county figures for {ctx.quarter}. Choose another quarter in the sidebar.")
 else:
     counts = Counter(r["status"] for r in current)
@@ -39,7 +39,7 @@ else:
 moves = []
 for r in current:
     prev = by_key.get((r["indicator"], ctx.qi - 1))
-    if prev and prev["reason"] != "no data" and prev["status"] != r["status"]:
+    if prev and not ui.no_data(prev) and prev["status"] != r["status"]:
         moves.append(Html(f"<li><b>{esc(r['indicator'])}</b> moved {chip(prev['status'])} →"
                           f" {chip(r['status'])} <span class='sub'>{esc(r['name'])}</span></li>"))
 st.subheader("Quarterly comparison")
@@ -148,7 +148,7 @@ left, right = st.columns([2, 3])
 left.download_button(f"Download {ctx.quarter}'s figures (CSV)", lambda: data.quarter_csv(snap, qi),
                      file_name=f"ragboard-{stem}.csv", mime="text/csv", key="quarter_csv", on_click="ignore",
                      help="Every indicator and area with its computed status and arithmetic.")
-if all(r["reason"] == "no data" for r in current):
+if all(ui.no_data(r) for r in current):
     right.info(f"There are no county figures for {ctx.quarter}, so there is no board pack to make.")
 else:
     exceptions_only = right.toggle("Exceptions only (AMBER, RED and GREY)", key="pack_exceptions")

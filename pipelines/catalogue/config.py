@@ -200,7 +200,14 @@ class Indicator(_Strict):
         return "district" in self.levels
 
 
+def default_name(county: str) -> str:
+    """The board's name when the catalogue gives none."""
+    return f"{county} Safer Communities Board"
+
+
 class Catalogue(_Strict):
+    # The board's name, as the pages and the pack print it; default_name(county) when not given
+    name: str = Field(default="", min_length=1)
     county: str = Field(min_length=1)
     districts: tuple[str, ...] = ()
     amber_tolerance: Tolerance = Tolerance("percent", 5.0)
@@ -212,6 +219,23 @@ class Catalogue(_Strict):
     @classmethod
     def _tolerance(cls, value: Any) -> Tolerance:
         return parse_tolerance(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        # an older catalogue has no name: the board is named after its county
+        if isinstance(data, dict) and "name" not in data and isinstance(data.get("county"), str):
+            return {"name": default_name(data["county"]), **data}
+        return data
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = " ".join(value.split())  # one line, however it was written
+            if not value:
+                raise ValueError("must not be blank; leave the key out to use '<county> Safer Communities Board'")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Catalogue:

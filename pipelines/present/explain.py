@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipelines.present.words import row_reason
+
 
 def number(x: float | None, unit: str = "") -> str:
     """Figures as a board reads them: thousands separated, at most two decimals."""
@@ -50,7 +52,7 @@ def why(row: dict[str, Any]) -> str:
     target, within the 5% band → AMBER'."""
     status = row["status"]
     if status == "NA":
-        return f"No status: {row['reason']} → NA"
+        return f"No status: {row_reason(row)} → NA"
     head = f"{number(row['value'])} against a target of {number(row['target'])}, {row['better']} is better"
     if status == "GREY":
         return (f"{head}; the confidence interval {number(row['lower'])} to {number(row['upper'])}"

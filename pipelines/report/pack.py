@@ -1,6 +1,7 @@
 """The quarterly board pack: one self-contained HTML file, and a PDF printed from it.
 
-Every status in the pack comes from ``status.query``; the pack only lays them out.
+Every status in the pack comes from ``status.query`` (with its reason in words from
+``present.words``); the pack only lays them out.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pipelines.catalogue import quarters
 from pipelines.catalogue.config import Catalogue
-from pipelines.present import explain
+from pipelines.present import explain, words
 from pipelines.present.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
 from pipelines.report import svgchart
-from pipelines.rules import status
 from pipelines.storage import commentary
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -39,14 +39,14 @@ def _environment() -> Environment:
     env.filters["pct"] = explain.percent
     env.filters["shortfall_words"] = explain.shortfall_words
     env.filters["percent_words"] = explain.percent_words
-    env.globals.update(style=STATUS_STYLE, meaning=STATUS_MEANING)
+    env.globals.update(style=STATUS_STYLE, meaning=STATUS_MEANING, owes_update=NEEDS_UPDATE)
     return env
 
 
 def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
             exceptions_only: bool = False) -> dict[str, Any]:
     span = list(range(qi - TREND_QUARTERS + 1, qi + 1))
-    rows = status.query(con, catalogue, span)
+    rows = words.status_rows(con, catalogue, span)
     county = {(r["indicator"], r["qi"]): r for r in rows if r["level"] == "county"}
     # indicators measured for districts only have no county row: they appear as district exceptions
     current = [county[(i.id, qi)] for i in catalogue.indicators if (i.id, qi) in county]
@@ -75,7 +75,7 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
         })
     counts = {s: sum(1 for r in current if r["status"] == s) for s in STATUS_STYLE}
     return {
-        "county": catalogue.county, "quarter": quarters.label(qi), "generated": datetime.now(),
+        "county": catalogue.county, "board": catalogue.name, "quarter": quarters.label(qi), "generated": datetime.now(),
         "exceptions_only": exceptions_only, "counts": counts, "overview": shown,
         "comparison": [{"indicator": r["indicator"], "name": r["name"],
                         "cells": [county[(r["indicator"], q)] for q in four]} for r in shown],
@@ -128,7 +128,7 @@ def pdf(html_text: str, out: str | Path, title: str = "") -> None:
 
 
 def footer(catalogue: Catalogue, qi: int) -> str:
-    return f"{catalogue.county} Safer Communities Board · performance report {quarters.label(qi)}"
+    return f"{catalogue.name} · performance report {quarters.label(qi)}"
 
 
 def write(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int, fmt: str, out: str | Path,

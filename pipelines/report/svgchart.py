@@ -50,8 +50,7 @@ def trend(rows: list[dict[str, Any]], unit: str) -> str:
     """rows: one indicator and area, oldest quarter first (from status.query)."""
     values = [r["value"] for r in rows if r["value"] is not None]
     bounds = values + [r["target"] for r in rows if r["target"] is not None]
-    bounds += [r["target"] + (r["band_width"] or 0) * (1 if r["better"] == "lower" else -1)
-               for r in rows if r["target"] is not None and r["band_width"] is not None]
+    bounds += [r["band_edge"] for r in rows if r["band_edge"] is not None]
     if not values:
         return '<p class="muted">No figures to chart.</p>'
     lo, hi = min(bounds), max(bounds)
@@ -75,7 +74,7 @@ def trend(rows: list[dict[str, Any]], unit: str) -> str:
         if r["target"] is None:
             continue
         x0, x1 = x(i) - plot_w / n / 2, x(i) + plot_w / n / 2
-        edge = r["target"] + (r["band_width"] or 0) * (1 if r["better"] == "lower" else -1)
+        edge = r["target"] if r["band_edge"] is None else r["band_edge"]
         top, bottom = max(y(r["target"]), y(edge)), min(y(r["target"]), y(edge))
         parts.append(f'<rect x="{x0:.1f}" y="{bottom:.1f}" width="{x1 - x0:.1f}" height="{top - bottom:.1f}"'
                      ' fill="#E69F00" fill-opacity="0.18"/>')

@@ -1,125 +1,181 @@
-"""The status rule, in one place: SQL built from the validated catalogue.
+"""The status rule, in one place: one query built from named steps and the validated catalogue.
 
 Target T is the area's own target for the quarter's financial year, else the indicator's.
 shortfall = value - T when lower is better, T - value when higher is better (positive is
 worse than target); GREEN when shortfall <= 0, AMBER when it is within the band, RED beyond.
-GREY when the indicator asks for it and the confidence interval holds T; NA otherwise, with
-a reason. Differences are rounded to 9 decimal places before they are compared, so figures
+GREY when the indicator asks for it and the confidence interval holds T; NA otherwise. Every row
+carries the reason for its status as a code (``codes.Reason``); ``pipelines.present.words`` says
+it in words. Differences are rounded to 9 decimal places before they are compared, so figures
 given to a few decimals land on the edges exactly (38.43 against 42.7 with a 10% band is
 AMBER, not RED through a floating-point remainder).
+
+The query is a chain of named steps (see ``STEPS``), each reading the ones before it:
+
+    catalogue inputs (parameters) → observed → scope → measures → targets_and_bands → gaps
+    → rated → earlier → directions → output
+
+A later rule (derived measures, intervals, SPC readings, comparisons) is one more step in the
+chain, not an edit of one long template.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
 
 from pipelines.catalogue.config import Catalogue
+from pipelines.rules import codes
+from pipelines.rules.codes import REASON_STATUS
+from pipelines.rules.sql import Column, Step, cases, columns_step, compose, ident
 
-STATUSES = ("GREEN", "AMBER", "RED", "GREY", "NA")
-CLI_COLUMNS = (
-    "indicator", "area", "quarter", "value", "target", "shortfall", "percent_off", "status",
-    "reason", "direction", "direction_year", "reported_status", "mismatch",
-)
+STATUSES = tuple(s.word for s in codes.STATUSES)  # the words the query returns
 
+# ---- the steps -----------------------------------------------------------------------------
 # Catalogue and filters arrive as parameters (lists of structs, unnested); nothing from the
 # YAML or the user is pasted into the SQL text.
-STATUS_SQL = """
-WITH
-ind AS (SELECT unnest($indicators, recursive := true)),
-tgt AS (SELECT unnest($targets, recursive := true)),
-area AS (SELECT unnest($areas, recursive := true)),
-qs AS (SELECT unnest($quarters) AS qi),
--- only the rows that can be asked for (these indicators and areas, these quarters and the
--- ones a year before), so a narrow question does not join every row three times
-obs AS (
-    SELECT * FROM observations
-    WHERE ($only_indicators IS NULL OR list_contains($only_indicators, indicator))
-      AND ($only_areas IS NULL OR list_contains($only_areas, area))
-      AND qi BETWEEN $first_qi - 4 AND $last_qi
-),
-scope AS (
-    SELECT ind.*, area.area, area.level, area.area_pos, qs.qi
-    FROM ind
-    JOIN area ON (area.level = 'county' AND ind.at_county) OR (area.level = 'district' AND ind.at_district)
-    CROSS JOIN qs
-    WHERE ($only_areas IS NULL OR list_contains($only_areas, area.area))
-      AND ($only_indicators IS NULL OR list_contains($only_indicators, ind.indicator))
-),
-joined AS (
-    SELECT s.*,
-        o.qi IS NOT NULL AS has_row,
-        o.value, o.lower, o.upper, o.numerator, o.denominator, o.reported_status, o.note,
-        coalesce(own.target, dflt.target) AS target,
-        p.value AS previous_value,
-        y.value AS year_ago_value
-    FROM scope s
-    LEFT JOIN obs o ON o.indicator = s.indicator AND o.area = s.area AND o.qi = s.qi
-    LEFT JOIN tgt own ON own.indicator = s.indicator AND own.area = s.area AND own.fy = s.qi // 4
-    LEFT JOIN tgt dflt ON dflt.indicator = s.indicator AND dflt.area = '' AND dflt.fy = s.qi // 4
-    LEFT JOIN obs p ON p.indicator = s.indicator AND p.area = s.area AND p.qi = s.qi - 1
-    LEFT JOIN obs y ON y.indicator = s.indicator AND y.area = s.area AND y.qi = s.qi - 4
-),
-measured AS (
-    SELECT *,
-        round(CASE better WHEN 'lower' THEN value - target ELSE target - value END, 9) AS shortfall,
-        round(CASE band_kind WHEN 'percent' THEN band * abs(target) / 100 ELSE band END, 9) AS band_width
-    FROM joined
-),
-rated AS (
-    SELECT *,
-        CASE
-            WHEN NOT has_row OR value IS NULL OR target IS NULL THEN 'NA'
-            WHEN grey AND lower <= target AND target <= upper THEN 'GREY'
-            WHEN shortfall <= 0 THEN 'GREEN'
-            WHEN shortfall <= band_width THEN 'AMBER'
-            ELSE 'RED'
-        END AS status
-    FROM measured
+
+CATALOGUE = (
+    Step("catalogue_indicators", "SELECT unnest($indicators, recursive := true)"),
+    # one row per target: an indicator's (area '') or an area's own, valid over a range of quarters
+    Step("catalogue_targets", "SELECT unnest($targets, recursive := true)"),
+    # one row per band: the amber tolerance, valid over a range of quarters
+    Step("catalogue_bands", "SELECT unnest($bands, recursive := true)"),
+    Step("catalogue_areas", "SELECT unnest($areas, recursive := true)"),
+    Step("asked_quarters", "SELECT unnest($quarters) AS qi"),
 )
-SELECT {columns}
-FROM (SELECT
-    indicator, name, unit, better, area, level,
-    printf('%d/%02d Q%d', qi // 4, (qi // 4 + 1) % 100, qi % 4 + 1) AS quarter,
-    qi, value, target, shortfall,
-    -- empty when the target is 0, or so near 0 that the percentage is not a finite number
-    CASE WHEN target <> 0 AND isfinite(shortfall / abs(target) * 100)
-         THEN round(shortfall / abs(target) * 100, 9) END AS percent_off,
-    status,
+
+# Only the rows that can be asked for (these indicators and areas, these quarters and the ones a
+# year before), so a narrow question does not join every row three times.
+OBSERVED = Step("observed", """
+SELECT * FROM observations
+WHERE ($only_indicators IS NULL OR list_contains($only_indicators, indicator))
+  AND ($only_areas IS NULL OR list_contains($only_areas, area))
+  AND qi BETWEEN $first_qi - 4 AND $last_qi""", "the observations that can be asked for")
+
+# Every indicator × area it is measured for × quarter asked: a missing row is a row too (no data).
+SCOPE = Step("scope", """
+SELECT i.*, a.area, a.level, a.area_pos, q.qi
+FROM catalogue_indicators i
+JOIN catalogue_areas a ON (a.level = 'county' AND i.at_county) OR (a.level = 'district' AND i.at_district)
+CROSS JOIN asked_quarters q
+WHERE ($only_areas IS NULL OR list_contains($only_areas, a.area))
+  AND ($only_indicators IS NULL OR list_contains($only_indicators, i.indicator))""")
+
+MEASURES = Step("measures", """
+SELECT s.*, o.qi IS NOT NULL AS has_row,
+    o.value, o.lower, o.upper, o.numerator, o.denominator, o.reported_status, o.note
+FROM scope s
+LEFT JOIN observed o ON o.indicator = s.indicator AND o.area = s.area AND o.qi = s.qi""",
+                 "each cell's figure, its interval and counts")
+
+# Targets and bands as period ranges: a row applies to every quarter from valid_from to valid_to,
+# so a target or band that changes mid-year is one more row, not a change to the rule.
+TARGETS_AND_BANDS = Step("targets_and_bands", """
+SELECT m.*, coalesce(own.target, dflt.target) AS target, b.band_kind, b.band
+FROM measures m
+LEFT JOIN catalogue_targets own
+    ON own.indicator = m.indicator AND own.area = m.area AND m.qi BETWEEN own.valid_from AND own.valid_to
+LEFT JOIN catalogue_targets dflt
+    ON dflt.indicator = m.indicator AND dflt.area = '' AND m.qi BETWEEN dflt.valid_from AND dflt.valid_to
+LEFT JOIN catalogue_bands b
+    ON b.indicator = m.indicator AND m.qi BETWEEN b.valid_from AND b.valid_to""",
+                          "the target in force (the area's own, else the indicator's) and the band")
+
+# shortfall > 0 is worse than target; the band is band_width wide, on the worse side of the target
+GAPS = Step("gaps", """
+SELECT *,
+    round(CASE better WHEN 'lower' THEN value - target ELSE target - value END, 9) AS shortfall,
+    round(CASE band_kind WHEN 'percent' THEN band * abs(target) / 100 ELSE band END, 9) AS band_width
+FROM targets_and_bands""", "the shortfall and the band's width")
+
+# The reason first, in the rule's order; the status follows from the reason (codes.REASON_STATUS).
+RATED = Step("rated", """
+SELECT *, """ + cases("reason_code", [(r.value, s.word) for r, s in REASON_STATUS.items()]) + """ AS status
+FROM (SELECT *,
     CASE
-        WHEN NOT has_row THEN 'no data'
-        WHEN value IS NULL THEN 'not available'
-        WHEN target IS NULL THEN printf('no target for %d/%02d', qi // 4, (qi // 4 + 1) % 100)
-        WHEN status = 'GREY' THEN 'not significant: the target is within the confidence interval'
-        WHEN status = 'GREEN' THEN 'on or better than target'
-        WHEN status = 'AMBER' THEN 'worse than target, within the band'
-        ELSE 'worse than target, beyond the band'
-    END AS reason,
-    CASE
-        WHEN value IS NULL OR previous_value IS NULL THEN NULL
-        WHEN round(value - previous_value, 9) = 0 THEN 'no change'
-        WHEN (better = 'lower') = (value < previous_value) THEN 'improving'
-        ELSE 'worsening'
-    END AS direction,
-    CASE
-        WHEN value IS NULL OR year_ago_value IS NULL THEN NULL
-        WHEN round(value - year_ago_value, 9) = 0 THEN 'no change'
-        WHEN (better = 'lower') = (value < year_ago_value) THEN 'improving'
-        ELSE 'worsening'
-    END AS direction_year,
-    reported_status,
-    coalesce(reported_status IS NOT NULL AND reported_status <> status, false) AS mismatch,
-    band_kind, band, band_width, grey, lower, upper, numerator, denominator, note,
-    previous_value, year_ago_value, ind_pos, area_pos
-FROM rated)
-ORDER BY ind_pos, area_pos, qi
-"""
-ALL_COLUMNS = "* EXCLUDE (ind_pos, area_pos)"
-OUTPUT_COLUMNS = frozenset(CLI_COLUMNS) | {
-    "name", "unit", "better", "level", "qi", "band_kind", "band", "band_width", "grey", "lower", "upper",
-    "numerator", "denominator", "note", "previous_value", "year_ago_value"}
+        WHEN NOT has_row THEN 'no_data'
+        WHEN value IS NULL THEN 'not_available'
+        WHEN target IS NULL THEN 'no_target'
+        WHEN grey AND lower <= target AND target <= upper THEN 'not_significant'
+        WHEN shortfall <= 0 THEN 'on_target'
+        WHEN shortfall <= band_width THEN 'within_band'
+        ELSE 'beyond_band'
+    END AS reason_code
+    FROM gaps)""", "the reason code and the status it gives")
+
+
+def direction(earlier: str) -> str:
+    """improving / worsening / no change from the value in column ``earlier`` to ``value``, by
+    polarity; NULL when either is missing. Written once, for every comparison over time."""
+    e = ident(earlier)
+    return ("CASE WHEN value IS NULL OR " + e + " IS NULL THEN NULL"
+            " WHEN round(value - " + e + ", 9) = 0 THEN 'no change'"
+            " WHEN (better = 'lower') = (value < " + e + ") THEN 'improving'"
+            " ELSE 'worsening' END")
+
+
+# Each comparison over time: its direction column and the column holding the earlier figure.
+COMPARISONS = (("direction", "previous_value"), ("direction_year", "year_ago_value"))
+
+# Joined on the quarter (not lag()), so a missing quarter gives no direction rather than a wrong one.
+EARLIER = Step("earlier", """
+SELECT r.*, p.value AS previous_value, y.value AS year_ago_value
+FROM rated r
+LEFT JOIN observed p ON p.indicator = r.indicator AND p.area = r.area AND p.qi = r.qi - 1
+LEFT JOIN observed y ON y.indicator = r.indicator AND y.area = r.area AND y.qi = r.qi - 4""",
+               "the figures a quarter and a year earlier")
+DIRECTIONS = Step("directions", "SELECT *, " + ", ".join(
+    direction(earlier) + " AS " + ident(name) for name, earlier in COMPARISONS) + " FROM earlier",
+                  "direction of travel since each earlier figure")
+
+# What a caller may ask for, in order; the last two only order the rows.
+OUTPUT = (
+    Column("indicator"), Column("name"), Column("unit"), Column("better"), Column("area"), Column("level"),
+    Column("quarter", "printf('%d/%02d Q%d', qi // 4, (qi // 4 + 1) % 100, qi % 4 + 1)"),
+    Column("qi"), Column("value"), Column("target"), Column("shortfall"),
+    # empty when the target is 0, or so near 0 that the percentage is not a finite number
+    Column("percent_off", "CASE WHEN target <> 0 AND isfinite(shortfall / abs(target) * 100)"
+                          " THEN round(shortfall / abs(target) * 100, 9) END"),
+    Column("status"), Column("reason_code"), Column("direction"), Column("direction_year"),
+    Column("reported_status"),
+    Column("mismatch", "coalesce(reported_status IS NOT NULL AND reported_status <> status, false)"),
+    Column("band_kind"), Column("band"), Column("band_width"),
+    # the far side of the amber band: where AMBER ends and RED begins (charts shade up to it)
+    Column("band_edge", "target + CASE better WHEN 'lower' THEN band_width ELSE -band_width END"), Column("grey"),
+    Column("lower"), Column("upper"), Column("numerator"), Column("denominator"), Column("note"),
+    Column("previous_value"), Column("year_ago_value"), Column("ind_pos"), Column("area_pos"),
+)
+ORDER = ("ind_pos", "area_pos", "qi")
+OUTPUT_COLUMNS = tuple(c.name for c in OUTPUT if c.name not in ORDER[:2])
+
+STEPS: tuple[Step, ...] = (
+    *CATALOGUE, OBSERVED, SCOPE, MEASURES, TARGETS_AND_BANDS, GAPS, RATED, EARLIER, DIRECTIONS,
+    columns_step("output", OUTPUT, "directions"),
+)
+
+
+@functools.lru_cache(maxsize=64)
+def statement(columns: tuple[str, ...] | None = None, steps: tuple[Step, ...] = STEPS) -> str:
+    """The status query; ``columns`` (checked against OUTPUT_COLUMNS) or every output column."""
+    if columns is not None:
+        unknown = [c for c in columns if c not in OUTPUT_COLUMNS]
+        if unknown:
+            raise ValueError(f"unknown status columns: {sorted(unknown)}")
+    return compose(steps, columns, ORDER, exclude=ORDER[:2])
+
+
+# ---- the parameters --------------------------------------------------------------------------
+
+def year_span(fy: int) -> tuple[int, int]:
+    """The first and last quarter index of the financial year starting in ``fy`` (Q1 … Q4)."""
+    return fy * 4, fy * 4 + 3
+
+
+# A band set once for an indicator holds for every quarter
+ALWAYS = (-(2**31), 2**31 - 1)
 
 
 def parameters(
@@ -128,7 +184,9 @@ def parameters(
     areas: list[str] | None = None,
     indicators: list[str] | None = None,
 ) -> dict[str, Any]:
-    inds, targets = [], []
+    inds: list[dict[str, Any]] = []
+    targets: list[dict[str, Any]] = []
+    bands: list[dict[str, Any]] = []
     wanted = set(indicators) if indicators else None
     for pos, ind in enumerate(catalogue.indicators):
         if wanted is not None and ind.id not in wanted:
@@ -136,29 +194,40 @@ def parameters(
         tol = catalogue.tolerance(ind)
         inds.append({
             "indicator": ind.id, "name": ind.name, "unit": ind.unit, "better": ind.better,
-            "band_kind": tol.kind, "band": tol.amount, "grey": ind.grey_when_not_significant,
+            "grey": ind.grey_when_not_significant,
             "at_county": "county" in ind.levels, "at_district": "district" in ind.levels,
             "ind_pos": pos,
         })
+        bands.append({"indicator": ind.id, "band_kind": tol.kind, "band": tol.amount,
+                      "valid_from": ALWAYS[0], "valid_to": ALWAYS[1]})
         for fy, target in ind.targets.items():
-            targets.append({"indicator": ind.id, "area": "", "fy": fy, "target": target})
+            first, last = year_span(fy)
+            targets.append({"indicator": ind.id, "area": "", "valid_from": first, "valid_to": last,
+                            "target": target})
         for area, years in ind.area_targets.items():
             for fy, target in years.items():
-                targets.append({"indicator": ind.id, "area": area, "fy": fy, "target": target})
-    if not targets:  # unnest of an empty list has no columns to join on
-        targets.append({"indicator": "", "area": "", "fy": -1, "target": 0.0})
+                first, last = year_span(fy)
+                targets.append({"indicator": ind.id, "area": area, "valid_from": first, "valid_to": last,
+                                "target": target})
+    # unnest of an empty list has no columns to join on: one row that matches nothing
+    if not targets:
+        targets.append({"indicator": "", "area": "", "valid_from": -1, "valid_to": -1, "target": 0.0})
+    if not bands:
+        bands.append({"indicator": "", "band_kind": "absolute", "band": 0.0, "valid_from": -1, "valid_to": -1})
     area_rows = [
         {"area": a, "level": catalogue.level(a), "area_pos": pos}
         for pos, a in enumerate(catalogue.areas) if not areas or a in areas
     ]
     return {
-        "indicators": inds, "targets": targets, "areas": area_rows,
+        "indicators": inds, "targets": targets, "bands": bands, "areas": area_rows,
         "quarters": list(quarter_indexes),
         "first_qi": min(quarter_indexes), "last_qi": max(quarter_indexes),
         "only_areas": list(areas) if areas else None,
         "only_indicators": list(indicators) if indicators else None,
     }
 
+
+# ---- asking ---------------------------------------------------------------------------------
 
 def query(
     con: duckdb.DuckDBPyConnection,
@@ -167,7 +236,7 @@ def query(
     areas: list[str] | None = None,
     indicators: list[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per indicator x area in scope x quarter, with status, reason and directions."""
+    """One row per indicator x area in scope x quarter, with status, reason code and directions."""
     columns, rows = table(con, catalogue, quarter_indexes, areas, indicators)
     return [dict(zip(columns, row, strict=True)) for row in rows]  # tuples from table(), not a result
 
@@ -178,20 +247,18 @@ def table(
     quarter_indexes: list[int],
     areas: list[str] | None = None,
     indicators: list[str] | None = None,
-    columns: tuple[str, ...] | None = None,
+    columns: Sequence[str] | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The same rows as plain tuples, optionally only some columns (the CLI prints 30,000 rows)."""
+    sql = statement(tuple(columns) if columns else None)
     if not quarter_indexes:
         return list(columns or ()), []
-    if columns and not OUTPUT_COLUMNS.issuperset(columns):
-        raise ValueError(f"unknown status columns: {sorted(set(columns) - OUTPUT_COLUMNS)}")
-    select = ", ".join(columns) if columns else ALL_COLUMNS
     # The caller's connection, not a cursor: a preview asks inside its open transaction.
-    result = con.execute(STATUS_SQL.format(columns=select),
-                         parameters(catalogue, quarter_indexes, areas, indicators))
+    result = con.execute(sql, parameters(catalogue, quarter_indexes, areas, indicators))
     return [d[0] for d in result.description], result.fetchall()
 
 
 def rater(catalogue: Catalogue) -> Callable[[duckdb.DuckDBPyConnection, list[int], list[str]], list[dict[str, Any]]]:
     """The status rows a load reports its status changes from (ingest.loading.load's ``rate``)."""
     return lambda con, quarters, indicators: query(con, catalogue, quarters, indicators=indicators)
+
