@@ -15,6 +15,7 @@ if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))
 
 import streamlit as st  # noqa: E402
+from streamlit import runtime  # noqa: E402
 
 from dashboard import data, state, ui  # noqa: E402
 from pipelines.catalogue import config, quarters  # noqa: E402
@@ -22,7 +23,8 @@ from pipelines.catalogue import config, quarters  # noqa: E402
 st.set_page_config(page_title="Safer Communities performance", page_icon="■", layout="wide")
 # However the server was started (python -m dashboard pins this too), an unexpected error shows
 # visitors a short notice, never a traceback with the server's paths; the log keeps the detail.
-st.set_option("client.showErrorDetails", "none")
+if runtime.exists():  # a real server; AppTest keeps the details so a failing test says why
+    st.set_option("client.showErrorDetails", "none")
 st.html(ui.CSS)
 
 PAGES = [

@@ -7,17 +7,25 @@ this server (a guesser cannot escape it by opening a new tab).
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from dashboard import ui
 from pipelines.storage import analysts
 
 _KEY = "_ragboard_analyst"
+LOG = logging.getLogger("ragboard.dashboard")
 
 
 @st.cache_resource(show_spinner=False)
 def _throttle() -> analysts.Throttle:
     return analysts.Throttle()
+
+
+def _client() -> str | None:
+    """The visitor's address, so repeated failures from one place slow that place only."""
+    return st.context.ip_address  # None where Streamlit cannot tell (AppTest, a local socket)
 
 
 def current() -> str | None:
@@ -47,8 +55,11 @@ def panel() -> str | None:
     try:
         known = analysts.names()
     except analysts.AccountError as exc:
-        # An accounts file others could have changed is not used at all: say so and offer no form.
-        st.error(ui.error_text(f"Sign-in is unavailable: {exc}"))
+        # An accounts file others could have changed is not used at all. Visitors are told only
+        # that sign-in is unavailable; where the files are and what is wrong goes to the log.
+        LOG.error("Sign-in is unavailable: %s", exc)
+        st.error("Sign-in is unavailable on this server at the moment; the administrator can see why in"
+                 " the server's log.")
         return None
     if not known:
         st.info("No analyst accounts exist yet. An administrator creates one on the server with"
@@ -62,7 +73,8 @@ def panel() -> str | None:
         password = st.text_input("Password", type="password", key="sign_in_password")
         if st.form_submit_button("Sign in"):
             try:
-                st.session_state[_KEY] = analysts.sign_in(name.strip(), password, _throttle())
+                st.session_state[_KEY] = analysts.sign_in(name.strip(), password, _throttle(),
+                                                          client=_client())
             except analysts.AccountError as exc:
                 st.error(ui.error_text(exc))
             else:

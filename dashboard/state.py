@@ -78,7 +78,8 @@ def synced_select(
         fallback = st.session_state.get(keep)
         st.session_state[key] = fallback if fallback in options else (default or options[0])
     if notice:
-        notice += f"; showing {format_func(st.session_state[key])} instead."
+        # the option's label comes from the catalogue: text, never Markdown
+        notice += f"; showing {ui.md_text(format_func(st.session_state[key]))} instead."
     where = container if container is not None else st
     value = where.selectbox(label, options, key=key, format_func=format_func, help=help,
                             width=width)

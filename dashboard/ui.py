@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import html
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from pipelines.present import explain, words
@@ -90,13 +92,30 @@ def md_text(value: Any) -> str:
 
 
 # An absolute file path inside a message (a database, a catalogue, a temporary file).
-_PATH = re.compile(r"(?<![\w.~])(?:/[^\s/'\"<>`]+)+/?")
+# An absolute file path inside a message (a database, a catalogue, a temporary file): a slash
+# starting a name (not "2010 /11"), then further parts.
+_PATH = re.compile(r"(?<![\w.~])(?:/[A-Za-z._~-][^\s/'\"<>`]*)(?:/[^\s/'\"<>`]+)*/?")
+
+
+def _server_places() -> list[str]:
+    """Folders of this server that messages name, longest first: paths with spaces in them are
+    found here whole, where the pattern above would stop at the space."""
+    from pipelines.catalogue import config
+    from pipelines.storage import analysts, store
+
+    places = {store.db_path().parent, config.config_path().parent, analysts.accounts_path().parent,
+              store.ROOT, Path.home(), Path(tempfile.gettempdir())}
+    return sorted((str(p.resolve()) for p in places if p.is_absolute()), key=len, reverse=True)
 
 
 def hide_paths(value: Any) -> str:
     """The text with every absolute path cut to its last part: pages never show where files
-    live on the server ('/srv/x/ragboard.duckdb' becomes 'ragboard.duckdb')."""
-    return _PATH.sub(lambda m: m.group().rstrip("/").rsplit("/", 1)[-1], "" if value is None else str(value))
+    live on the server ('/srv/My Data/ragboard.duckdb' becomes 'ragboard.duckdb')."""
+    text = "" if value is None else str(value)
+    for place in _server_places():
+        if len(place) > 1:
+            text = text.replace(place + "/", "/")
+    return _PATH.sub(lambda m: m.group().rstrip("/").rsplit("/", 1)[-1], text)
 
 
 def error_text(value: Any) -> str:

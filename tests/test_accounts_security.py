@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from fixtures import ROOT
+from helpers import ROOT
 from pipelines.storage import analysts
 from pipelines.storage.analysts import AccountError, Throttle, Throttled
 
@@ -402,3 +402,18 @@ def test_a_long_typed_name_is_recorded_shortened(tmp_path: Path) -> None:
 def test_no_audit_trail_before_any_account(tmp_path: Path) -> None:
     assert analysts.audit(tmp_path / "missing" / "analysts.json") == []
     assert not (tmp_path / "missing").exists()
+
+
+def test_spraying_from_one_address_does_not_lock_out_analysts_elsewhere() -> None:
+    now = [0.0]
+    throttle = analysts.Throttle(clock=lambda: now[0])
+    for i in range(20):  # one guess each for twenty names, all from one address
+        throttle.reserve(f"guess {i}", client="203.0.113.9")
+        now[0] += 1
+    with pytest.raises(analysts.Throttled, match="Too many failed sign-ins on this server"):
+        throttle.reserve("Sam Analyst", client="203.0.113.9")
+    # the analyst at the office is not held up by the stranger's guesses
+    reserved = throttle.reserve("Sam Analyst", client="192.0.2.10")
+    throttle.succeeded("Sam Analyst", reserved, client="192.0.2.10")
+    assert throttle.wait_left("Sam Analyst", client="192.0.2.10") == 0.0
+    assert throttle.wait_left("Sam Analyst", client="203.0.113.9") > 0

@@ -380,9 +380,11 @@ def _backoff(failures: int, free: int, cap: float, last: float, now: float) -> f
 class Throttle:
     """Failed sign-ins kept in the process, shared by every browser session of one server.
 
-    Per name: ``free_attempts`` failures, then doubling waits up to ``max_wait``. Per server: after
-    ``server_free_attempts`` failures (any names) within ``server_window`` seconds, doubling waits up
-    to ``server_max_wait``. ``clock`` gives seconds (monotonic); tests pass their own."""
+    Per name: ``free_attempts`` failures, then doubling waits up to ``max_wait``. Per client across
+    names (password spraying): after ``server_free_attempts`` failures (any names) from one client
+    address within ``server_window`` seconds, that client waits, doubling up to ``server_max_wait``.
+    Keyed by client, so a stranger spraying names cannot lock every analyst out; attempts whose
+    client is unknown share one key. ``clock`` gives seconds (monotonic); tests pass their own."""
 
     free_attempts: int = 3
     max_wait: float = 60.0
@@ -391,25 +393,25 @@ class Throttle:
     server_max_wait: float = 300.0
     clock: Callable[[], float] = time.monotonic
     _names: dict[str, tuple[int, float]] = field(default_factory=dict, repr=False)
-    _server: deque[float] = field(default_factory=deque, repr=False)
+    _server: dict[str, deque[float]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def wait_left(self, name: str, now: float | None = None) -> float:
-        """Seconds before ``name`` may try again (the longer of its own wait and the server's)."""
+    def wait_left(self, name: str, now: float | None = None, client: str | None = None) -> float:
+        """Seconds before ``name`` may try again (the longer of its own wait and its client's)."""
         now = self.clock() if now is None else now
         with self._lock:
-            return max(self._name_wait(name.lower(), now), self._server_wait(now))
+            return max(self._name_wait(name.lower(), now), self._server_wait(now, client or ""))
 
-    def reserve(self, name: str, now: float | None = None) -> float:
+    def reserve(self, name: str, now: float | None = None, client: str | None = None) -> float:
         """Take the next attempt for ``name``, counted as failed until ``succeeded``; returns its time.
 
         Checking the wait and counting the attempt are one step under the lock: otherwise sessions
         submitting together would all see no wait and all have their guesses checked."""
         now = self.clock() if now is None else now
-        key = name.lower()
+        key, source = name.lower(), client or ""
         with self._lock:
             self._forget(now)
-            server, own = self._server_wait(now), self._name_wait(key, now)
+            server, own = self._server_wait(now, source), self._name_wait(key, now)
             if server > 0 and server >= own:
                 raise Throttled(f"Too many failed sign-ins on this server; try again in {_seconds(server)}.",
                                 server)
@@ -417,10 +419,10 @@ class Throttle:
                 raise Throttled(f"Too many failed attempts; try again in {_seconds(own)}.", own)
             failures, _ = self._names.get(key, (0, 0.0))
             self._names[key] = (failures + 1, now)
-            self._server.append(now)
+            self._server.setdefault(source, deque()).append(now)
         return now
 
-    def succeeded(self, name: str, reserved: float | None = None) -> None:
+    def succeeded(self, name: str, reserved: float | None = None, client: str | None = None) -> None:
         """The attempt reserved at ``reserved`` was right: forget the name's failures and take back
         that one attempt from the server's count, but not the other failures (a success for one name
         must not let a guesser spraying other names start again)."""
@@ -428,14 +430,14 @@ class Throttle:
             self._names.pop(name.lower(), None)
             if reserved is not None:
                 with suppress(ValueError):
-                    self._server.remove(reserved)
+                    self._server.get(client or "", deque()).remove(reserved)
 
     def _name_wait(self, key: str, now: float) -> float:
         failures, last = self._names.get(key, (0, 0.0))
         return _backoff(failures, self.free_attempts, self.max_wait, last, now)
 
-    def _server_wait(self, now: float) -> float:
-        recent = [t for t in self._server if t > now - self.server_window]
+    def _server_wait(self, now: float, client: str) -> float:
+        recent = [t for t in self._server.get(client, ()) if t > now - self.server_window]
         if not recent:
             return 0.0
         return _backoff(len(recent), self.server_free_attempts, self.server_max_wait, recent[-1], now)
@@ -444,8 +446,12 @@ class Throttle:
         # Keeps memory bounded against a guesser trying endless names; a name idle this long has
         # no wait left, and starting it again at three free attempts is slower for a guesser than
         # one attempt per max_wait.
-        while self._server and self._server[0] <= now - self.server_window:
-            self._server.popleft()
+        for source in list(self._server):
+            times = self._server[source]
+            while times and times[0] <= now - self.server_window:
+                times.popleft()
+            if not times:
+                del self._server[source]
         idle = max(self.server_window, self.max_wait)
         for key in [k for k, (_, last) in self._names.items() if last <= now - idle]:
             del self._names[key]
@@ -472,13 +478,13 @@ def _matches(stored: str | None, password: str, hasher: PasswordHasher) -> bool:
 
 
 def sign_in(name: str, password: str, throttle: Throttle, path: str | Path | None = None, *,
-            hasher: PasswordHasher | None = None) -> str:
+            hasher: PasswordHasher | None = None, client: str | None = None) -> str:
     """Return the analyst's name, or raise AccountError with a sentence for the user.
     Every attempt is recorded in the audit log. ``hasher`` is for tests only."""
     target = accounts_path(path)
     stored = _read(target).get(name)  # an untrusted file stops here, before any attempt is counted
     try:
-        reserved = throttle.reserve(name)
+        reserved = throttle.reserve(name, client=client)
     except Throttled:
         _log(target, name, THROTTLED)
         raise
@@ -486,5 +492,5 @@ def sign_in(name: str, password: str, throttle: Throttle, path: str | Path | Non
         _log(target, name, MISMATCH)
         raise AccountError(_MISMATCH_SENTENCE)
     _log(target, name, SIGNED_IN)  # before forgetting the failures: no sign-in goes unrecorded
-    throttle.succeeded(name, reserved)
+    throttle.succeeded(name, reserved, client=client)
     return name
