@@ -7,10 +7,10 @@ interleaved so that background load hits both alike.
 
 1. ``python -m pipelines status --quarter Q --format csv`` vs ``python -c "import duckdb; ..."``
    running one hand-written status query (observation + target + previous quarter + year
-   earlier; CASE for GREEN/AMBER/RED/GREY/NA) and printing every row. Target: within 2.5x.
+   earlier; CASE for GREEN/AMBER/RED/GREY/NA) and printing every row. Target: within 1.5x.
 2. ``python -m pipelines load q40.csv`` (full validation) on a copy of the 39-quarter
    database vs one plain ``INSERT INTO observations ... SELECT * FROM read_csv(...)`` of the
-   same file into a copy of the same database. Target: within 5x.
+   same file into a copy of the same database. Target: within 2x.
 3. In process: ``status.query(con, cat, all 40 quarters, indicators=[one])``. Target: < 0.3 s.
 
 Usage: .venv/bin/python benchmarks/run.py [--repeat N] [--trend-repeat N]
@@ -36,8 +36,8 @@ MANIFEST = OUT / "manifest.json"
 WORK = OUT / "work"
 PY = sys.executable
 
-STATUS_TARGET = 2.5
-LOAD_TARGET = 5.0
+STATUS_TARGET = 1.5
+LOAD_TARGET = 2.0
 TREND_TARGET_S = 0.3
 TREND_INDICATOR = "BI 001"
 

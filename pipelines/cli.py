@@ -10,17 +10,21 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from pipelines.catalogue import config, quarters
-from pipelines.ingest.reader import UnreadableFile
-from pipelines.ingest.validate import count, plural
 from pipelines.storage import store
+
+# The ingest modules are imported by the commands that read files: ``status`` starts without them.
+if TYPE_CHECKING:
+    from pipelines.ingest.reader import Progress
 
 
 class CliError(Exception):
@@ -77,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unreadable_file() -> type[Exception]:
+    """The reader's error, imported only while an exception is being handled."""
+    from pipelines.ingest.reader import UnreadableFile
+
+    return UnreadableFile
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -91,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
-    except (store.StoreBusy, store.StoreError, UnreadableFile) as exc:
+    except (store.StoreBusy, store.StoreError, _unreadable_file()) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:
@@ -108,6 +119,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         # failed transaction): DuckDB has rolled back.
         print(f"error: {store.io_failure(exc)}", file=sys.stderr)
         return 1
+
+
+class _Bars:
+    """Progress on a terminal: one tqdm bar per stage the engine reports, on stderr."""
+
+    def __init__(self, units: dict[str, str]) -> None:
+        from tqdm import tqdm  # imported only when stderr is a terminal: scripts never pay for it
+
+        self._tqdm = tqdm
+        from pipelines.ingest.reader import READING
+        from pipelines.ingest.validate import CHECKING
+
+        self._units = {READING: "B", CHECKING: " rows", **units}
+        self._bar: Any = None
+        self._stage = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self._stage or self._bar is None:
+            self.close()
+            unit = self._units.get(stage, "")
+            self._stage = stage
+            try:
+                width, height = os.get_terminal_size(sys.stderr.fileno())
+            except OSError:
+                width = height = 0
+            # a terminal that reports no size (0 x 0, as a bare pseudo-terminal does) gets 80 x 24:
+            # with 0 rows tqdm draws nothing at all
+            self._bar = self._tqdm(
+                total=total, desc=stage, file=sys.stderr, leave=True, ncols=width or 80, nrows=height or 24,
+                dynamic_ncols=bool(width and height), mininterval=0.2,
+                unit=unit or "it", unit_scale=unit == "B", unit_divisor=1024 if unit == "B" else 1000,
+                # a stage of one step (querying, printing) or of unnamed steps: no counts, no rate
+                bar_format=None if unit else "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}]")
+        if total != self._bar.total:
+            self._bar.total = total
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+@contextmanager
+def _progress(**units: str) -> Iterator[Progress | None]:
+    """A progress callback drawing bars on stderr if it is a terminal; otherwise None, so the
+    engine reports nothing and the output is what it always was (scripts, pipes, tests).
+    ``units`` names what some stages count (for a stage, its unit)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    bars = _Bars(units)
+    try:
+        yield bars
+    finally:
+        bars.close()
 
 
 def _catalogue(args: argparse.Namespace) -> config.Catalogue:
@@ -130,7 +197,9 @@ def _ensure_database(args: argparse.Namespace, catalogue: config.Catalogue) -> N
 def cmd_validate(args: argparse.Namespace) -> int:
     from pipelines.ingest.loading import read_file
 
-    upload = read_file(args.file, _catalogue(args))
+    catalogue = _catalogue(args)
+    with _progress() as progress:
+        upload = read_file(args.file, catalogue, progress)
     if upload.ok:
         print(upload.checked.summary(Path(args.file).name))
         return 0
@@ -139,10 +208,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _print_problems(name: str, problems: list[Any]) -> None:
+    from pipelines.ingest.validate import count
+
     total = count(problems)
-    print(f"{Path(name).name}: {plural(total, 'problem')}; nothing was written.", file=sys.stderr)
+    print(f"{Path(name).name}: {total} problem(s); nothing was written.", file=sys.stderr)
     for problem in problems:
-        print(f"  {problem}" if problem.line else f"  {problem.reason}", file=sys.stderr)
+        print(printable(f"  {problem}" if problem.line else f"  {problem.reason}"), file=sys.stderr)
     if total > len(problems):
         print(f"  … and {total - len(problems)} more; correct these and check the file again.", file=sys.stderr)
 
@@ -151,13 +222,15 @@ def cmd_load(args: argparse.Namespace) -> int:
     from pipelines.ingest.loading import LoadRefused, load, read_file
 
     catalogue = _catalogue(args)
-    upload = read_file(args.file, catalogue)
+    with _progress() as progress:
+        upload = read_file(args.file, catalogue, progress)
     if not upload.ok:
         _print_problems(args.file, upload.checked.problems)
         return 1
     with store.connect(args.db) as con:
         try:
-            result = load(con, upload, analyst=args.analyst)
+            with _progress() as progress:  # the transaction's steps: a bar without counts
+                result = load(con, upload, analyst=args.analyst, progress=progress)
         except LoadRefused as exc:
             raise CliError(str(exc)) from None
     print(f"{Path(args.file).name}: {result.summary()}.")
@@ -203,11 +276,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.indicator and args.indicator not in ids:
         raise CliError(f"Unknown indicator '{args.indicator}'{config.suggest(args.indicator, ids)}", 2)
     _ensure_database(args, catalogue)
+    areas, indicators = [args.area] if args.area else None, [args.indicator] if args.indicator else None
     with store.connect(args.db, read_only=True) as con:
         qi = _quarter(args, con)
-        columns, rows = words.status_table(con, catalogue, [qi], [args.area] if args.area else None,
-                                           [args.indicator] if args.indicator else None, words.CLI_COLUMNS)
-    _write(rows, columns, args.format)
+        if args.format == "csv":  # DuckDB makes the lines: the bytes _write would write, sooner
+            text = words.status_csv(con, catalogue, [qi], areas, indicators, words.CLI_COLUMNS)
+        else:
+            columns, rows = words.status_table(con, catalogue, [qi], areas, indicators, words.CLI_COLUMNS)
+    if args.format == "csv":
+        sys.stdout.write(text)
+    else:
+        _write(rows, columns, args.format)
     return 0
 
 
@@ -234,7 +313,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     with store.connect(args.db, read_only=True) as con:
         qi = _quarter(args, con)
         try:
-            out = pack.write(con, catalogue, qi, args.format, args.out, args.exceptions_only)
+            with _progress(**{pack.DRAWING: " charts"}) as progress:
+                out = pack.write(con, catalogue, qi, args.format, args.out, args.exceptions_only, progress)
         except pack.ReportError as exc:
             raise CliError(str(exc)) from None
     print(f"Board pack for {quarters.label(qi)} written to {out}.")
@@ -244,7 +324,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_loads(args: argparse.Namespace) -> int:
     from pipelines.ingest.loading import loads
 
-    with store.connect(args.db, create=False) as con:  # a mistyped --db must not make a new database
+    with store.connect(args.db, read_only=True) as con:  # reads only; a mistyped --db is refused
         rows = loads(con)
     columns = ["load_id", "loaded_at", "kind", "file_name", "analyst", "rows_added", "rows_revised",
                "rows_unchanged", "rows_removed", "undoes", "undone_by", "sha256"]
@@ -254,6 +334,7 @@ def cmd_loads(args: argparse.Namespace) -> int:
 
 def cmd_undo(args: argparse.Namespace) -> int:
     from pipelines.ingest.loading import LoadRefused, undo
+    from pipelines.ingest.validate import plural
 
     with store.connect(args.db, create=False) as con:
         try:
@@ -327,7 +408,18 @@ def _cell(value: Any) -> str:
         return "yes" if value else ""
     if isinstance(value, float):
         return f"{value:.2f}" if abs(value) < 1e15 else f"{value:g}"
-    return str(value)
+    return printable(str(value))
+
+
+# Characters a terminal would act on rather than show (escape sequences can retitle the window,
+# clear it or rewrite earlier lines) and the bidirectional overrides: a file's cells and names
+# typed into the sign-in form reach the analyst's terminal through `validate` and `sign-ins`.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """The text with every control character written as an escape (\\x1b), never sent as itself."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def _finite(value: Any) -> Any:

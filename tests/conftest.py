@@ -1,4 +1,5 @@
-"""Fixtures shared by the unit, page and browser tests: the catalogue, databases, sample data."""
+"""Fixtures shared by the unit, page and browser tests: the catalogue, databases, sample data, and
+the environment a page test runs in (helpers.py holds the plain functions and constants)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+import streamlit as st
 
-from fixtures import CONFIG_PATH, load_sample
+from helpers import ANALYST, CONFIG_PATH, PASSWORD, load_sample
 from pipelines.catalogue import config
-from pipelines.storage import store
+from pipelines.storage import analysts, store
 
 
 @pytest.fixture(scope="session")
@@ -41,3 +43,44 @@ def sample_db(tmp_path: Path, sample_db_template: Path) -> Path:
     path = tmp_path / "ragboard.duckdb"
     shutil.copy(sample_db_template, path)
     return path
+
+
+@pytest.fixture
+def fresh(monkeypatch: pytest.MonkeyPatch, sample_db: Path) -> Iterator[Path]:
+    """For page tests (``pytestmark = pytest.mark.usefixtures("fresh")``): caches outlive an AppTest
+    within one pytest process, so clear them, and give each test its own copy of the sample database."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("RAGBOARD_DB", str(sample_db))
+    monkeypatch.delenv("RAGBOARD_CONFIG", raising=False)
+    yield sample_db
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An accounts file holding one analyst (helpers.ANALYST, helpers.PASSWORD), for the pages to use."""
+    path = tmp_path / "analysts.json"
+    analysts.add(ANALYST, PASSWORD, path)
+    monkeypatch.setenv("RAGBOARD_ANALYSTS", str(path))
+    return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _catalogue_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Validated catalogues are cached in a folder of the test run's own, never the user's
+    ~/.cache (command-line runs inherit it); tests of the cache point it elsewhere themselves."""
+    import os
+
+    from pipelines.catalogue import cache
+
+    folder = tmp_path_factory.mktemp("catalogue-cache")
+    folder.chmod(0o700)
+    before = os.environ.get(cache.ENV)
+    os.environ[cache.ENV] = str(folder)
+    yield
+    if before is None:
+        os.environ.pop(cache.ENV, None)
+    else:
+        os.environ[cache.ENV] = before

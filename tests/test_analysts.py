@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from fixtures import ROOT
+from helpers import ROOT
 from pipelines.storage import analysts
 
 
@@ -69,6 +70,31 @@ def test_add_analyst_command_reads_the_password(tmp_path: Path) -> None:
     assert short.returncode == 1 and short.stderr.startswith("error: The password must have at least 10")
 
 
+def test_the_accounts_live_outside_the_repository(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without RAGBOARD_ANALYSTS the accounts go to the user's own configuration folder, an absolute
+    path that does not depend on where a command is started, so never into a checkout."""
+    monkeypatch.delenv("RAGBOARD_ANALYSTS", raising=False)
+    monkeypatch.chdir(ROOT)
+    default = analysts.accounts_path()
+    assert default.is_absolute() and not default.resolve().is_relative_to(ROOT), default
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert analysts.accounts_path() == tmp_path / "home" / ".config" / "ragboard" / "analysts.json"
+
+
 def test_the_repository_holds_no_accounts() -> None:
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
-    assert not [f for f in tracked if "analysts.json" in f or f.endswith("secrets.toml")]
+    """No accounts, lock or audit file and no Streamlit secrets anywhere in the working tree (git or
+    not), and the secrets file a developer may keep locally is ignored by git."""
+    found = []
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if d not in (".git", ".venv")]
+        for name in files:
+            path = Path(folder, name).relative_to(ROOT)
+            if (name in ("analysts.json", "analysts.lock", "analysts.log")
+                    or name == "secrets.toml" and path.parent != Path(".streamlit")):
+                found.append(path)
+    assert not found
+    assert ".streamlit/secrets.toml" in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    if shutil.which("git") and (ROOT / ".git").exists():  # the checkout's own record, as well
+        tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                                 check=True).stdout.split()
+        assert not [f for f in tracked if "analysts.json" in f or f.endswith("secrets.toml")]

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 
 import pipelines
-from fixtures import ROOT
+from helpers import ROOT
 
 
 def engine_modules() -> list[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from fixtures import ROOT
+from helpers import ROOT, columns
 
 
 def run(*args: str, db: Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -55,9 +55,12 @@ def test_status_filters_and_formats(tmp_path: Path, db: Path) -> None:
     assert [(r["indicator"], r["status"], r["reported_status"]) for r in rows] == [
         ("NI 16", "GREEN", ""), ("NI 20", "RED", "RED")]
     table = run("status", "--indicator", "NI 20", "--area", "High Peak", db=db, cwd=tmp_path)
-    header, line = table.stdout.splitlines()
-    assert header.split()[:4] == ["indicator", "area", "quarter", "value"]
-    assert "RED" in line and "7.44" in line and "6.20" in line
+    assert table.stdout.split()[:4] == ["indicator", "area", "quarter", "value"]
+    (line,) = columns(table.stdout)
+    assert line == {"indicator": "NI 20", "area": "High Peak", "quarter": "2010/11 Q1", "value": "7.44",
+                    "target": "6.20", "shortfall": "1.24", "percent_off": "20.00", "status": "RED",
+                    "reason": "worse than target, beyond the band", "direction": "worsening",
+                    "direction_year": "worsening", "reported_status": "RED", "mismatch": ""}
 
 
 @pytest.mark.parametrize(
@@ -87,7 +90,7 @@ def test_validate_lists_every_problem_and_writes_nothing(tmp_path: Path, db: Pat
     result = run("validate", str(bad), db=db, cwd=tmp_path)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
-    assert lines[0] == "bad.csv: 3 problems; nothing was written."
+    assert lines[0] == "bad.csv: 3 problem(s); nothing was written."
     assert lines[1].strip().startswith("line 2, column value: 'abc' is not a number")
     assert lines[2].strip().startswith("line 3, column indicator: unknown indicator 'NI 77'")
     assert lines[3].strip().startswith("line 4, column quarter:")
@@ -114,8 +117,10 @@ def test_load_a_new_quarter_then_revise_it(tmp_path: Path, db: Path) -> None:
     assert tables(db)["observation_history"][0][:5] == ("NI 20", "Derbyshire", "2010/11 Q2", 2010 * 4 + 1, 7.5)
     undone = run("undo", "11", db=db, cwd=tmp_path)
     assert undone.returncode == 0 and "1 earlier value restored" in undone.stdout
-    listing = run("loads", db=db, cwd=tmp_path).stdout
-    assert "undo" in listing and "q2.csv" in listing
+    listing = columns(run("loads", db=db, cwd=tmp_path).stdout)
+    assert [(r["load_id"], r["kind"], r["file_name"], r["undoes"]) for r in listing[:3]] == [
+        ("12", "undo", "q2.csv", "11"), ("11", "load", "q2.csv", ""), ("10", "load", "q2.csv", "")]
+    assert listing[1]["undone_by"] == "12" and listing[1]["rows_revised"] == "1"
 
 
 def test_a_bad_load_leaves_the_database_unchanged(tmp_path: Path, db: Path) -> None:

@@ -18,7 +18,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from fixtures import Q1_2010, ROOT
+from helpers import Q1_2010, ROOT, big_file
 from pipelines.catalogue import config, quarters
 from pipelines.ingest import loading
 from pipelines.rules import status
@@ -228,20 +228,6 @@ with store.connect() as con:
     loading.load(con, upload, rate)
 print("committed", flush=True)
 """
-
-
-def big_file(path: Path, catalogue: config.Catalogue) -> Path:
-    """Every indicator and area in scope for 400 quarters, 1900/01 to 1999/00 (before the sample):
-    10,800 new rows."""
-    lines = ["indicator,area,quarter,value"]
-    for qi in range(1900 * 4, 1900 * 4 + 400):
-        label = quarters.label(qi)
-        for ind in catalogue.indicators:
-            for area in catalogue.areas:
-                if catalogue.in_scope(ind, area):
-                    lines.append(f"{ind.id},{area},{label},{qi % 97 + 0.5}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 def start_loader(db: Path, data: Path, mode: str) -> subprocess.Popen[str]:

@@ -3,113 +3,36 @@
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from html import escape
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import ui
+from helpers import (
+    APP,
+    DEFINITIONS,
+    DISTRICT,
+    INDICATOR,
+    OVERVIEW,
+    counts,
+    html,
+    live_markdown,
+    markdown_texts,
+    row,
+    run,
+    table,
+    text,
+)
 from pipelines.catalogue import config
 from pipelines.ingest import loading
 from pipelines.storage import store
 
-ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "dashboard" / "app.py")
-OVERVIEW, INDICATOR, DISTRICT, DEFINITIONS = (
-    "views/overview.py", "views/indicator.py", "views/district.py", "views/definitions.py")
-
-
-@pytest.fixture(autouse=True)
-def fresh(monkeypatch: pytest.MonkeyPatch, sample_db: Path) -> Iterator[Path]:
-    """Caches outlive an AppTest within one pytest process: clear them, and give each test
-    its own copy of the sample database."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    monkeypatch.setenv("RAGBOARD_DB", str(sample_db))
-    monkeypatch.delenv("RAGBOARD_CONFIG", raising=False)
-    yield sample_db
-    st.cache_data.clear()
-    st.cache_resource.clear()
-
-
-def run(page: str = OVERVIEW, **params: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    for key, value in params.items():
-        at.query_params[key] = value
-    at.run()
-    if page != OVERVIEW:
-        at.switch_page(page).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
-
-
-class _Tables(HTMLParser):
-    """Tables by data-testid, as rows of cell texts with whitespace collapsed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, list[list[str]]] = {}
-        self._id: str | None = None
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "table":
-            self._id = dict(attrs).get("data-testid") or ""
-            self.tables[self._id] = []
-        elif tag == "tr" and self._id is not None:
-            self.tables[self._id].append([])
-        elif tag in ("td", "th") and self._id is not None:
-            self._cell = []
-        elif tag == "br" and self._cell is not None:
-            self._cell.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("td", "th") and self._cell is not None and self._id is not None:
-            self.tables[self._id][-1].append(" ".join("".join(self._cell).split()))
-            self._cell = None
-        elif tag == "table":
-            self._id = None
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-def html(at: AppTest) -> str:
-    return "\n".join(h.proto.body for h in at.get("html"))
-
-
-def table(at: AppTest, test_id: str) -> list[list[str]]:
-    parser = _Tables()
-    parser.feed(html(at))
-    assert test_id in parser.tables, f"no table {test_id!r}; have {list(parser.tables)}"
-    return parser.tables[test_id]
-
-
-def row(rows: list[list[str]], start: str) -> list[str]:
-    found = [r for r in rows if r and r[0].startswith(start)]
-    assert found, f"no row starting {start!r} in {rows}"
-    return found[0]
-
-
-def text(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [e.value for e in at.info] + [e.value for e in at.error]
-    parts += [e.value for e in at.warning] + [e.value for e in at.success] + [h.value for h in at.title]
-    parts += [h.value for h in at.subheader] + [c.value for c in at.caption]
-    return " ".join(("\n".join(parts) + "\n" + re.sub(r"<[^>]+>", " ", html(at))).split())
-
-
-def counts(at: AppTest) -> dict[str, int]:
-    cards = re.findall(r'data-status="(\w+)"><div class="n">(\d+)</div>', html(at))
-    return {status: int(n) for status, n in cards}
+pytestmark = pytest.mark.usefixtures("fresh")
 
 
 # --- Overview -----------------------------------------------------------------------------
@@ -185,31 +108,12 @@ def test_a_quarter_or_area_not_on_offer_says_what_is_shown_instead() -> None:
     at = run(quarter="2030/31 Q1", area="Atlantis")
     notes = [i.value for i in at.info]
     assert "There is no quarter with figures `2030/31 Q1` to show; showing 2010/11 Q1 instead." in notes
-    assert "There is no area `Atlantis` to show; showing Derbyshire (county) instead." in notes
+    # the label shown instead comes from the catalogue, so it is escaped: text, never Markdown
+    assert "There is no area `Atlantis` to show; showing Derbyshire \\(county\\) instead." in notes
     assert at.query_params["quarter"] == "2010/11 Q1"
 
 
 PHISH = "[Session expired: sign in again](https://evil.example/login)"
-
-
-def markdown_texts(at: AppTest) -> list[str]:
-    """Every text Streamlit renders as Markdown: alerts, headings, captions, labels."""
-    parts = [m.value for m in at.markdown] + [e.value for e in at.info] + [e.value for e in at.error]
-    parts += [e.value for e in at.warning] + [e.value for e in at.success] + [h.value for h in at.title]
-    parts += [h.value for h in at.subheader] + [c.value for c in at.caption]
-    parts += [b.proto.label for b in at.button] + [e.proto.label for e in at.expander]
-    return parts
-
-
-def live_markdown(at: AppTest) -> list[str]:
-    """Markdown texts that could render a link, an image or HTML: an unescaped '[' or '<'
-    outside a code span, or a bare address GitHub-flavoured Markdown would turn into a link."""
-    found = []
-    for md in markdown_texts(at):
-        outside = re.sub(r"`[^`]*`", "", md)
-        if re.search(r"(?<!\\)[\[<]", outside) or re.search(r"://|www\.|@\w", outside):
-            found.append(md)
-    return found
 
 
 @pytest.mark.parametrize("page,param", [(OVERVIEW, "area"), (OVERVIEW, "quarter"), (INDICATOR, "indicator")])

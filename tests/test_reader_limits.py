@@ -1,7 +1,7 @@
 """Hostile and damaged uploads are refused quickly, in bounded memory, with one sentence.
 
-Each attack file is built here by hand, with zipfile and hand-written XML, as an attacker
-would build it. The attacks named in the security report are read in a child process, so
+Each attack file is built by hand, with zipfile and hand-written XML (helpers.py), as an
+attacker would build it. The attacks named in the security report are read in a child process, so
 that its time and peak memory are its own.
 """
 
@@ -18,84 +18,25 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import ROOT
+from helpers import (
+    DATE_STYLES,
+    HEADER,
+    MAIN,
+    ROOT,
+    content_types,
+    figures,
+    number_cell,
+    sheet_row,
+    sheet_xml,
+    text_cell,
+    workbook_rels,
+    workbook_xml,
+    xlsx,
+)
 from pipelines.ingest import reader
 
-MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-PACKAGE_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-SPREADSHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml"
 SECONDS = 5.0  # "refused quickly": each attack used to take minutes or hours
 PEAK_MB = 150  # a child that imports the reader and openpyxl starts at about 40 MB
-
-
-# --- building workbooks by hand ------------------------------------------------------------
-
-
-def content_types(*extra: str) -> str:
-    overrides = [("/xl/workbook.xml", f"{SPREADSHEET}.sheet.main+xml"),
-                 ("/xl/worksheets/sheet1.xml", f"{SPREADSHEET}.worksheet+xml"),
-                 ("/xl/sharedStrings.xml", f"{SPREADSHEET}.sharedStrings+xml")]
-    return ('<?xml version="1.0" encoding="UTF-8"?>'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            + "".join(f'<Override PartName="{p}" ContentType="{t}"/>' for p, t in overrides)
-            + "".join(extra) + "</Types>")
-
-
-def workbook_xml(sheets: int = 1, doctype: str = "") -> str:
-    entries = "".join(f'<sheet name="S{i}" sheetId="{i}" r:id="rId{i}"/>' for i in range(1, sheets + 1))
-    return (f'<?xml version="1.0" encoding="UTF-8"?>{doctype}'
-            f'<workbook xmlns="{MAIN}" xmlns:r="{REL}"><sheets>{entries}</sheets></workbook>')
-
-
-def workbook_rels(kind: str = "worksheet") -> str:
-    return (f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{PACKAGE_REL}">'
-            f'<Relationship Id="rId1" Type="{REL}/{kind}" Target="worksheets/sheet1.xml"/>'
-            f'<Relationship Id="rIdS" Type="{REL}/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
-
-
-def sheet_xml(rows: str, dimension: str = "") -> str:
-    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
-    return (f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">{dim}'
-            f"<sheetData>{rows}</sheetData></worksheet>")
-
-
-def row(number: int, *cells: str) -> str:
-    return f'<row r="{number}">{"".join(cells)}</row>'
-
-
-def text(ref: str, value: str) -> str:
-    return f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>'
-
-
-def number(ref: str, value: object, style: int | None = None) -> str:
-    s = f' s="{style}"' if style is not None else ""
-    return f'<c r="{ref}"{s}><v>{value}</v></c>'
-
-
-HEADER = row(1, text("A1", "indicator"), text("B1", "area"), text("C1", "quarter"), text("D1", "value"))
-DATE_STYLES = (f'<styleSheet xmlns="{MAIN}"><cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14"/></cellXfs>'
-               "</styleSheet>")
-
-
-def figures(first: int, last: int) -> str:
-    return "".join(row(i, text(f"A{i}", "NI 16"), text(f"B{i}", "Derbyshire"), text(f"C{i}", "2010/11 Q1"),
-                       number(f"D{i}", 9.6)) for i in range(first, last + 1))
-
-
-def xlsx(sheet: str, parts: dict[str, str | bytes] | None = None) -> bytes:
-    """A minimal workbook laid out as Excel lays it out; ``parts`` adds parts or replaces standard ones."""
-    standard: dict[str, str | bytes] = {
-        "[Content_Types].xml": content_types(), "xl/workbook.xml": workbook_xml(),
-        "xl/_rels/workbook.xml.rels": workbook_rels(), "xl/worksheets/sheet1.xml": sheet,
-        "xl/sharedStrings.xml": f'<sst xmlns="{MAIN}"/>'}
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in {**standard, **(parts or {})}.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def refusal(data: bytes, name: str = "q.xlsx") -> str:
@@ -147,9 +88,10 @@ def test_a_declared_dimension_of_the_whole_grid_is_ignored(tmp_path: Path) -> No
     # 1,000 rows that claim to span A1:XFD1048576: openpyxl padded every row to 16,384 cells.
     strings = f'<sst xmlns="{MAIN}">' + "".join(f"<si><t>{s}</t></si>" for s in (
         "indicator", "area", "quarter", "value", "NI 16", "Derbyshire", "2010/11 Q1")) + "</sst>"
-    cells = "".join(row(i, *(f'<c r="{c}{i}" t="s"><v>{s}</v></c>' for c, s in zip("ABC", (4, 5, 6), strict=True)),
-                        number(f"D{i}", 9.6)) for i in range(2, 1002))
-    header = row(1, *(f'<c r="{c}1" t="s"><v>{s}</v></c>' for s, c in enumerate("ABCD")))
+    cells = "".join(sheet_row(i, *(f'<c r="{c}{i}" t="s"><v>{s}</v></c>' for c, s in zip("ABC", (4, 5, 6),
+                                                                                         strict=True)),
+                              number_cell(f"D{i}", 9.6)) for i in range(2, 1002))
+    header = sheet_row(1, *(f'<c r="{c}1" t="s"><v>{s}</v></c>' for s, c in enumerate("ABCD")))
     path = tmp_path / "dimension.xlsx"
     path.write_bytes(xlsx(sheet_xml(header + cells, "A1:XFD1048576"), {"xl/sharedStrings.xml": strings}))
     outcome = read_in_child(path)
@@ -182,7 +124,7 @@ def test_twenty_million_shared_strings_are_refused(tmp_path: Path) -> None:
 
 def test_a_lone_cell_at_the_last_column_and_row_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "corner.xlsx"
-    path.write_bytes(xlsx(sheet_xml(HEADER + row(1048576, number("XFD1048576", 1)))))
+    path.write_bytes(xlsx(sheet_xml(HEADER + sheet_row(1048576, number_cell("XFD1048576", 1)))))
     outcome = read_in_child(path)
     assert outcome.get("refused") == (
         "corner.xlsx: cell XFD1048576 is beyond column AF, the limit for one upload; delete the columns to the"
@@ -191,14 +133,14 @@ def test_a_lone_cell_at_the_last_column_and_row_is_refused(tmp_path: Path) -> No
 
 
 def test_a_lone_cell_in_the_last_row_is_refused() -> None:
-    assert refusal(xlsx(sheet_xml(HEADER + row(1048576, number("A1048576", 1))))) == (
+    assert refusal(xlsx(sheet_xml(HEADER + sheet_row(1048576, number_cell("A1048576", 1))))) == (
         "q.xlsx: cell A1048576 is below row 250,000, the limit for one upload; delete the rows below your"
         " figures (or split the file into one per quarter) and upload again.")
 
 
 def test_an_empty_formatted_cell_far_away_costs_nothing() -> None:
     # Excel writes formatted empty cells; one at XFD1048576 must not make anything walk a million rows.
-    data = xlsx(sheet_xml(HEADER + figures(2, 3) + row(1048576, '<c r="XFD1048576" s="0"/>')))
+    data = xlsx(sheet_xml(HEADER + figures(2, 3) + sheet_row(1048576, '<c r="XFD1048576" s="0"/>')))
     table = reader.read_bytes(data, "q.xlsx")
     assert [fields for _, fields in table.records] == [["NI 16", "Derbyshire", "2010/11 Q1", "9.6"]] * 2
 
@@ -274,13 +216,13 @@ def test_too_many_cells_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_cell_beyond_the_last_column_is_refused() -> None:
-    assert "cell AG2 is beyond column AF" in refusal(xlsx(sheet_xml(HEADER + row(2, number("AG2", 1)))))
+    assert "cell AG2 is beyond column AF" in refusal(xlsx(sheet_xml(HEADER + sheet_row(2, number_cell("AG2", 1)))))
 
 
 def test_a_row_of_endless_elements_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reader, "XLSX_MAX_ROW_ELEMENTS", 100)
-    cells = "".join(text("A2", "x") for _ in range(50))  # 150 elements, all in cell A2
-    assert "more than 100 XML elements in row 2" in refusal(xlsx(sheet_xml(HEADER + row(2, cells))))
+    cells = "".join(text_cell("A2", "x") for _ in range(50))  # 150 elements, all in cell A2
+    assert "more than 100 XML elements in row 2" in refusal(xlsx(sheet_xml(HEADER + sheet_row(2, cells))))
 
 
 def test_a_bloated_part_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -320,19 +262,19 @@ def test_entity_expansion_is_refused() -> None:
 @pytest.mark.parametrize(("cells", "styles", "message"), [
     ('<c r="A2" t="s"><v>99</v></c>', None,
      "q.xlsx is damaged (cell A2 points to shared text 99, but the workbook holds 0)"),
-    (number("C2", "1e20", style=1), DATE_STYLES,
+    (number_cell("C2", "1e20", style=1), DATE_STYLES,
      "q.xlsx: cell C2 is formatted as a date but holds 1e20, which is no date (Excel shows it as ####); type the"
      " date again (e.g. 2010-06-30) or format the cell as a number, save, and upload again."),
     ('<c r="C2" t="d"><v>garbage</v></c>', None, "q.xlsx is damaged (cell C2 is marked as a date but holds 'garbage')"),
-    (number("D2", "abc"), None, "q.xlsx is damaged (cell D2 holds 'abc' as a number)"),
-    (number("D2", "nan"), None, "q.xlsx is damaged (cell D2 holds 'nan' as a number)"),
+    (number_cell("D2", "abc"), None, "q.xlsx is damaged (cell D2 holds 'abc' as a number)"),
+    (number_cell("D2", "nan"), None, "q.xlsx is damaged (cell D2 holds 'nan' as a number)"),
     ('<c r="D2" t="b"><v>maybe</v></c>', None, "q.xlsx is damaged (cell D2 holds 'maybe' as true or false)"),
-    (number("D2", 1, style=7), DATE_STYLES, "q.xlsx is damaged (cell D2 has a style the workbook lacks)"),
-    (number("D!2", 1), None, "q.xlsx is damaged (a cell in row 2 is named 'D!2')"),
+    (number_cell("D2", 1, style=7), DATE_STYLES, "q.xlsx is damaged (cell D2 has a style the workbook lacks)"),
+    (number_cell("D!2", 1), None, "q.xlsx is damaged (a cell in row 2 is named 'D!2')"),
 ])
 def test_a_damaged_cell_is_named(cells: str, styles: str | None, message: str) -> None:
     parts: dict[str, str | bytes] = {"xl/styles.xml": styles} if styles else {}
-    assert refusal(xlsx(sheet_xml(HEADER + row(2, text("A2", "NI 16"), cells)), parts)).startswith(message)
+    assert refusal(xlsx(sheet_xml(HEADER + sheet_row(2, text_cell("A2", "NI 16"), cells)), parts)).startswith(message)
 
 
 def test_a_row_number_that_is_not_one_is_refused() -> None:
@@ -353,7 +295,8 @@ def test_a_truncated_zip_cannot_be_opened() -> None:
 def test_a_fault_only_openpyxl_meets_is_one_sentence_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     rich = '<c r="B2" t="inlineStr"><is><r><rPr><sz val="big"/></rPr><t>Derbyshire</t></r></is></c>'
     with caplog.at_level(logging.WARNING, logger="pipelines.ingest.reader"):
-        message = refusal(xlsx(sheet_xml(HEADER + row(2, text("A2", "NI 16"), rich, number("D2", 9.6)))))
+        message = refusal(xlsx(sheet_xml(HEADER + sheet_row(2, text_cell("A2", "NI 16"), rich,
+                                                            number_cell("D2", 9.6)))))
     assert message == ("q.xlsx is damaged (row 2 of the first sheet cannot be read); open it in Excel, save it"
                        " again, and upload the new file.")
     assert caplog.records and caplog.records[0].exc_info  # the details are kept for the administrator
@@ -368,7 +311,7 @@ def test_a_part_openpyxl_cannot_load_is_one_sentence_and_logged(caplog: pytest.L
 
 
 def test_a_formula_without_a_saved_result_in_a_hand_written_sheet() -> None:
-    cells = row(2, text("A2", "NI 16"), text("B2", "Derbyshire"), text("C2", "2010/11 Q1"),
+    cells = sheet_row(2, text_cell("A2", "NI 16"), text_cell("B2", "Derbyshire"), text_cell("C2", "2010/11 Q1"),
                 '<c r="D2"><f>4.8*2</f></c>')
     assert refusal(xlsx(sheet_xml(HEADER + cells))) == (
         "q.xlsx: cell D2 holds a formula with no saved result; open the workbook in Excel and save it (or paste"

@@ -6,13 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from fixtures import ROOT, load_sample
+from helpers import ROOT, load_sample, row, table_under
 from pipelines.catalogue import config
 from pipelines.ingest import loading
 from pipelines.report import pack
@@ -37,25 +36,35 @@ def test_commentary_keeps_every_version(con, catalogue) -> None:
 
 
 def test_commentary_written_before_the_latest_figures_is_marked(con, catalogue) -> None:
+    """Each load and each commentary is stamped with an explicit time after the real call (no
+    sleeping on the clock): the order of events is the order written here."""
+    clock = iter(datetime(2010, 8, 2, 9, 0) + timedelta(minutes=m) for m in range(10))
+
+    def loaded(result: loading.LoadResult) -> None:
+        con.execute("UPDATE loads SET loaded_at = ? WHERE load_id = ?", [next(clock), result.load_id])
+
+    def written(text: str) -> None:
+        commentary.write(con, "NI 20", "Derbyshire", Q1, text, "sam")
+        con.execute("UPDATE commentary_versions SET written_at = ? WHERE text = ?", [next(clock), text])
+
     first = "indicator,area,quarter,value\nNI 20,Derbyshire,2010/11 Q1,7.19\n"
-    loading.load(con, loading.read_upload(first.encode(), "a.csv", catalogue))
-    time.sleep(0.01)
-    commentary.write(con, "NI 20", "Derbyshire", Q1, "Up 2% on target", "sam")
+    loaded(loading.load(con, loading.read_upload(first.encode(), "a.csv", catalogue)))  # 09:00
+    written("Up 2% on target")  # 09:01
     assert commentary.current(con)[0]["before_latest_figures"] is False
-    time.sleep(0.01)
     revised = first.replace("7.19", "7.40")
-    loading.load(con, loading.read_upload(revised.encode(), "b.csv", catalogue))
+    loaded(loading.load(con, loading.read_upload(revised.encode(), "b.csv", catalogue)))  # 09:02, load 2
     assert commentary.current(con)[0]["before_latest_figures"] is True
     # an unchanged reload does not touch the row, so the commentary stays current
-    commentary.write(con, "NI 20", "Derbyshire", Q1, "Up 5% on target", "sam")
-    time.sleep(0.01)
-    loading.load(con, loading.read_upload(revised.encode(), "c.csv", catalogue))
-    assert commentary.current(con)[0]["before_latest_figures"] is False
+    written("Up 5% on target")  # 09:03
+    loaded(loading.load(con, loading.read_upload(revised.encode(), "c.csv", catalogue)))  # 09:04, nothing changed
+    (now,) = commentary.current(con)
+    assert (now["text"], now["before_latest_figures"]) == ("Up 5% on target", False)
+    assert now["figures_changed_at"] == datetime(2010, 8, 2, 9, 2)  # load 2's time, not the reload's
     # undoing the revision puts 7.19 back: the commentary about 7.40 is now out of date
-    time.sleep(0.01)
-    loading.undo(con, 2)
+    loaded(loading.undo(con, 2))  # 09:05
     assert con.execute("SELECT value FROM observations").fetchone() == (7.19,)
-    assert commentary.current(con)[0]["before_latest_figures"] is True
+    (now,) = commentary.current(con)
+    assert now["before_latest_figures"] is True and now["figures_changed_at"] == datetime(2010, 8, 2, 9, 5)
 
 
 def test_amber_and_red_without_commentary_are_listed(con, catalogue) -> None:
@@ -95,9 +104,34 @@ def test_html_pack_has_every_part(pack_db: Path, catalogue: config.Catalogue) ->
         assert heading in text
     assert "<script>" not in text and "&lt;script&gt;" in text  # commentary is text, never markup
     assert text.count("<svg") == 11
-    assert "⚑ update due" in text and "Licensed premises checks" in text
-    assert "2009/10 Q2" in text and "printed RED" in text
     assert "src=" not in text and "href=" not in text  # self-contained
+    # each table holds its rows, each value in its own column
+    overview = table_under(text, "1. County overview")
+    assert overview[0] == ["Indicator", "Description", "Status"]
+    assert {r[0]: r[2] for r in overview[1:]} == {
+        "NI 1": "▲ AMBER", "NI 16": "● GREEN", "NI 18": "◆ GREY", "NI 20": "▲ AMBER", "NI 27": "■ RED",
+        "NI 32": "■ RED", "NI 39": "▲ AMBER", "NI 47": "▲ AMBER", "NI 49": "■ RED", "LI 1": "● GREEN",
+        "LI 2": "● GREEN"}
+    assert row(overview, "NI 20")[1] == "Assault with injury crime rate"
+    comparison = table_under(text, "2. Quarterly comparison")
+    assert comparison[0] == ["Indicator", "2009/10 Q2", "2009/10 Q3", "2009/10 Q4", "2010/11 Q1"]
+    assert row(comparison, "NI 39")[1:] == ["■ RED", "■ RED", "▲ AMBER", "▲ AMBER printed RED"]
+    assert row(comparison, "NI 49")[1:] == ["● GREEN", "● GREEN", "● GREEN", "■ RED"]
+    breakdown = table_under(text, "3. Numerical breakdown")
+    assert breakdown[0] == ["Indicator", "Actual", "Target", "Shortfall", "% off target", "Status",
+                            "Since last quarter", "Since a year ago"]
+    assert row(breakdown, "NI 20 ")[1:] == ["7.19", "7.07", "0.12 worse", "1.7% worse", "▲ AMBER", "↗ improving",
+                                            "↘ worsening"]
+    assert row(breakdown, "NI 39 ")[1:6] == ["1,839", "1,753", "86 worse", "4.9% worse", "▲ AMBER"]
+    districts = table_under(text, "4. District exceptions")
+    assert [(r[0], r[1][:5], r[2], r[3], r[5], r[6]) for r in districts[1:]] == [
+        ("Chesterfield", "NI 16", "15.34", "14.2", "■ RED", "⚑ update due"),
+        ("High Peak", "NI 20", "7.44", "6.2", "■ RED", "⚑ update due"),
+        ("South Derbyshire", "NI 20", "7.71", "5.8", "■ RED", "⚑ update due"),
+        ("Amber Valley", "NI 20", "7", "6.8", "▲ AMBER", "⚑ update due"),
+        ("Chesterfield", "NI 20", "9.79", "9.6", "▲ AMBER", "⚑ update due")]
+    actions = table_under(text, "NI 20: Assault with injury crime rate ▲ AMBER")
+    assert actions[1][:4] == ["Licensed premises checks", "High Peak", "Insp. Ward", "30 Sep 2010"]
 
 
 def test_exceptions_only_keeps_amber_red_and_grey(pack_db: Path, catalogue: config.Catalogue) -> None:

@@ -22,7 +22,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from fixtures import Q1_2010, ROOT
+from helpers import Q1_2010, ROOT
 from pipelines.catalogue import config
 from pipelines.ingest import loading, validate
 from pipelines.storage import analysts, backend, commentary, schema, store

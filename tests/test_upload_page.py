@@ -8,36 +8,26 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from dashboard import ui
+from helpers import (
+    INDICATOR,
+    OVERVIEW,
+    PASSWORD,
+    REVISION,
+    UPLOAD,
+    deferred_downloads,
+    download,
+    live_markdown,
+    run,
+    sign_in,
+    table,
+    table_under,
+    text,
+    upload,
+)
 from pipelines.ingest import loading
 from pipelines.storage import analysts, commentary, store
-from test_pages import fresh, live_markdown, run, table, text  # noqa: F401 - fresh is an autouse fixture
 
-UPLOAD, INDICATOR, OVERVIEW = "views/upload.py", "views/indicator.py", "views/overview.py"
-PASSWORD = "a long enough passphrase"
-REVISION = (b"indicator,area,quarter,value,reported_status,note\n"
-            b"NI 20,Chesterfield,2010/11 Q1,10.4,A,corrected extract\n"
-            b"NI 20,Derbyshire,2010/11 Q1,7.19,A,\n"
-            b"NI 16,Derbyshire,2010/11 Q2,9.4,,\n")
-
-
-@pytest.fixture(autouse=True)
-def accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "analysts.json"
-    analysts.add("Sam Analyst", PASSWORD, path)
-    monkeypatch.setenv("RAGBOARD_ANALYSTS", str(path))
-    return path
-
-
-def sign_in(at: AppTest, password: str) -> AppTest:
-    at.text_input(key="sign_in_name").input("Sam Analyst")
-    at.text_input(key="sign_in_password").input(password)
-    next(b for b in at.button if b.label == "Sign in").click()
-    return at.run()
-
-
-def upload(at: AppTest, name: str, data: bytes) -> AppTest:
-    at.get("file_uploader")[0].set_value((name, data, "text/csv"))  # type: ignore[attr-defined]
-    return at.run()
+pytestmark = pytest.mark.usefixtures("fresh", "accounts")
 
 
 def test_sign_in_wrong_then_right(sample_db: Path) -> None:
@@ -181,27 +171,6 @@ def test_a_file_name_with_markdown_is_shown_as_text(sample_db: Path) -> None:
     assert not live_markdown(at)
 
 
-def test_mark_done_keeps_the_error_when_the_database_is_busy(sample_db: Path, monkeypatch: pytest.MonkeyPatch
-                                                             ) -> None:
-    with store.connect(sample_db) as con:
-        commentary.add_action(con, "NI 39", "Derbyshire", 8040, "Ask the PCT", "Analyst", None, "Sam Analyst")
-    at = sign_in(run(UPLOAD), PASSWORD)
-    at.switch_page(INDICATOR)
-    at.query_params["indicator"] = "NI 39"
-    at.run()
-
-    def busy(*args: object, **kwargs: object) -> None:
-        raise store.StoreBusy("The database is busy: another program is writing to it. Try again in a moment.")
-
-    monkeypatch.setattr(commentary, "update_action", busy)
-    next(b for b in at.button if b.label == "Mark done").click()
-    at = at.run()
-    assert not at.exception
-    assert "The database is busy: another program is writing to it. Try again in a moment." in [
-        e.value for e in at.error]
-    assert [b for b in at.button if b.label == "Mark done"]  # still open
-
-
 def test_database_errors_in_commentary_and_loads_are_sentences(sample_db: Path, monkeypatch: pytest.MonkeyPatch
                                                               ) -> None:
     """An I/O error is the store's failure, so a sentence (a fault in a query raises instead:
@@ -245,7 +214,29 @@ def test_analyst_writes_commentary_and_the_overview_stops_listing_it(sample_db: 
     assert ui.md_text("NI 39 (AMBER): commentary missing") not in missing and len(missing) == 6
 
 
-def test_overview_offers_the_board_pack(sample_db: Path) -> None:
-    at = run(OVERVIEW)
-    labels = [b.proto.label for b in at.get("download_button")]
-    assert "Download the pack (HTML)" in labels
+def test_overview_offers_the_board_pack(sample_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pack is made when the button is pressed (a deferred download): run the button's own
+    callable, as Streamlit runs it on a click, and read the file it returns."""
+    with deferred_downloads(monkeypatch) as made:
+        at = run(OVERVIEW, quarter="2009/10 Q4")
+        labels = [b.proto.label for b in at.get("download_button")]
+        assert "Download the pack (HTML)" in labels
+        pack = download(at, made, "Download the pack (HTML)")
+        assert (pack.file_name, pack.mimetype) == ("board-pack-2009-10-Q4.html", "text/html")
+        html = pack.data.decode("utf-8")
+        assert "<title>Derbyshire Safer Communities Board: performance report 2009/10 Q4</title>" in html
+        overview = table_under(html, "1. County overview")
+        assert overview[0] == ["Indicator", "Description", "Status"] and len(overview) == 12
+        assert [r[2] for r in overview if r[0] in ("NI 16", "NI 20", "NI 39")] == ["● GREEN", "▲ AMBER", "▲ AMBER"]
+        breakdown = table_under(html, "3. Numerical breakdown")
+        # NI 20 Derbyshire 2009/10 Q4: 7.38 against 7.20, lower is better: 0.18 worse, 2.5% → AMBER (band 5%)
+        ni20 = [r for r in breakdown if r[0].startswith("NI 20 ")]
+        assert [r[1:6] for r in ni20] == [["7.38", "7.2", "0.18 worse", "2.5% worse", "▲ AMBER"]]
+
+        # the toggle reaches the callable: exceptions only leaves out the GREEN indicators
+        at.toggle(key="pack_exceptions").set_value(True).run()
+        exceptions = table_under(download(at, made, "Download the pack (HTML)").data.decode("utf-8"),
+                                 "1. County overview")
+    assert [r[0] for r in exceptions[1:]] == [r[0] for r in overview[1:] if r[2].split()[-1] in ("AMBER", "RED",
+                                                                                                  "GREY")]
+    assert "NI 16" not in [r[0] for r in exceptions]

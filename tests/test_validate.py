@@ -141,7 +141,7 @@ def test_xlsx_workbook_is_read(catalogue: config.Catalogue, tmp_path) -> None:
 
 
 def test_the_sample_files_are_clean(catalogue: config.Catalogue) -> None:
-    from fixtures import SAMPLE_DIR
+    from helpers import SAMPLE_DIR
 
     files = sorted(SAMPLE_DIR.glob("*.csv"))
     assert len(files) >= 8

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures import ROOT
+from helpers import ROOT
 from pipelines.present import palette, words
 from pipelines.rules import codes
 from pipelines.rules.codes import Reason

@@ -3,13 +3,15 @@ undo a load. Uses the same reading, checking and loading code as ``python -m pip
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import streamlit as st
 
 from dashboard import auth, state, ui
 from pipelines.ingest import loading, reader
-from pipelines.ingest.validate import plural
+from pipelines.ingest.validate import CHECKING, plural
 from pipelines.rules import status
 from pipelines.storage import analysts, store
 
@@ -54,6 +56,30 @@ def _done(flash: str) -> None:
     st.rerun()
 
 
+@contextmanager
+def _working(label: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A status box with a progress bar while a file is read, checked and previewed (or committed):
+    the engine's progress callback moves the bar. The box is removed when the work is done, as the
+    result shown below it replaces it (or an error does)."""
+    holder = st.empty()
+    box = holder.status(label, expanded=True)
+    bar = box.progress(0.0, text="Starting…")
+    shown: list[Any] = [None]
+
+    def report(stage: str, done: int, total: int) -> None:
+        pct = min(100, 100 * done // total) if total else 100
+        if shown[0] == (stage, pct):  # each message goes to the browser: send only what changed
+            return
+        shown[0] = (stage, pct)
+        counted = f" ({done:,} of {total:,} rows)" if stage == CHECKING else ""
+        bar.progress(pct / 100, text=f"{stage.capitalize()}: {pct}%{counted}")
+
+    try:
+        yield report
+    finally:
+        holder.empty()
+
+
 def _problems_table(checked: Any) -> str:
     body = [(p.line or "–", p.column or "–", p.value, p.reason, p.suggestion) for p in checked.problems]
     more = checked.problems_not_shown
@@ -87,9 +113,10 @@ else:
         st.info("Choose a file to check it. Checking and previewing write nothing.")
 if uploaded is not None and analyst is not None:
     data = uploaded.getvalue()
-    upload = loading.read_upload(data, uploaded.name, ctx.catalogue)
     # The file's name is the uploader's text: shown in code formatting, never as Markdown.
     file_md = ui.code(uploaded.name)
+    with _working(f"Reading and checking {file_md}…") as progress:
+        upload = loading.read_upload(data, uploaded.name, ctx.catalogue, progress)
     if not upload.ok:
         st.error(f"{file_md} has {plural(upload.checked.problem_count, 'problem')}, so nothing can be loaded."
                  " Correct the file and upload it again.")
@@ -101,9 +128,10 @@ if uploaded is not None and analyst is not None:
         shown = st.session_state.get("_preview_key")  # the preview on screen before this rerun
         key = ("preview", upload.sha256, ctx.snap.load_id)
         if shown != key:
-            st.session_state["_preview"] = _write(
-                lambda con: loading.load(con, upload, status.rater(ctx.catalogue), dry_run=True,
-                                         detail_limit=PREVIEW_ROWS))
+            with _working(f"Previewing what {file_md} would change…") as progress:
+                st.session_state["_preview"] = _write(
+                    lambda con: loading.load(con, upload, status.rater(ctx.catalogue), dry_run=True,
+                                             detail_limit=PREVIEW_ROWS, progress=progress))
             st.session_state["_preview_key"] = key
         preview: loading.LoadResult | None = st.session_state["_preview"]
         if preview is not None:
@@ -144,7 +172,9 @@ if uploaded is not None and analyst is not None:
                            help="Loads the file in one step; if anything fails, nothing is changed."):
                 # The version of the preview the analyst saw (for another file, or none: -1 refuses).
                 seen = shown[2] if shown is not None and shown[1] == upload.sha256 else -1
-                result = _write(lambda con: loading.load(con, upload, analyst=analyst, expected_version=seen))
+                with _working(f"Committing {file_md}…") as progress:
+                    result = _write(lambda con: loading.load(con, upload, analyst=analyst, expected_version=seen,
+                                                             progress=progress))
                 if result is not None:
                     _done(f"Committed {file_md} as {result.summary()}. Every page now shows it.")
 

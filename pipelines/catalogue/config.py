@@ -13,6 +13,7 @@ letting the last one win; and every number must be finite and of a size a real f
 from __future__ import annotations
 
 import difflib
+import json
 import math
 import os
 import re
@@ -20,9 +21,8 @@ import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -33,7 +33,10 @@ from pydantic import (
     model_validator,
 )
 
-from pipelines.catalogue import quarters
+from pipelines.catalogue import cache, quarters
+
+if TYPE_CHECKING:  # imported where a file is parsed: a catalogue from the cache never needs yaml
+    import yaml
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "indicators.yaml"
 Level = Literal["county", "district"]
@@ -149,7 +152,8 @@ YearTargets = Annotated[dict[int, float], BeforeValidator(_year_targets)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: the validator is built on the first validation, which a cached catalogue never needs
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Indicator(_Strict):
@@ -165,7 +169,7 @@ class Indicator(_Strict):
     # each area's targets validated as an item, so a problem's path ends in the area's name
     area_targets: dict[str, YearTargets] = Field(default_factory=dict)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     @field_validator("amber_tolerance", mode="before")
     @classmethod
@@ -213,7 +217,7 @@ class Catalogue(_Strict):
     amber_tolerance: Tolerance = Tolerance("percent", 5.0)
     indicators: tuple[Indicator, ...]
 
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
     @field_validator("amber_tolerance", mode="before")
     @classmethod
@@ -299,13 +303,22 @@ def config_path(path: str | Path | None = None) -> Path:
 
 
 def load(path: str | Path | None = None) -> Catalogue:
-    """Read and validate the catalogue, raising ConfigError with every problem found."""
+    """Read and validate the catalogue, raising ConfigError with every problem found.
+
+    A catalogue validated before, with the same bytes, comes from the cache (``cache``) without
+    being parsed again; only a valid catalogue is ever kept, so every mistake is still reported."""
     path = config_path(path)
-    return parse(read_yaml(_read(path), path), path)
+    data = _read(path)
+    cached = _from_cache(data)
+    if cached is not None:
+        return cached
+    catalogue = parse(read_yaml(_text(data, path), path), path)
+    cache.store(data, json.dumps(_dump(catalogue), ensure_ascii=False, allow_nan=False))
+    return catalogue
 
 
-def _read(path: Path) -> str:
-    """The file's text, reading no more than MAX_BYTES + 1 bytes (it could be huge, or /dev/zero)."""
+def _read(path: Path) -> bytes:
+    """The file's bytes, reading no more than MAX_BYTES + 1 of them (it could be huge, or /dev/zero)."""
     try:
         data = _read_at_most(path, MAX_BYTES + 1)
     except FileNotFoundError:
@@ -315,6 +328,10 @@ def _read(path: Path) -> str:
     if len(data) > MAX_BYTES:
         raise ConfigError(path, [f"the file is over the {MAX_BYTES // 2**20} MB limit for a catalogue"
                                  " (a national one is about 2.5 MB); check it is the right file"])
+    return data
+
+
+def _text(data: bytes, path: Path) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -336,6 +353,7 @@ def read_yaml(text: str, path: str | Path = "indicators.yaml") -> Any:
     """The single YAML document in ``text`` as Python objects, or ConfigError if it is not valid
     YAML, would expand too far (see _shape_problem) or writes a key twice in one mapping."""
     # libyaml's parser when present: the pure-Python one takes 0.3 s on a national catalogue
+    import yaml
     loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         problem = _shape_problem(yaml.parse(text, Loader=loader_class))
@@ -388,6 +406,7 @@ def _shape_problem(events: Iterable[yaml.Event]) -> str | None:
     One pass over the parser's events, which builds nothing. Each anchored node's expanded size
     is remembered, so an alias costs one step however many values it stands for: a "billion
     laughs" file is refused at the alias that crosses the limit, in milliseconds."""
+    import yaml
     stack: list[_Open] = []
     sizes: dict[str, int] = {}  # the expanded size of every anchored node finished so far
     total = 0
@@ -462,6 +481,7 @@ def _duplicate_keys(root: yaml.Node, loader: Any) -> list[str]:
     """Every key written twice in one mapping, with the mapping's path. YAML keeps only the last,
     so a second ``targets:`` would silently replace the first. Each node is visited once, in file
     order, without following an alias into a node already visited."""
+    import yaml
     problems: list[str] = []
     seen: set[int] = set()
     todo: list[tuple[yaml.Node, str]] = [(root, "")]
@@ -482,6 +502,7 @@ def _duplicate_keys(root: yaml.Node, loader: Any) -> list[str]:
 
 def _repeated_keys(node: yaml.MappingNode, path: str, loader: Any) -> list[str]:
     # Keys compare as the values they become, as in the dict: 1 and 1.0, or 'a' and "a", are one key
+    import yaml
     lines: dict[Any, list[int]] = {}
     written: dict[Any, str] = {}
     for key, _ in node.value:
@@ -511,11 +532,13 @@ def _repeated(key: str, lines: list[int]) -> str:
 
 
 def _key_text(key: yaml.Node) -> str:
+    import yaml
     return str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
 
 
 def _ident(item: yaml.Node) -> str:
     """`` (NI 1)`` when ``item`` is a mapping with a plain ``id``: paths name indicators."""
+    import yaml
     if isinstance(item, yaml.MappingNode):
         for key, value in item.value:
             if isinstance(key, yaml.ScalarNode) and key.value == "id" and isinstance(value, yaml.ScalarNode):
@@ -577,3 +600,87 @@ def _describe(err: Any, raw: dict[str, Any]) -> str:
     if where == "(top level)" and kind == "value_error":
         return message
     return f"{where}: {message}"
+
+
+# ---- the cache's JSON: a validated catalogue, rebuilt without validating it again -------------
+# Every value is checked for its type on the way back; an entry that is not exactly what _dump
+# wrote raises ValueError, and the catalogue is then read from its file as if there were no cache.
+
+def _dump(cat: Catalogue) -> dict[str, Any]:
+    return {
+        "set": sorted(cat.model_fields_set), "name": cat.name, "county": cat.county,
+        "districts": list(cat.districts),
+        "amber_tolerance": [cat.amber_tolerance.kind, cat.amber_tolerance.amount],
+        "indicators": [{
+            "set": sorted(ind.model_fields_set), "id": ind.id, "name": ind.name, "unit": ind.unit,
+            "better": ind.better, "levels": list(ind.levels),
+            "amber_tolerance": None if ind.amber_tolerance is None else [ind.amber_tolerance.kind,
+                                                                        ind.amber_tolerance.amount],
+            "grey_when_not_significant": ind.grey_when_not_significant, "description": ind.description,
+            "targets": list(ind.targets.items()),
+            "area_targets": [[area, list(years.items())] for area, years in ind.area_targets.items()],
+        } for ind in cat.indicators],
+    }
+
+
+def _from_cache(data: bytes) -> Catalogue | None:
+    payload = cache.lookup(data)
+    if payload is None:
+        return None
+    try:
+        return _rebuild(json.loads(payload))
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+        return None  # not what _dump wrote: read the file instead
+
+
+def _of(kind: type, value: Any) -> Any:
+    if type(value) is not kind:
+        raise ValueError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _one_of(allowed: tuple[str, ...], value: Any) -> Any:
+    if value not in allowed or type(value) is not str:
+        raise ValueError(f"expected one of {allowed}")
+    return value
+
+
+def _strs(values: Any) -> tuple[str, ...]:
+    return tuple(_of(str, v) for v in _of(list, values))
+
+
+def _years(pairs: Any) -> dict[int, float]:
+    return {_of(int, fy): _of(float, target) for fy, target in _of(list, pairs)}
+
+
+def _tolerance_back(value: Any) -> Tolerance:
+    kind, amount = _of(list, value)
+    return Tolerance(_one_of(("percent", "absolute"), kind), _of(float, amount))
+
+
+def _fields_set(model: type[BaseModel], value: Any) -> set[str]:
+    names = set(_strs(value))
+    if not names <= set(model.model_fields):
+        raise ValueError("unknown field")
+    return names
+
+
+def _rebuild(raw: Any) -> Catalogue:
+    indicators = []
+    for ind in _of(list, raw["indicators"]):
+        tol = ind["amber_tolerance"]
+        levels = tuple(_one_of(("county", "district"), level) for level in _of(list, ind["levels"]))
+        indicators.append(Indicator.model_construct(
+            _fields_set=_fields_set(Indicator, ind["set"]),
+            id=_of(str, ind["id"]), name=_of(str, ind["name"]), unit=_of(str, ind["unit"]),
+            better=_one_of(("lower", "higher"), ind["better"]), levels=levels,
+            amber_tolerance=None if tol is None else _tolerance_back(tol),
+            grey_when_not_significant=_of(bool, ind["grey_when_not_significant"]),
+            description=_of(str, ind["description"]), targets=_years(ind["targets"]),
+            area_targets={_of(str, area): _years(years) for area, years in _of(list, ind["area_targets"])},
+        ))
+    return Catalogue.model_construct(
+        _fields_set=_fields_set(Catalogue, raw["set"]),
+        name=_of(str, raw["name"]), county=_of(str, raw["county"]), districts=_strs(raw["districts"]),
+        amber_tolerance=_tolerance_back(raw["amber_tolerance"]), indicators=tuple(indicators),
+    )

@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 
 from pipelines.catalogue.config import Catalogue
-from pipelines.ingest.reader import MAX_BYTES, Table, UnreadableFile, read_bytes, too_big
+from pipelines.ingest.reader import MAX_BYTES, Progress, Table, UnreadableFile, read_bytes, too_big
 from pipelines.ingest.validate import Checked, Problem, Row, check, plural
 from pipelines.storage import store
 from pipelines.storage.schema import OBSERVATION_COLUMNS, OBSERVATION_TYPES, OBSERVATION_VALUES
@@ -48,17 +48,18 @@ class Upload:
         return self.checked.ok
 
 
-def read_upload(data: bytes, name: str, catalogue: Catalogue) -> Upload:
-    """Read bytes from any writer and check them; a file-level fault becomes one problem."""
+def read_upload(data: bytes, name: str, catalogue: Catalogue, progress: Progress | None = None) -> Upload:
+    """Read bytes from any writer and check them; a file-level fault becomes one problem.
+    With ``progress``, reports reading (``reader.READING``) and then checking (``validate.CHECKING``)."""
     sha = hashlib.sha256(data).hexdigest()
     try:
-        table: Table = read_bytes(data, name)
+        table: Table = read_bytes(data, name, progress=progress)
     except UnreadableFile as exc:
         return Upload(name, sha, Checked(problems=[Problem(0, "", "", str(exc))]))
-    return Upload(name, sha, check(table, catalogue))
+    return Upload(name, sha, check(table, catalogue, progress=progress))
 
 
-def read_file(path: str | Path, catalogue: Catalogue) -> Upload:
+def read_file(path: str | Path, catalogue: Catalogue, progress: Progress | None = None) -> Upload:
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -67,7 +68,7 @@ def read_file(path: str | Path, catalogue: Catalogue) -> Upload:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(f"Cannot read {path}: {exc.strerror}.") from None
-    return read_upload(data, path.name, catalogue)
+    return read_upload(data, path.name, catalogue, progress)
 
 
 @dataclass
@@ -113,6 +114,11 @@ def _stage(con: duckdb.DuckDBPyConnection, rows: list[Row]) -> None:
 # importing the rules.
 Rater = Callable[[duckdb.DuckDBPyConnection, list[int], list[str]], list[dict[str, Any]]]
 
+# A load's progress is counted in the transaction's steps: staged, compared and rated, revisions
+# listed and the load recorded, observations written, rated again, committed.
+LOADING = "loading"
+LOAD_STEPS = 6
+
 
 def load(
     con: duckdb.DuckDBPyConnection,
@@ -123,11 +129,17 @@ def load(
     dry_run: bool = False,
     detail_limit: int = 500,
     expected_version: int | None = None,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """Apply a clean upload in one transaction (or, with dry_run, apply and roll back to
     report what would change). With ``rate``, status changes are reported too. With
     expected_version (the latest load id a preview was made against), the load is refused
-    if another load has been committed since, so what is committed is what was previewed."""
+    if another load has been committed since, so what is committed is what was previewed.
+    With ``progress``, reports (``LOADING``, steps done, steps) as the transaction goes."""
+    def step(done: int) -> None:
+        if progress:
+            progress(LOADING, done, LOAD_STEPS)
+
     if not upload.ok:
         raise LoadRefused(f"{upload.name} has {plural(upload.checked.problem_count, 'problem')}; nothing was loaded.")
     rows = upload.checked.rows
@@ -135,17 +147,21 @@ def load(
         if expected_version is not None:
             latest = store.latest_load_id(con)
             if latest != expected_version:
-                _refuse_if_already_loaded(con, upload, expected_version)
+                if expected_version >= 0:  # -1: no preview of this file was seen, so nothing to match
+                    _refuse_if_already_loaded(con, upload, expected_version)
                 raise LoadRefused(
                     f"The figures changed since your preview (load {latest} was committed meanwhile);"
                     " nothing was loaded. Check the new preview, then commit again.")
+        step(0)
         _stage(con, rows)
+        step(1)
         counts = dict(con.execute("SELECT change, count(*) FROM staged GROUP BY change").fetchall())
         load_id = store.latest_load_id(con) + 1
         quarters = sorted({r[3] for r in rows})
         indicators = sorted({r[0] for r in rows})
         # the quarter after each loaded one changes its direction, not its status: quarters suffice
         before = rate(con, quarters, indicators) if rate else []
+        step(2)
         revisions = store.records(con.execute(f"""
             SELECT s.indicator, s.area, s.quarter, o.value AS old_value, s.value AS new_value,
                    o.reported_status AS old_reported_status, s.reported_status AS new_reported_status,
@@ -162,6 +178,7 @@ def load(
              "analyst": analyst, "a": counts.get("added", 0), "r": counts.get("revised", 0),
              "u": counts.get("unchanged", 0)},
         )
+        step(3)
         cols = ", ".join(OBSERVATION_COLUMNS)
         con.execute(
             "INSERT INTO observation_history SELECT o.*, $id FROM observations o"
@@ -172,9 +189,12 @@ def load(
         con.execute(
             f"INSERT INTO observations SELECT {cols}, $id FROM staged WHERE change <> 'unchanged'",
             {"id": load_id})
+        step(4)
         after = rate(con, quarters, indicators) if rate else []
         con.execute("DROP TABLE staged")
         con.execute("DROP TABLE staging")
+        step(5)
+    step(LOAD_STEPS)  # committed (or, for a dry run, rolled back)
     return LoadResult(
         load_id, counts.get("added", 0), counts.get("revised", 0), counts.get("unchanged", 0),
         revisions, status_changes(before, after), new_rows,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from pipelines.catalogue import quarters
 from pipelines.catalogue.config import Catalogue, suggest
-from pipelines.ingest.reader import Table
+from pipelines.ingest.reader import PROGRESS_EVERY, Progress, Table
 from pipelines.storage.schema import ObservationRow
 
 REQUIRED = ("indicator", "area", "quarter", "value")
@@ -27,6 +28,9 @@ _SPACED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}( \d{3})+(\.\d+)?$", re.ASCII)
 _DOTTED_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+$", re.ASCII)
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$", re.ASCII)
 _PLAIN = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
+# The common case, read at once: digits with at most a decimal point, which no rule below changes
+# or refuses (except ';'-separated files, where '1.234' could be a thousand, and huge numbers).
+_SIMPLE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 # No indicator's figure comes near this; beyond it shortfalls and percentages lose their
 # meaning (1e308 made percent_off infinite and the JSON output invalid).
 LARGEST = 1e12
@@ -109,6 +113,10 @@ def parse_number(text: str, delimiter: str = ",") -> float:
     """A plain number with a decimal point. Thousands separators are taken only where they
     cannot be anything else; whatever could be read two ways is refused, never guessed."""
     s = text.strip()
+    if delimiter != ";" and _SIMPLE.fullmatch(s):
+        number = float(s)
+        if abs(number) < LARGEST:
+            return number
     if s.endswith("%"):
         raise ValueError(f"'{s}' has a % sign; give the number alone ({s[:-1].strip()})")
     if delimiter == "," and _THOUSANDS.match(s):
@@ -136,8 +144,29 @@ def parse_number(text: str, delimiter: str = ",") -> float:
     return number
 
 
-def check(table: Table, catalogue: Catalogue, today: date | None = None) -> Checked:
-    """Every problem in ``table``; ``today`` (default: the real date) bounds the latest quarter."""
+CHECKING = "checking rows"
+
+
+def _reporting(records: Sequence[tuple[int, list[str]]], progress: Progress | None) -> Iterable[tuple[int, list[str]]]:
+    """The records themselves, or (with ``progress``) the same records in chunks, reporting
+    after each chunk: the per-row loop stays as it is."""
+    if progress is None:
+        return records
+
+    def chunks() -> Iterator[tuple[int, list[str]]]:
+        total = len(records)
+        progress(CHECKING, 0, total)
+        for start in range(0, total, PROGRESS_EVERY):
+            yield from records[start:start + PROGRESS_EVERY]
+            progress(CHECKING, min(start + PROGRESS_EVERY, total), total)
+
+    return chunks()
+
+
+def check(table: Table, catalogue: Catalogue, today: date | None = None,
+          progress: Progress | None = None) -> Checked:
+    """Every problem in ``table``; ``today`` (default: the real date) bounds the latest quarter.
+    With ``progress``, reports (``CHECKING``, rows checked, rows) every few thousand rows."""
     out = Checked()
     header = table.header
     known_columns = set(REQUIRED) | set(OPTIONAL)
@@ -148,8 +177,9 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None) -> Chec
                 1, label, name, "unknown column",
                 f"the columns are {', '.join(REQUIRED + OPTIONAL)}{suggest(name, known_columns)}",
             ))
-    for dupe in sorted({h for h in header if h and header.count(h) > 1}):
-        out.problems.append(Problem(1, dupe, dupe, f"column appears {header.count(dupe)} times", "keep one"))
+    # counted once (Counter): a header of 40,000 columns must not take header.count() for each
+    for dupe, times in sorted((h, n) for h, n in Counter(header).items() if h and n > 1):
+        out.problems.append(Problem(1, dupe, dupe, f"column appears {times} times", "keep one"))
     for name in REQUIRED:
         if name not in header:
             out.problems.append(Problem(1, name, "", f"missing required column '{name}'",
@@ -160,9 +190,13 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None) -> Chec
     pos = {name: header.index(name) for name in header}
     indicators = {ind.id: ind for ind in catalogue.indicators}
     areas = set(catalogue.areas)
+    level = {area: catalogue.level(area) for area in areas}  # catalogue.in_scope, without a call per row
     quarter_cache: dict[str, int | str] = {}
     seen: dict[tuple[str, str, int], int] = {}
     width = len(header)
+    blank = dict.fromkeys(REQUIRED + OPTIONAL, "")
+    last_required = max(pos[c] for c in REQUIRED)
+    labels: dict[int, str] = {}  # each quarter's label, made once
     hints: dict[tuple[str, str], str] = {}
 
     def hint(name: str, known: Iterable[str], where: str) -> str:
@@ -174,23 +208,27 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None) -> Chec
             hints[(name, where)] = _hint(name, known, where)
         return hints[(name, where)]
 
-    for line, fields in table.records:
+    for line, fields in _reporting(table.records, progress):
         if len(fields) > width and any(f.strip() for f in fields[width:]):
             out.problems.append(Problem(line, "", "", f"has {len(fields)} fields but the header has {width}",
                                         "check for an unquoted separator inside a value"))
             continue
-        if len(fields) <= max(pos[c] for c in REQUIRED):
+        if len(fields) <= last_required:
             missing = [c for c in REQUIRED if pos[c] >= len(fields)]
             out.problems.append(Problem(line, missing[0], "", f"has {len(fields)} fields but the header has"
                                         f" {width}, so {', '.join(missing)} is missing",
                                         "leave an empty field (,,) for a figure that is not available"))
             continue
-        cells = dict.fromkeys(REQUIRED + OPTIONAL, "")
-        cells.update({col: fields[i].strip() for col, i in pos.items() if i < len(fields)})
+        cells = blank.copy()
+        if len(fields) >= width:  # the usual row: the header's columns are every field's names
+            cells.update(zip(header, map(str.strip, fields), strict=False))  # blank extra fields are allowed
+        else:
+            cells.update({col: fields[i].strip() for col, i in pos.items() if i < len(fields)})
         get = cells.__getitem__
         problems = out.problems
         before = count(problems)
-        for col, text in cells.items():
+        # one search of the whole row first: a cell is part of a field, so no match means no cell has one
+        for col, text in cells.items() if _CONTROL.search("".join(fields)) else ():
             hidden = _CONTROL.search(text)
             if hidden:
                 problems.append(Problem(line, col, text.encode("unicode_escape").decode("ascii"),
@@ -208,7 +246,7 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None) -> Chec
             problems.append(Problem(line, "area", area,
                                     "area is empty" if not area else f"unknown area '{area}'",
                                     hint(area, areas, "the county and districts in indicators.yaml")))
-        elif ind is not None and not catalogue.in_scope(ind, area):
+        elif ind is not None and level[area] not in ind.levels:
             problems.append(Problem(line, "area", area,
                                     f"{ind_id} is measured at county level only, not for the district '{area}'",
                                     f"remove the row, or add district to {ind_id}'s levels"))
@@ -268,7 +306,10 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None) -> Chec
             continue
         seen[key] = line
         note = get("note") or None
-        out.rows.append((ind_id, area, quarters.label(qi), qi, numbers["value"], lo, hi,
+        said = labels.get(qi)
+        if said is None:
+            said = labels[qi] = quarters.label(qi)
+        out.rows.append((ind_id, area, said, qi, numbers["value"], lo, hi,
                          numbers["numerator"], numbers["denominator"], reported, note))
     return out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -27,6 +28,16 @@ from pipelines.storage import commentary
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 EXCEPTIONS = ("AMBER", "RED", "GREY")
 TREND_QUARTERS = 8
+# Progress on long work: ``progress(stage, done, total)`` at each stage's start and end, and after
+# each indicator's chart; the pack draws nothing itself (the CLI and the pages do).
+Progress = Callable[[str, int, int], None]
+QUERYING = "querying"
+DRAWING = "drawing charts"
+PRINTING = "printing the PDF"
+
+
+def _nothing(stage: str, done: int, total: int) -> None:
+    pass
 
 
 class ReportError(Exception):
@@ -44,8 +55,10 @@ def _environment() -> Environment:
 
 
 def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
-            exceptions_only: bool = False) -> dict[str, Any]:
+            exceptions_only: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+    report = progress or _nothing
     span = list(range(qi - TREND_QUARTERS + 1, qi + 1))
+    report(QUERYING, 0, 1)
     rows = words.status_rows(con, catalogue, span)
     county = {(r["indicator"], r["qi"]): r for r in rows if r["level"] == "county"}
     # indicators measured for districts only have no county row: they appear as district exceptions
@@ -61,7 +74,9 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
     districts = sorted(
         (r for r in rows if r["level"] == "district" and r["qi"] == qi and r["status"] in NEEDS_UPDATE),
         key=lambda r: (SEVERITY[r["status"]], r["indicator"], r["area"]))
+    report(QUERYING, 1, 1)
     sections = []
+    report(DRAWING, 0, len(shown))
     for r in shown:
         trend_rows = [county[(r["indicator"], q)] for q in span]
         sections.append({
@@ -73,6 +88,7 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
             "definition": catalogue.indicator(r["indicator"]),
             "band": catalogue.tolerance(catalogue.indicator(r["indicator"])).describe(r["unit"]),
         })
+        report(DRAWING, len(sections), len(shown))
     counts = {s: sum(1 for r in current if r["status"] == s) for s in STATUS_STYLE}
     return {
         "county": catalogue.county, "board": catalogue.name, "quarter": quarters.label(qi), "generated": datetime.now(),
@@ -88,8 +104,10 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
     }
 
 
-def html(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int, exceptions_only: bool = False) -> str:
-    return _environment().get_template("report.html.j2").render(**context(con, catalogue, qi, exceptions_only))
+def html(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int, exceptions_only: bool = False,
+         progress: Progress | None = None) -> str:
+    return _environment().get_template("report.html.j2").render(
+        **context(con, catalogue, qi, exceptions_only, progress))
 
 
 def chromium_path() -> str:
@@ -100,8 +118,10 @@ def chromium_path() -> str:
     raise ReportError("The PDF needs Chromium; install it (apt-get install chromium) or set RAGBOARD_CHROMIUM.")
 
 
-def pdf(html_text: str, out: str | Path, title: str = "") -> None:
+def pdf(html_text: str, out: str | Path, title: str = "", progress: Progress | None = None) -> None:
     """Print the HTML to an A4 PDF with page numbers, through headless Chromium."""
+    report = progress or _nothing
+    report(PRINTING, 0, 1)
     try:
         from playwright.sync_api import sync_playwright  # imported here: only the PDF needs it
     except ImportError:
@@ -125,6 +145,7 @@ def pdf(html_text: str, out: str | Path, title: str = "") -> None:
                                          '</span></div>')
             finally:
                 browser.close()
+    report(PRINTING, 1, 1)
 
 
 def footer(catalogue: Catalogue, qi: int) -> str:
@@ -132,11 +153,13 @@ def footer(catalogue: Catalogue, qi: int) -> str:
 
 
 def write(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int, fmt: str, out: str | Path,
-          exceptions_only: bool = False) -> Path:
-    text = html(con, catalogue, qi, exceptions_only)
+          exceptions_only: bool = False, progress: Progress | None = None) -> Path:
+    """Write the pack; with ``progress``, reports QUERYING, DRAWING (one step per indicator's chart)
+    and, for a PDF, PRINTING."""
+    text = html(con, catalogue, qi, exceptions_only, progress)
     out = Path(out)
     if fmt == "pdf":
-        pdf(text, out, footer(catalogue, qi))
+        pdf(text, out, footer(catalogue, qi), progress)
     else:
         out.write_text(text, encoding="utf-8")
     return out

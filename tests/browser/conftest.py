@@ -14,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsing import ANALYST, PASSWORD
 
-from fixtures import ROOT
+from helpers import ANALYST, PASSWORD, ROOT
 from pipelines.storage import analysts
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -34,7 +33,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, sample_db_template: Path) -> Iterator[str]:
     """The dashboard served on a free port over a fresh copy of the sample database, with one
-    analyst account (``ANALYST``, ``PASSWORD``) in a temporary accounts file."""
+    analyst account (helpers.ANALYST, helpers.PASSWORD) in a temporary accounts file."""
     tmp = tmp_path_factory.mktemp("server")
     db = tmp / "ragboard.duckdb"
     shutil.copy(sample_db_template, db)

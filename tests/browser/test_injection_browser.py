@@ -8,9 +8,10 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-from browsing import ANALYST, PASSWORD, TIMEOUT, shoot, wait_idle
 from playwright.sync_api import Page, expect
-from test_upload_browser import go, main, sign_in, upload
+
+from browsing import TIMEOUT, go, main, shoot, sign_in, upload, wait_idle
+from helpers import ANALYST, PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -8,9 +8,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from browsing import PASSWORD, TIMEOUT, shoot, wait_idle
 from playwright.sync_api import Page, expect
-from test_upload_browser import main, sign_in
+
+from browsing import TIMEOUT, main, shoot, sign_in, wait_idle
+from helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -10,40 +10,12 @@ import re
 from pathlib import Path
 
 import pytest
-from browsing import ANALYST, PASSWORD, TIMEOUT, shoot, wait_idle
 from playwright.sync_api import Locator, Page, expect
 
+from browsing import TIMEOUT, go, main, shoot, sign_in, upload, wait_idle
+from helpers import ANALYST, BAD, PASSWORD, REVISION
+
 pytestmark = pytest.mark.browser
-
-BAD = "indicator,area,quarter,value\nNI 20,Hgh Peak,2010/11 Q1,abc\nNI 99,Erewash,2010/11 Q5,1\n"
-REVISION = ("indicator,area,quarter,value,reported_status,note\n"
-            "NI 20,Chesterfield,2010/11 Q1,10.4,A,corrected extract\n"
-            "NI 20,Derbyshire,2010/11 Q1,7.19,A,\n"
-            "NI 16,Derbyshire,2010/11 Q2,9.4,,\n")
-
-
-def main(page: Page) -> Locator:
-    return page.locator('[data-testid="stMain"]')
-
-
-def go(page: Page, title: str) -> None:
-    """Another page through the sidebar: the same session, so the sign-in is kept."""
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
-    wait_idle(page)
-
-
-def sign_in(page: Page, password: str) -> None:
-    form = page.locator('[data-testid="stForm"]').filter(has_text="Analyst sign-in")
-    form.get_by_label("Name", exact=True).fill(ANALYST)
-    form.get_by_label("Password", exact=True).fill(password)
-    form.get_by_role("button", name="Sign in").click()
-    wait_idle(page)
-
-
-def upload(page: Page, path: Path) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(path)
-    wait_idle(page)
-
 
 def row(page: Page, test_id: str, *has: str) -> Locator:
     found = page.locator(f'table[data-testid="{test_id}"] tbody tr')
@@ -67,7 +39,7 @@ def test_sign_in_check_preview_commit_see_it_everywhere_and_undo(
     expect(main(page)).to_contain_text(f"Signed in as {ANALYST}", timeout=TIMEOUT)
 
     bad = tmp_path / "bad.csv"
-    bad.write_text(BAD, encoding="utf-8")
+    bad.write_bytes(BAD)
     upload(page, bad)
     expect(main(page)).to_contain_text("bad.csv has 4 problems, so nothing can be loaded.", timeout=TIMEOUT)
     expect(row(page, "problems", "Hgh Peak")).to_contain_text("did you mean 'High Peak'?")
@@ -75,7 +47,7 @@ def test_sign_in_check_preview_commit_see_it_everywhere_and_undo(
     expect(page.get_by_role("button", name=re.compile("^Commit"))).to_have_count(0)
 
     revision = tmp_path / "revision.csv"
-    revision.write_text(REVISION, encoding="utf-8")
+    revision.write_bytes(REVISION)
     upload(page, revision)
     changed = row(page, "status-changes", "NI 20", "Chesterfield")
     expect(changed).to_contain_text(re.compile(r"AMBER\s*→\s*\S*\s*RED"), timeout=TIMEOUT)
