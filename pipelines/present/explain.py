@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from pipelines.present.words import row_reason
@@ -23,22 +24,23 @@ def percent(x: float | None) -> str:
     return "–" if x is None else f"{x:.1f}%"
 
 
-def shortfall_words(x: float | None) -> str:
+def _worse_or_better(x: float | None, size: Callable[[float], str]) -> str:
     """'0.12 worse' / '1.75 better': a minus sign is easily missed or misread."""
     if x is None:
         return "–"
     if round(x, 9) == 0:
         return "on target"
-    return f"{number(abs(x))} {'worse' if x > 0 else 'better'}"
+    return f"{size(abs(x))} {'worse' if x > 0 else 'better'}"
+
+
+def shortfall_words(x: float | None) -> str:
+    """'0.12 worse' / '1.75 better' than the target; '–' when there is none."""
+    return _worse_or_better(x, number)
 
 
 def percent_words(x: float | None) -> str:
     """'1.7% worse' / '15.4% better' against the target; '–' when there is none."""
-    if x is None:
-        return "–"
-    if round(x, 9) == 0:
-        return "on target"
-    return f"{percent(abs(x))} {'worse' if x > 0 else 'better'}"
+    return _worse_or_better(x, percent)
 
 
 def band(row: dict[str, Any]) -> str:
