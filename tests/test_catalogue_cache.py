@@ -127,7 +127,7 @@ def test_an_invalid_catalogue_is_never_kept(tmp_path: Path, folder: Path) -> Non
     for _ in range(2):
         with pytest.raises(config.ConfigError) as exc:
             config.load(path)
-        assert any("better: must be 'lower' or 'higher'" in p for p in exc.value.problems)
+        assert any("better: must be 'lower', 'higher' or 'neither'" in p for p in exc.value.problems)
     assert entries(folder) == []
 
 

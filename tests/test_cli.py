@@ -153,7 +153,7 @@ def test_a_broken_catalogue_is_reported_with_paths(tmp_path: Path, db: Path) -> 
     bad.write_text("county: X\nindicators:\n  - {id: A, name: a, better: down}\n", encoding="utf-8")
     result = run("status", "--config", str(bad), db=db, cwd=tmp_path)
     assert result.returncode == 2
-    assert "indicators[0] (A).better: must be 'lower' or 'higher', got 'down'" in result.stderr
+    assert "indicators[0] (A).better: must be 'lower', 'higher' or 'neither', got 'down'" in result.stderr
 
 
 def test_init_does_not_overwrite_revised_figures_unless_forced(tmp_path: Path, db: Path) -> None:

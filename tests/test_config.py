@@ -69,7 +69,7 @@ def test_every_mistake_is_reported_with_its_path() -> None:
         {**MINIMAL["indicators"][1], "amber_tolerance": "five", "colour": "red"},
     ]}
     assert problems(raw) == [
-        "indicators[0] (NI 16).better: must be 'lower' or 'higher', got 'down'",
+        "indicators[0] (NI 16).better: must be 'lower', 'higher' or 'neither', got 'down'",
         "indicators[1] (NI 1).amber_tolerance: must be a percentage such as '5%' or a plain number,"
         " got 'five'",
         "indicators[1] (NI 1).colour: unknown key; check its spelling against the README",

@@ -1,7 +1,7 @@
 """The indicator catalogue: ``indicators.yaml`` loaded and validated with pydantic.
 
 Every mistake is reported with its path, e.g.
-``indicators[3] (NI 20).better: must be 'lower' or 'higher', got 'down'``.
+``indicators[3] (NI 20).better: must be 'lower', 'higher' or 'neither', got 'down'``.
 
 The file may come from anyone who can edit it, and the dashboard server reads it, so it is read
 defensively: its size is bounded before parsing; one pass over the parser's events (which builds
@@ -156,11 +156,31 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+Measure = Literal["value", "rate", "proportion"]
+Better = Literal["lower", "higher", "neither"]
+# The confidence levels intervals are computed at, as Fingertips offers them
+CONFIDENCE_LEVELS = (95.0, 99.8)
+# A window longer than ten years of quarters is a typing slip, and every status would be NA
+MAX_WINDOW = 40
+
+
+def _confidence(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or float(value) not in CONFIDENCE_LEVELS:
+        raise ValueError(f"must be 95 or 99.8 (per cent), got {_shown(value)}")
+    return float(value)
+
+
 class Indicator(_Strict):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     unit: str = ""
-    better: Literal["lower", "higher"]
+    better: Better
+    # How the figure is made: as given (value), or numerator / denominator x per (rate, proportion)
+    measure: Measure = "value"
+    per: float | None = None  # the multiplier: 100 for a percentage, 1000, 100000
+    confidence: float = 95.0  # of the intervals computed from counts
+    window: int | None = Field(default=None, ge=1, le=MAX_WINDOW)  # quarters summed into each figure
+    denominator: Literal["population"] | None = None  # from the populations table, not the rows
     levels: tuple[Level, ...] = ("county",)
     amber_tolerance: Tolerance | None = None
     grey_when_not_significant: bool = False
@@ -199,9 +219,62 @@ class Indicator(_Strict):
             raise ValueError("must name at least one of county, district")
         return value
 
+    @field_validator("per", mode="before")
+    @classmethod
+    def _per(cls, value: Any) -> float | None:
+        if value is None:
+            return None
+        per = _figure(value)
+        if per <= 0:
+            raise ValueError(f"must be a positive multiplier such as 100, 1000 or 100000, got {_shown(value)}")
+        return per
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _confidence_level(cls, value: Any) -> float:
+        return _confidence(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_per(cls, data: Any) -> Any:
+        # a proportion is a percentage unless it says otherwise
+        if isinstance(data, dict) and data.get("measure") == "proportion" and data.get("per") is None:
+            return {**data, "per": 100}
+        return data
+
+    @model_validator(mode="after")
+    def _counted(self) -> Indicator:
+        problems = []
+        if self.measure == "value":
+            problems += [f"{key}: applies to a rate or a proportion; add 'measure: rate' or 'measure: proportion',"
+                         f" or remove {key}" for key in ("per", "denominator")
+                         if getattr(self, key) is not None]
+        elif self.per is None:
+            problems.append("per: a rate needs its multiplier, e.g. 'per: 1000' for a rate per 1,000 population")
+        if self.better == "neither" and self.grey_when_not_significant:
+            problems.append("grey_when_not_significant: an indicator with 'better: neither' is not rated,"
+                            " so it never turns GREY; remove one of them")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
     @property
     def at_district(self) -> bool:
         return "district" in self.levels
+
+    @property
+    def counted(self) -> bool:
+        """A figure made from a numerator and a denominator (a rate or a proportion)."""
+        return self.measure != "value"
+
+    @property
+    def rated(self) -> bool:
+        """False for 'better: neither': monitored, never given a colour."""
+        return self.better != "neither"
+
+    @property
+    def multiplier(self) -> float:
+        return self.per if self.per is not None else 1.0
 
 
 def default_name(county: str) -> str:
@@ -613,7 +686,8 @@ def _dump(cat: Catalogue) -> dict[str, Any]:
         "amber_tolerance": [cat.amber_tolerance.kind, cat.amber_tolerance.amount],
         "indicators": [{
             "set": sorted(ind.model_fields_set), "id": ind.id, "name": ind.name, "unit": ind.unit,
-            "better": ind.better, "levels": list(ind.levels),
+            "better": ind.better, "levels": list(ind.levels), "measure": ind.measure, "per": ind.per,
+            "confidence": ind.confidence, "window": ind.window, "denominator": ind.denominator,
             "amber_tolerance": None if ind.amber_tolerance is None else [ind.amber_tolerance.kind,
                                                                         ind.amber_tolerance.amount],
             "grey_when_not_significant": ind.grey_when_not_significant, "description": ind.description,
@@ -641,6 +715,20 @@ def _of(kind: type, value: Any) -> Any:
 
 def _one_of(allowed: tuple[str, ...], value: Any) -> Any:
     if value not in allowed or type(value) is not str:
+        raise ValueError(f"expected one of {allowed}")
+    return value
+
+
+def _optional(kind: type, value: Any) -> Any:
+    return None if value is None else _of(kind, value)
+
+
+def _optional_one_of(allowed: tuple[str, ...], value: Any) -> Any:
+    return None if value is None else _one_of(allowed, value)
+
+
+def _one_of_numbers(allowed: tuple[float, ...], value: Any) -> float:
+    if type(value) is not float or value not in allowed:
         raise ValueError(f"expected one of {allowed}")
     return value
 
@@ -673,7 +761,10 @@ def _rebuild(raw: Any) -> Catalogue:
         indicators.append(Indicator.model_construct(
             _fields_set=_fields_set(Indicator, ind["set"]),
             id=_of(str, ind["id"]), name=_of(str, ind["name"]), unit=_of(str, ind["unit"]),
-            better=_one_of(("lower", "higher"), ind["better"]), levels=levels,
+            better=_one_of(("lower", "higher", "neither"), ind["better"]), levels=levels,
+            measure=_one_of(("value", "rate", "proportion"), ind["measure"]),
+            per=_optional(float, ind["per"]), confidence=_one_of_numbers(CONFIDENCE_LEVELS, ind["confidence"]),
+            window=_optional(int, ind["window"]), denominator=_optional_one_of(("population",), ind["denominator"]),
             amber_tolerance=None if tol is None else _tolerance_back(tol),
             grey_when_not_significant=_of(bool, ind["grey_when_not_significant"]),
             description=_of(str, ind["description"]), targets=_years(ind["targets"]),
