@@ -175,6 +175,8 @@ def test_reasons_in_sql_are_the_reasons_in_python() -> None:
 
     con = duckdb.connect()
     for code in Reason:
-        for qi in (1999 * 4, 2009 * 4 + 3, 2010 * 4 + 1, 2099 * 4 + 2):
-            said = con.execute(f"SELECT {words.reason_sql('$code', '$qi')}", {"code": code.value, "qi": qi})
-            assert said.fetchone() == (words.reason(code.value, qi),)
+        for qi, missing, area in ((1999 * 4, None, None), (2009 * 4 + 3, "Bolsover, Erewash", "Derbyshire"),
+                                  (2010 * 4 + 1, "2009/10 Q3", "High Peak"), (2099 * 4 + 2, None, "O'Neill")):
+            said = con.execute(f"SELECT {words.reason_sql('$code', '$qi', '$missing', '$area')}",
+                               {"code": code.value, "qi": qi, "missing": missing, "area": area})
+            assert said.fetchone() == (words.reason(code.value, qi, missing, area),)

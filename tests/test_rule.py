@@ -281,16 +281,30 @@ def test_no_data_has_its_code_and_words() -> None:
 def test_every_reason_has_words_and_a_status() -> None:
     assert set(words.REASON_WORDS) == set(Reason) == set(codes.REASON_STATUS)
     assert {s.word for s in codes.REASON_STATUS.values()} == set(status.STATUSES)
-    assert {r.value for r in Reason} == {"no_data", "not_available", "no_target", "not_significant",
-                                         "on_target", "within_band", "beyond_band"}
+    assert {r.value for r in Reason} == {"no_data", "not_available", "no_target", "not_rated",
+                                         "incomplete_aggregate", "incomplete_window", "no_population",
+                                         "not_significant", "on_target", "within_band", "beyond_band"}
 
 
 def test_reason_words_are_todays_texts() -> None:
-    assert [words.reason(code, Q1) for code in Reason] == [
+    assert [words.reason(code, Q1) for code in Reason if code in REASONS_BEFORE_COUNTS] == [
         "no data", "not available", "no target for 2010/11",
         "not significant: the target is within the confidence interval", "on or better than target",
         "worse than target, within the band", "worse than target, beyond the band"]
     assert words.reason("no_target", 1999 * 4 + 3) == "no target for 1999/00"
+
+
+REASONS_BEFORE_COUNTS = {"no_data", "not_available", "no_target", "not_significant", "on_target", "within_band",
+                         "beyond_band"}
+
+
+def test_the_reasons_of_counts_name_what_is_missing() -> None:
+    assert words.reason("not_rated", Q1) == "not rated: monitored, neither higher nor lower is better"
+    assert words.reason("incomplete_aggregate", Q1, "Bolsover, Erewash") == (
+        "no figure: the districts cannot be added up without counts from Bolsover, Erewash")
+    assert words.reason("incomplete_window", Q1, "2009/10 Q3") == "no figure: the window lacks 2009/10 Q3"
+    assert words.reason("no_population", Q1 + 5, None, "Erewash") == (
+        "no population for Erewash in 2011/12: load it with load-populations")
 
 
 def test_status_table_says_the_reason_in_words_and_keeps_the_columns_asked_for(

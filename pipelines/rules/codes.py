@@ -48,6 +48,10 @@ class Reason(StrEnum):
     NO_DATA = "no_data"  # no row for the indicator, area and quarter
     NOT_AVAILABLE = "not_available"  # a row with an empty value
     NO_TARGET = "no_target"  # no target for the quarter's financial year
+    NOT_RATED = "not_rated"  # 'better: neither': monitored, never given a colour
+    INCOMPLETE_AGGREGATE = "incomplete_aggregate"  # the county's sum lacks a district's counts
+    INCOMPLETE_WINDOW = "incomplete_window"  # a quarter of the window has no figure
+    NO_POPULATION = "no_population"  # the denominator is a population that was never loaded
     NOT_SIGNIFICANT = "not_significant"  # the confidence interval contains the target
     ON_TARGET = "on_target"  # on or better than target
     WITHIN_BAND = "within_band"  # worse than target, within the band
@@ -59,13 +63,18 @@ REASON_STATUS: dict[Reason, Status] = {
     Reason.NO_DATA: NA,
     Reason.NOT_AVAILABLE: NA,
     Reason.NO_TARGET: NA,
+    Reason.NOT_RATED: NA,
+    Reason.INCOMPLETE_AGGREGATE: NA,
+    Reason.INCOMPLETE_WINDOW: NA,
+    Reason.NO_POPULATION: NA,
     Reason.NOT_SIGNIFICANT: GREY,
     Reason.ON_TARGET: GREEN,
     Reason.WITHIN_BAND: AMBER,
     Reason.BEYOND_BAND: RED,
 }
 # Reasons for which no figure could be rated (the row is NA for want of a value or a target).
-UNRATED = frozenset({Reason.NO_DATA, Reason.NOT_AVAILABLE, Reason.NO_TARGET})
+UNRATED = frozenset({Reason.NO_DATA, Reason.NOT_AVAILABLE, Reason.NO_TARGET, Reason.NOT_RATED,
+                     Reason.INCOMPLETE_AGGREGATE, Reason.INCOMPLETE_WINDOW, Reason.NO_POPULATION})
 
 
 def status(word: str) -> Status:

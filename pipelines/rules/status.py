@@ -27,7 +27,7 @@ from typing import Any
 import duckdb
 
 from pipelines.catalogue.config import Catalogue
-from pipelines.rules import codes
+from pipelines.rules import codes, figures, intervals
 from pipelines.rules.codes import REASON_STATUS
 from pipelines.rules.sql import Column, Step, cases, columns_step, compose, ident
 
@@ -47,14 +47,6 @@ CATALOGUE = (
     Step("asked_quarters", "SELECT unnest($quarters) AS qi"),
 )
 
-# Only the rows that can be asked for (these indicators and areas, these quarters and the ones a
-# year before), so a narrow question does not join every row three times.
-OBSERVED = Step("observed", """
-SELECT * FROM observations
-WHERE ($only_indicators IS NULL OR list_contains($only_indicators, indicator))
-  AND ($only_areas IS NULL OR list_contains($only_areas, area))
-  AND qi BETWEEN $first_qi - 4 AND $last_qi""", "the observations that can be asked for")
-
 # Every indicator × area it is measured for × quarter asked: a missing row is a row too (no data).
 SCOPE = Step("scope", """
 SELECT i.*, a.area, a.level, a.area_pos, q.qi
@@ -65,17 +57,48 @@ WHERE ($only_areas IS NULL OR list_contains($only_areas, a.area))
   AND ($only_indicators IS NULL OR list_contains($only_indicators, i.indicator))""")
 
 MEASURES = Step("measures", """
-SELECT s.*, o.qi IS NOT NULL AS has_row,
-    o.value, o.lower, o.upper, o.numerator, o.denominator, o.reported_status, o.note
+SELECT s.*, f.qi IS NOT NULL AS has_row, f.value, f.lower, f.upper, f.numerator, f.denominator,
+    coalesce(f.has_counts, false) AS has_counts, f.aggregated_from, f.missing, f.figure_code,
+    f.reported_status, f.note
 FROM scope s
-LEFT JOIN observed o ON o.indicator = s.indicator AND o.area = s.area AND o.qi = s.qi""",
+LEFT JOIN figures f ON f.indicator = s.indicator AND f.area = s.area AND f.qi = s.qi""",
                  "each cell's figure, its interval and counts")
+
+# The interval: computed from counts (intervals.py names the methods), else the one supplied
+INTERVAL_METHODS = Step("interval_methods", """
+SELECT *, CASE
+        WHEN has_counts AND measure = 'proportion' THEN 'wilson'
+        WHEN has_counts AND measure = 'rate' AND numerator < """ + str(intervals.BYAR_FROM) + """ THEN 'exact'
+        WHEN has_counts AND measure = 'rate' THEN 'byar'
+        WHEN lower IS NOT NULL AND upper IS NOT NULL THEN 'supplied'
+    END AS ci_method
+FROM measures""", "how each figure's interval is made")
+
+EXACT_POISSON = Step("exact_poisson", intervals.exact_table_sql(), "exact Poisson limits below 10 events")
+
+INTERVALS = Step("intervals", """
+SELECT * EXCLUDE (x, n, z, lower_events, upper_events), CASE ci_method
+        WHEN 'wilson' THEN """ + intervals.WILSON_LOWER + """
+        WHEN 'byar' THEN """ + intervals.BYAR_LOWER + """
+        WHEN 'exact' THEN lower_events / n * per
+        WHEN 'supplied' THEN lower
+    END AS ci_lower, CASE ci_method
+        WHEN 'wilson' THEN """ + intervals.WILSON_UPPER + """
+        WHEN 'byar' THEN """ + intervals.BYAR_UPPER + """
+        WHEN 'exact' THEN upper_events / n * per
+        WHEN 'supplied' THEN upper
+    END AS ci_upper
+FROM (SELECT m.*, m.numerator AS x, m.denominator AS n, """ + intervals.z_sql("m.confidence") + """ AS z,
+        e.lower_events, e.upper_events
+      FROM interval_methods m
+      LEFT JOIN exact_poisson e ON m.ci_method = 'exact' AND e.confidence = m.confidence
+          AND e.events = m.numerator)""", "each figure's confidence interval")
 
 # Targets and bands as period ranges: a row applies to every quarter from valid_from to valid_to,
 # so a target or band that changes mid-year is one more row, not a change to the rule.
 TARGETS_AND_BANDS = Step("targets_and_bands", """
 SELECT m.*, coalesce(own.target, dflt.target) AS target, b.band_kind, b.band
-FROM measures m
+FROM intervals m
 LEFT JOIN catalogue_targets own
     ON own.indicator = m.indicator AND own.area = m.area AND m.qi BETWEEN own.valid_from AND own.valid_to
 LEFT JOIN catalogue_targets dflt
@@ -84,12 +107,23 @@ LEFT JOIN catalogue_bands b
     ON b.indicator = m.indicator AND m.qi BETWEEN b.valid_from AND b.valid_to""",
                           "the target in force (the area's own, else the indicator's) and the band")
 
+# Fingertips' comparison: the target inside the interval (ends included) is 'similar'
+SIGNIFICANCE = Step("significance", """
+SELECT *, CASE
+        WHEN ci_lower IS NULL OR ci_upper IS NULL OR target IS NULL OR value IS NULL THEN NULL
+        WHEN ci_lower <= target AND target <= ci_upper THEN 'similar'
+        WHEN better = 'neither' THEN CASE WHEN value > target THEN 'higher' ELSE 'lower' END
+        WHEN (value < target) = (better = 'lower') THEN 'better'
+        ELSE 'worse'
+    END AS significance
+FROM targets_and_bands""", "the figure against its target, allowing for chance")
+
 # shortfall > 0 is worse than target; the band is band_width wide, on the worse side of the target
 GAPS = Step("gaps", """
 SELECT *,
     round(CASE better WHEN 'lower' THEN value - target ELSE target - value END, 9) AS shortfall,
     round(CASE band_kind WHEN 'percent' THEN band * abs(target) / 100 ELSE band END, 9) AS band_width
-FROM targets_and_bands""", "the shortfall and the band's width")
+FROM significance""", "the shortfall and the band's width")
 
 # The reason first, in the rule's order; the status follows from the reason (codes.REASON_STATUS).
 RATED = Step("rated", """
@@ -97,9 +131,11 @@ SELECT *, """ + cases("reason_code", [(r.value, s.word) for r, s in REASON_STATU
 FROM (SELECT *,
     CASE
         WHEN NOT has_row THEN 'no_data'
+        WHEN figure_code IS NOT NULL THEN figure_code
         WHEN value IS NULL THEN 'not_available'
+        WHEN better = 'neither' THEN 'not_rated'
         WHEN target IS NULL THEN 'no_target'
-        WHEN grey AND lower <= target AND target <= upper THEN 'not_significant'
+        WHEN grey AND significance = 'similar' THEN 'not_significant'
         WHEN shortfall <= 0 THEN 'on_target'
         WHEN shortfall <= band_width THEN 'within_band'
         ELSE 'beyond_band'
@@ -109,10 +145,11 @@ FROM (SELECT *,
 
 def direction(earlier: str) -> str:
     """improving / worsening / no change from the value in column ``earlier`` to ``value``, by
-    polarity; NULL when either is missing. Written once, for every comparison over time."""
+    polarity (higher / lower when neither is better); NULL when either is missing. Written once, for every comparison over time."""
     e = ident(earlier)
     return ("CASE WHEN value IS NULL OR " + e + " IS NULL THEN NULL"
             " WHEN round(value - " + e + ", 9) = 0 THEN 'no change'"
+            " WHEN better = 'neither' THEN CASE WHEN value > " + e + " THEN 'higher' ELSE 'lower' END"
             " WHEN (better = 'lower') = (value < " + e + ") THEN 'improving'"
             " ELSE 'worsening' END")
 
@@ -124,8 +161,8 @@ COMPARISONS = (("direction", "previous_value"), ("direction_year", "year_ago_val
 EARLIER = Step("earlier", """
 SELECT r.*, p.value AS previous_value, y.value AS year_ago_value
 FROM rated r
-LEFT JOIN observed p ON p.indicator = r.indicator AND p.area = r.area AND p.qi = r.qi - 1
-LEFT JOIN observed y ON y.indicator = r.indicator AND y.area = r.area AND y.qi = r.qi - 4""",
+LEFT JOIN figures p ON p.indicator = r.indicator AND p.area = r.area AND p.qi = r.qi - 1
+LEFT JOIN figures y ON y.indicator = r.indicator AND y.area = r.area AND y.qi = r.qi - 4""",
                "the figures a quarter and a year earlier")
 DIRECTIONS = Step("directions", "SELECT *, " + ", ".join(
     direction(earlier) + " AS " + ident(name) for name, earlier in COMPARISONS) + " FROM earlier",
@@ -146,13 +183,18 @@ OUTPUT = (
     # the far side of the amber band: where AMBER ends and RED begins (charts shade up to it)
     Column("band_edge", "target + CASE better WHEN 'lower' THEN band_width ELSE -band_width END"), Column("grey"),
     Column("lower"), Column("upper"), Column("numerator"), Column("denominator"), Column("note"),
-    Column("previous_value"), Column("year_ago_value"), Column("ind_pos"), Column("area_pos"),
+    Column("previous_value"), Column("year_ago_value"),
+    Column("measure"), Column("per"), Column("confidence"), Column("window", "span"),
+    Column("ci_lower"), Column("ci_upper"), Column("ci_method"), Column("significance"),
+    Column("aggregated_from"), Column("missing"),
+    Column("ind_pos"), Column("area_pos"),
 )
 ORDER = ("ind_pos", "area_pos", "qi")
 OUTPUT_COLUMNS = tuple(c.name for c in OUTPUT if c.name not in ORDER[:2])
 
 STEPS: tuple[Step, ...] = (
-    *CATALOGUE, OBSERVED, SCOPE, MEASURES, TARGETS_AND_BANDS, GAPS, RATED, EARLIER, DIRECTIONS,
+    *CATALOGUE, *figures.STEPS, SCOPE, MEASURES, INTERVAL_METHODS, EXACT_POISSON, INTERVALS,
+    TARGETS_AND_BANDS, SIGNIFICANCE, GAPS, RATED, EARLIER, DIRECTIONS,
     columns_step("output", OUTPUT, "directions"),
 )
 
@@ -201,6 +243,11 @@ def parameters(
             "indicator": ind.id, "name": ind.name, "unit": ind.unit, "better": ind.better,
             "grey": ind.grey_when_not_significant,
             "at_county": "county" in ind.levels, "at_district": "district" in ind.levels,
+            "measure": ind.measure, "per": ind.multiplier, "confidence": ind.confidence,
+            "span": ind.window or 1, "counted": ind.counted,
+            "uses_population": ind.denominator == "population",
+            # the county is added up from its districts only for counts measured at both levels
+            "aggregable": ind.counted and ind.at_district and "county" in ind.levels,
             "ind_pos": pos,
         })
         bands.append({"indicator": ind.id, "band_kind": tol.kind, "band": tol.amount,
@@ -223,17 +270,27 @@ def parameters(
         targets.append({"indicator": "", "area": "", "valid_from": -1, "valid_to": -1, "target": 0.0})
     if not bands:
         bands.append({"indicator": "", "band_kind": "absolute", "band": 0.0, "valid_from": -1, "valid_to": -1})
-    area_rows = [
-        {"area": a, "level": catalogue.level(a), "area_pos": pos}
-        for pos, a in enumerate(catalogue.areas) if not areas or a in areas
-    ]
+    # every area, whatever is asked: the county is added up from all its districts
+    area_rows = [{"area": a, "level": catalogue.level(a), "area_pos": pos} for pos, a in enumerate(catalogue.areas)]
+    first = min(quarter_indexes)
+    longest = max((row["span"] for row in inds), default=1)
     return {
         "indicators": inds, "targets": targets, "bands": bands, "areas": area_rows,
-        "quarters": list(quarter_indexes),
-        "first_qi": min(quarter_indexes), "last_qi": max(quarter_indexes),
+        "quarters": list(quarter_indexes), "county": catalogue.county,
+        "first_qi": first, "last_qi": max(quarter_indexes),
+        # a year back for the directions, and a window's length further for the earliest window
+        "from_qi": first - 4 - (longest - 1),
         "only_areas": list(areas) if areas else None,
+        "observed_areas": observed_areas(catalogue, areas),
         "only_indicators": list(indicators) if indicators else None,
     }
+
+
+def observed_areas(catalogue: Catalogue, areas: list[str] | None) -> list[str] | None:
+    """The areas whose rows a question about ``areas`` reads: the county's include its districts'."""
+    if not areas:
+        return None
+    return list(dict.fromkeys([*areas, *(catalogue.districts if catalogue.county in areas else ())]))
 
 
 # ---- asking ---------------------------------------------------------------------------------

@@ -64,6 +64,22 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
 
 
+# Tables added by later versions, each with an empty stand-in: a file made before them and opened
+# read-only (where they cannot be created) reads as if they were empty, rather than failing.
+LATER_TABLES = {
+    "populations": "SELECT NULL::VARCHAR AS area, NULL::INTEGER AS year, NULL::DOUBLE AS population,"
+                   " NULL::INTEGER AS load_id WHERE false",
+}
+
+
+def stand_in_for_new_tables(con: duckdb.DuckDBPyConnection) -> None:
+    present = {row[0] for row in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()").fetchall()}
+    for name, empty in LATER_TABLES.items():
+        if name not in present:
+            con.execute(f"CREATE TEMP VIEW {name} AS {empty}")
+
+
 class Backend(ABC):
     """One kind of store. A backend opens DuckDB connections to it and says what DuckDB's
     errors mean there; ``connect`` below does the rest (waiting while it is busy, creating the
@@ -219,6 +235,8 @@ def connect(
         try:
             if not read_only:
                 backend.ensure_schema(con)
+            else:
+                stand_in_for_new_tables(con)
             yield con
         finally:
             con.close()

@@ -1,0 +1,133 @@
+"""Each area's figure for each quarter: as given, from its counts, added up from the districts, or
+summed over a window. Steps of the status query (``status.STEPS``), read by its later steps.
+
+- ``measure: value``: the figure as given; ``window: N`` averages the N quarters' figures.
+- ``measure: rate | proportion``: numerator ÷ denominator × per, unless the row gives the figure
+  itself (validation has checked the two agree). With ``denominator: population`` the
+  denominator is the area's population for the quarter's financial year.
+- The county with no figure of its own for a quarter (no row, or a row with neither a figure nor
+  counts) gets the sums of its districts' numerators and denominators, when every district the
+  indicator is measured for has both; otherwise no figure, and ``missing`` names the districts.
+  A figure given for the county wins.
+- ``window: N`` sums numerators and denominators over the N quarters ending at the quarter; a
+  population counts a quarter of itself per quarter, so a window of 4 divides by one year's
+  population and a window of 12 by three years' (person-years, as Fingertips pools years).
+  With a quarter missing there is no figure, and ``missing`` names the quarters.
+
+``figure_code`` carries why a row that exists has no figure (``codes.Reason``), for the rule.
+"""
+
+from __future__ import annotations
+
+from pipelines.rules.sql import Step
+
+# The quarter as a board writes it, from its index (quarters.label)
+LABEL = "printf('%d/%02d Q%d', {qi} // 4, ({qi} // 4 + 1) % 100, {qi} % 4 + 1)"
+
+NEEDED_QUARTERS = Step("needed_quarters", "SELECT unnest(range($from_qi, $last_qi + 1)) AS qi",
+                       "the quarters asked, those compared with them and those their windows reach back to")
+
+# Only the rows that can be asked for or add up to them: these indicators, the areas asked (and,
+# for the county, its districts), the quarters needed.
+OBSERVED = Step("observed", """
+SELECT * FROM observations
+WHERE ($only_indicators IS NULL OR list_contains($only_indicators, indicator))
+  AND ($observed_areas IS NULL OR list_contains($observed_areas, area))
+  AND qi BETWEEN $from_qi AND $last_qi""", "the observations that can be asked for")
+
+# Each row's counts: the denominator from the populations table when the indicator says so
+OWN = Step("own", """
+SELECT o.indicator, o.area, o.qi, o.value AS given_value, o.lower, o.upper, o.numerator,
+    CASE WHEN i.uses_population THEN p.population ELSE o.denominator END AS denominator,
+    o.reported_status, o.note, i.counted, i.aggregable, i.per,
+    i.uses_population AND p.population IS NULL AS lacks_population
+FROM observed o
+JOIN catalogue_indicators i USING (indicator)
+LEFT JOIN populations p ON i.uses_population AND p.area = o.area AND p.year = o.qi // 4""",
+           "each row's counts, with populations as denominators where the catalogue says so")
+
+FIGURED = Step("figured", """
+SELECT *, coalesce(given_value, CASE WHEN has_counts THEN numerator / denominator * per END) AS value,
+    given_value IS NOT NULL OR has_counts AS has_figure
+FROM (SELECT *, counted AND numerator IS NOT NULL AND denominator > 0 AS has_counts FROM own)""",
+               "each row's figure: as given, or numerator ÷ denominator × per")
+
+# Every district the indicator is measured for, for every quarter needed, with its counts if any
+DISTRICT_COUNTS = Step("district_counts", """
+SELECT i.indicator, q.qi, a.area, a.area_pos, f.indicator IS NOT NULL AS has_row,
+    coalesce(f.has_counts, false) AS has_counts, f.numerator, f.denominator
+FROM catalogue_indicators i
+JOIN catalogue_areas a ON a.level = 'district'
+CROSS JOIN needed_quarters q
+LEFT JOIN figured f ON f.indicator = i.indicator AND f.area = a.area AND f.qi = q.qi
+WHERE i.aggregable AND ($observed_areas IS NULL OR list_contains($observed_areas, $county))""")
+
+AGGREGATES = Step("aggregates", """
+SELECT indicator, qi, count(*) AS parts, count(*) FILTER (WHERE has_counts) AS counted_parts,
+    bool_or(has_row) AS any_row,
+    sum(numerator) FILTER (WHERE has_counts) AS numerator,
+    sum(denominator) FILTER (WHERE has_counts) AS denominator,
+    string_agg(area, ', ' ORDER BY area_pos) FILTER (WHERE NOT has_counts) AS missing
+FROM district_counts GROUP BY indicator, qi""", "the districts' counts added up for the county")
+
+# One row per indicator, area and quarter that has anything: the rows as given, except a county
+# row with no figure where the districts are added up instead (keeping its note and printed status)
+BASE = Step("base", """
+SELECT indicator, area, qi, value, numerator, denominator, lower, upper, reported_status, note,
+    has_counts, NULL::INTEGER AS aggregated_from, NULL::VARCHAR AS missing,
+    CASE WHEN lacks_population AND given_value IS NULL THEN 'no_population' END AS figure_code
+FROM figured f
+WHERE has_figure OR area <> $county OR NOT aggregable
+UNION ALL
+SELECT g.indicator, $county AS area, g.qi,
+    CASE WHEN complete THEN g.numerator / g.denominator * i.per END AS value,
+    CASE WHEN complete THEN g.numerator END AS numerator,
+    CASE WHEN complete THEN g.denominator END AS denominator,
+    NULL AS lower, NULL AS upper, own.reported_status, own.note, complete AS has_counts,
+    CASE WHEN complete THEN g.parts END AS aggregated_from,
+    CASE WHEN NOT complete THEN g.missing END AS missing,
+    CASE WHEN NOT complete THEN 'incomplete_aggregate' END AS figure_code
+FROM (SELECT *, counted_parts = parts AS complete FROM aggregates) g
+JOIN catalogue_indicators i USING (indicator)
+LEFT JOIN figured own ON own.indicator = g.indicator AND own.area = $county AND own.qi = g.qi
+WHERE coalesce(NOT own.has_figure, true) AND (g.any_row OR own.indicator IS NOT NULL)""",
+            "each row's figure, the county's added up from its districts where it has none")
+
+# Windows: for each row of a windowed indicator, its own quarter and the N - 1 before it
+WINDOWED = Step("windowed", """
+SELECT a.indicator, a.area, a.qi, any_value(a.reported_status) AS reported_status, any_value(a.note) AS note,
+    any_value(i.span) AS span, any_value(i.counted) AS counted, any_value(i.per) AS per,
+    any_value(a.figure_code) AS anchor_code, any_value(a.missing) AS anchor_missing,
+    any_value(a.aggregated_from) AS aggregated_from,
+    list(b.qi) FILTER (WHERE CASE WHEN i.counted THEN b.has_counts ELSE b.value IS NOT NULL END) AS usable,
+    sum(b.numerator) FILTER (WHERE b.has_counts) AS numerator,
+    sum(b.denominator * CASE WHEN i.uses_population THEN 0.25 ELSE 1 END) FILTER (WHERE b.has_counts)
+        AS denominator,
+    avg(b.value) AS mean_value
+FROM base a
+JOIN catalogue_indicators i ON i.indicator = a.indicator AND i.span > 1
+LEFT JOIN base b ON b.indicator = a.indicator AND b.area = a.area AND b.qi BETWEEN a.qi - i.span + 1 AND a.qi
+WHERE a.qi >= $first_qi - 4
+GROUP BY a.indicator, a.area, a.qi""", "each window's quarters gathered")
+
+WINDOW_FIGURES = Step("window_figures", """
+SELECT indicator, area, qi,
+    CASE WHEN NOT complete THEN NULL WHEN counted THEN numerator / denominator * per ELSE mean_value END AS value,
+    CASE WHEN complete AND counted THEN numerator END AS numerator,
+    CASE WHEN complete AND counted THEN denominator END AS denominator,
+    NULL AS lower, NULL AS upper, reported_status, note, complete AND counted AS has_counts,
+    aggregated_from,
+    coalesce(anchor_missing, CASE WHEN NOT complete THEN array_to_string(list_transform(
+        list_filter(range(qi - span + 1, qi + 1), lambda q: NOT list_contains(coalesce(usable, []), q)),
+        lambda q: """ + LABEL.format(qi="q") + """), ', ') END) AS missing,
+    coalesce(anchor_code, CASE WHEN NOT complete THEN 'incomplete_window' END) AS figure_code
+FROM (SELECT *, len(coalesce(usable, [])) = span AS complete FROM windowed)""",
+                        "each window's figure: counts summed, or figures averaged")
+
+FIGURES = Step("figures", """
+SELECT b.* FROM base b JOIN catalogue_indicators i USING (indicator) WHERE i.span <= 1
+UNION ALL BY NAME
+SELECT * FROM window_figures""", "every figure, windowed where the catalogue says so")
+
+STEPS = (NEEDED_QUARTERS, OBSERVED, OWN, FIGURED, DISTRICT_COUNTS, AGGREGATES, BASE, WINDOWED,
+         WINDOW_FIGURES, FIGURES)
