@@ -24,7 +24,7 @@ from pipelines.rules.sql import Step
 # The quarter as a board writes it, from its index (quarters.label)
 LABEL = "printf('%d/%02d Q%d', {qi} // 4, ({qi} // 4 + 1) % 100, {qi} % 4 + 1)"
 
-NEEDED_QUARTERS = Step("needed_quarters", "SELECT unnest(range($from_qi, $last_qi + 1)) AS qi",
+NEEDED_QUARTERS = Step("needed_quarters", "SELECT unnest($needed_qis) AS qi",
                        "the quarters asked, those compared with them and those their windows reach back to")
 
 # Only the rows that can be asked for or add up to them: these indicators, the areas asked (and,
@@ -33,7 +33,8 @@ OBSERVED = Step("observed", """
 SELECT * FROM observations
 WHERE ($only_indicators IS NULL OR list_contains($only_indicators, indicator))
   AND ($observed_areas IS NULL OR list_contains($observed_areas, area))
-  AND qi BETWEEN $from_qi AND $last_qi""", "the observations that can be asked for")
+  AND qi BETWEEN $from_qi AND $last_qi AND list_contains($needed_qis, qi)""",
+                "the observations that can be asked for")
 
 # Each row's counts: the denominator from the populations table when the indicator says so
 OWN = Step("own", """

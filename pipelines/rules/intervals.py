@@ -69,7 +69,8 @@ def wilson(x: float, n: float, per: float = 100.0, confidence: float = 95.0) -> 
     spread = z * math.sqrt(z * z + 4 * x * (1 - x / n))
     lower = (2 * x + z * z - spread) / (2 * (n + z * z)) * per
     upper = (2 * x + z * z + spread) / (2 * (n + z * z)) * per
-    return max(lower, 0.0), min(upper, per)  # at x = n floating point overshoots per
+    # At x = 0 and x = n the limits are exactly 0 and per; floating point lands either side of them
+    return (0.0 if x == 0 else max(lower, 0.0)), (per if x == n else min(upper, per))
 
 
 def byar(x: float, n: float, per: float, confidence: float = 95.0) -> tuple[float, float]:
@@ -120,7 +121,10 @@ def z_sql(confidence: str) -> str:
 
 
 # Wilson's limits, with x, n, per and z as SQL expressions (columns of the step that uses them)
-WILSON_LOWER = ("greatest((2 * x + z * z - z * sqrt(z * z + 4 * x * (1 - x / n))) / (2 * (n + z * z)) * per, 0)")
-WILSON_UPPER = ("least((2 * x + z * z + z * sqrt(z * z + 4 * x * (1 - x / n))) / (2 * (n + z * z)) * per, per)")
+# (exactly 0 at x = 0 and exactly per at x = n, as in ``wilson``)
+WILSON_LOWER = ("CASE WHEN x = 0 THEN 0 ELSE"
+                " greatest((2 * x + z * z - z * sqrt(z * z + 4 * x * (1 - x / n))) / (2 * (n + z * z)) * per, 0) END")
+WILSON_UPPER = ("CASE WHEN x = n THEN per ELSE"
+                " least((2 * x + z * z + z * sqrt(z * z + 4 * x * (1 - x / n))) / (2 * (n + z * z)) * per, per) END")
 BYAR_LOWER = "x * pow(1 - 1 / (9 * x) - z / (3 * sqrt(x)), 3) / n * per"
 BYAR_UPPER = "(x + 1) * pow(1 - 1 / (9 * (x + 1)) + z / (3 * sqrt(x + 1)), 3) / n * per"

@@ -280,10 +280,18 @@ def parameters(
         "first_qi": first, "last_qi": max(quarter_indexes),
         # a year back for the directions, and a window's length further for the earliest window
         "from_qi": first - 4 - (longest - 1),
+        "needed_qis": needed_quarters(quarter_indexes, longest),
         "only_areas": list(areas) if areas else None,
         "observed_areas": observed_areas(catalogue, areas),
         "only_indicators": list(indicators) if indicators else None,
     }
+
+
+def needed_quarters(quarter_indexes: list[int], longest: int) -> list[int]:
+    """Each quarter asked, the quarter and the year before it (the directions), and for each of
+    those the quarters a window reaches back over: only these rows are read."""
+    ends = {q - back for q in quarter_indexes for back in (0, 1, 4)}
+    return sorted({end - k for end in ends for k in range(longest)})
 
 
 def observed_areas(catalogue: Catalogue, areas: list[str] | None) -> list[str] | None:
