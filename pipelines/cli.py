@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("load", parents=[common], help="validate, then load a quarterly CSV in one transaction")
     p.add_argument("file")
     p.add_argument("--analyst", help="who is loading (recorded with the load)")
+    p = sub.add_parser("load-populations", parents=[common],
+                       help="validate, then load a CSV of populations (area, year, population) in one transaction")
+    p.add_argument("file")
+    p.add_argument("--analyst", help="who is loading (recorded with the load)")
     p = sub.add_parser("status", parents=[common], help="every indicator's status for a quarter")
     p.add_argument("--quarter", help="e.g. '2010/11 Q1' (default: the latest loaded)")
     p.add_argument("--area", help="the county or a district")
@@ -237,11 +241,29 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_load_populations(args: argparse.Namespace) -> int:
+    from pipelines.ingest import populations
+    from pipelines.ingest.loading import LoadRefused
+
+    catalogue = _catalogue(args)
+    upload = populations.read_file(args.file, catalogue)
+    if not upload.ok:
+        _print_problems(args.file, upload.problems)
+        return 1
+    with store.connect(args.db) as con:
+        try:
+            result = populations.load(con, upload, analyst=args.analyst)
+        except LoadRefused as exc:
+            raise CliError(str(exc)) from None
+    print(f"{Path(args.file).name}: {result.summary()}.")
+    return 0
+
+
 def _init(args: argparse.Namespace, catalogue: config.Catalogue, quiet: bool = False) -> int:
-    from pipelines.ingest.loading import LoadRefused, create_from_sample, load_files
+    from pipelines.ingest.loading import LoadRefused, create_from_sample, load_sample, sample_files
 
     path = store.db_path(args.db)
-    files = sorted(store.SAMPLE_DIR.glob("*.csv"))
+    files = sample_files()  # the populations (data/sample/populations/), then the quarters
     try:
         if not path.exists():
             results = create_from_sample(path, catalogue)
@@ -252,12 +274,12 @@ def _init(args: argparse.Namespace, catalogue: config.Catalogue, quiet: bool = F
                     raise CliError(
                         f"The database {path} already holds {loaded} load(s); loading the sample would"
                         " overwrite revised figures. Use 'init --force' to load it anyway (it can be undone).")
-                results = load_files(con, files, catalogue, analyst="init")
+                results = load_sample(con, catalogue, analyst="init")
     except LoadRefused as exc:
         raise CliError(str(exc)) from None
     if not quiet:
         for f, result in zip(files, results, strict=True):
-            print(f"{f.name}: {result.summary()}.")
+            print(f"{f.relative_to(store.SAMPLE_DIR)}: {result.summary()}.")
         print(f"Database ready at {path}.")
     return 0
 
@@ -448,4 +470,5 @@ _COMMANDS = {
     "validate": cmd_validate, "load": cmd_load, "status": cmd_status, "init": cmd_init,
     "loads": cmd_loads, "undo": cmd_undo, "add-analyst": cmd_add_analyst,
     "remove-analyst": cmd_remove_analyst, "report": cmd_report, "sign-ins": cmd_sign_ins,
+    "load-populations": cmd_load_populations,
 }

@@ -2,7 +2,8 @@
 
 One path for every writer (CLI and dashboard): ``read`` and ``check`` a file, then
 ``load`` it. A revised value replaces the old one, which is kept in
-``observation_history``; every load and undo is recorded in ``loads``.
+``observation_history``; every load and undo is recorded in ``loads``. Populations
+(``populations.py``) are staged, written, recorded and undone by the same functions here.
 """
 
 from __future__ import annotations
@@ -12,19 +13,19 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 
 from pipelines.catalogue.config import Catalogue
 from pipelines.ingest.reader import MAX_BYTES, Progress, Table, UnreadableFile, read_bytes, too_big
-from pipelines.ingest.validate import Checked, Problem, Row, check, plural
+from pipelines.ingest.validate import Checked, Problem, check, plural
 from pipelines.storage import store
-from pipelines.storage.schema import OBSERVATION_COLUMNS, OBSERVATION_TYPES, OBSERVATION_VALUES
+from pipelines.storage.schema import OBSERVATION_TABLES, POPULATION_TABLES, Versioned
 
 
 class LoadRefused(Exception):
@@ -47,6 +48,10 @@ class Upload:
     def ok(self) -> bool:
         return self.checked.ok
 
+    @property
+    def problems(self) -> list[Problem]:
+        return self.checked.problems
+
 
 def read_upload(data: bytes, name: str, catalogue: Catalogue, progress: Progress | None = None) -> Upload:
     """Read bytes from any writer and check them; a file-level fault becomes one problem.
@@ -59,15 +64,23 @@ def read_upload(data: bytes, name: str, catalogue: Catalogue, progress: Progress
     return Upload(name, sha, check(table, catalogue, progress=progress))
 
 
-def read_file(path: str | Path, catalogue: Catalogue, progress: Progress | None = None) -> Upload:
-    path = Path(path)
+def file_bytes(path: Path) -> bytes | Problem:
+    """The file's bytes, or the problem that it is too big, found before reading a huge file into
+    memory; a file that cannot be read at all raises UnreadableFile."""
     try:
         size = path.stat().st_size
-        if size > MAX_BYTES:  # refuse before reading a huge file into memory
-            return Upload(path.name, "", Checked(problems=[Problem(0, "", "", too_big(path.name, size, MAX_BYTES))]))
-        data = path.read_bytes()
+        if size > MAX_BYTES:
+            return Problem(0, "", "", too_big(path.name, size, MAX_BYTES))
+        return path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(f"Cannot read {path}: {exc.strerror}.") from None
+
+
+def read_file(path: str | Path, catalogue: Catalogue, progress: Progress | None = None) -> Upload:
+    path = Path(path)
+    data = file_bytes(path)
+    if isinstance(data, Problem):
+        return Upload(path.name, "", Checked(problems=[data]))
     return read_upload(data, path.name, catalogue, progress)
 
 
@@ -86,8 +99,9 @@ class LoadResult:
                 f" {self.unchanged} unchanged")
 
 
-def _stage(con: duckdb.DuckDBPyConnection, rows: list[Row]) -> None:
-    """Put the rows in a temporary table through a CSV file: DuckDB's reader is far
+def stage(con: duckdb.DuckDBPyConnection, rows: Iterable[Sequence[Any]], tables: Versioned) -> None:
+    """Put checked rows in the temporary table ``staged``, each marked 'added', 'revised' or
+    'unchanged' against ``tables.table``. They go through a CSV file: DuckDB's reader is far
     faster than row-by-row inserts, and the rows are already checked."""
     fd, tmp = tempfile.mkstemp(suffix=".csv", prefix="ragboard-")
     try:
@@ -97,16 +111,53 @@ def _stage(con: duckdb.DuckDBPyConnection, rows: list[Row]) -> None:
         con.execute(
             "CREATE TEMP TABLE staging AS SELECT * FROM read_csv($path, header = false,"
             " auto_detect = false, columns = $columns, quote = '\"', escape = '\"')",
-            {"path": tmp, "columns": OBSERVATION_TYPES},
+            {"path": tmp, "columns": tables.types},
         )
     finally:
         os.unlink(tmp)
-    changed = " OR ".join(f"o.{c} IS DISTINCT FROM s.{c}" for c in OBSERVATION_VALUES)
+    changed = " OR ".join(f"o.{c} IS DISTINCT FROM s.{c}" for c in tables.values)
+    key = ", ".join(tables.key)
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE staged AS SELECT s.*, CASE WHEN o.qi IS NULL THEN 'added'"
+        f"CREATE OR REPLACE TEMP TABLE staged AS SELECT s.*, CASE WHEN o.{tables.key[0]} IS NULL THEN 'added'"
         f" WHEN {changed} THEN 'revised' ELSE 'unchanged' END AS change"
-        " FROM staging s LEFT JOIN observations o USING (indicator, area, qi)"
+        f" FROM staging s LEFT JOIN {tables.table} o USING ({key})"
     )
+
+
+def write_staged(con: duckdb.DuckDBPyConnection, tables: Versioned, load_id: int) -> None:
+    """Write what ``stage`` marked: each revised row's old version to the history (replaced by
+    ``load_id``), then the added and revised rows, as written by ``load_id``."""
+    key = ", ".join(tables.key)
+    matched = " AND ".join(f"o.{c} = s.{c}" for c in tables.key)
+    con.execute(
+        f"INSERT INTO {tables.history} SELECT o.*, $id FROM {tables.table} o"
+        f" JOIN staged s USING ({key}) WHERE s.change = 'revised'", {"id": load_id})
+    con.execute(f"DELETE FROM {tables.table} o USING staged s WHERE s.change = 'revised' AND {matched}")
+    con.execute(
+        f"INSERT INTO {tables.table} SELECT {', '.join(tables.columns)}, $id FROM staged WHERE change <> 'unchanged'",
+        {"id": load_id})
+
+
+def record_load(con: duckdb.DuckDBPyConnection, load_id: int, kind: str, name: str, sha256: str,
+                analyst: str | None, counts: dict[str, int]) -> None:
+    """The load's line in ``loads``; ``counts`` is {change: rows} as ``stage`` marked them."""
+    con.execute(
+        "INSERT INTO loads (load_id, loaded_at, kind, file_name, sha256, analyst, rows_added,"
+        " rows_revised, rows_unchanged) VALUES ($id, $at, $kind, $name, $sha, $analyst, $a, $r, $u)",
+        {"id": load_id, "at": datetime.now(), "kind": kind, "name": name, "sha": sha256,
+         "analyst": analyst, "a": counts.get("added", 0), "r": counts.get("revised", 0),
+         "u": counts.get("unchanged", 0)},
+    )
+
+
+def staged_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """{'added' | 'revised' | 'unchanged': rows} of what ``stage`` marked."""
+    return {str(k): int(n) for k, n in con.execute("SELECT change, count(*) FROM staged GROUP BY change").fetchall()}
+
+
+def drop_staged(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("DROP TABLE staged")
+    con.execute("DROP TABLE staging")
 
 
 # Status rows for some quarters and indicators, read inside the load's transaction. The rules
@@ -153,9 +204,9 @@ def load(
                     f"The figures changed since your preview (load {latest} was committed meanwhile);"
                     " nothing was loaded. Check the new preview, then commit again.")
         step(0)
-        _stage(con, rows)
+        stage(con, rows, OBSERVATION_TABLES)
         step(1)
-        counts = dict(con.execute("SELECT change, count(*) FROM staged GROUP BY change").fetchall())
+        counts = staged_counts(con)
         load_id = store.latest_load_id(con) + 1
         quarters = sorted({r[3] for r in rows})
         indicators = sorted({r[0] for r in rows})
@@ -171,28 +222,12 @@ def load(
         new_rows = store.records(con.execute(f"""
             SELECT indicator, area, quarter, value, reported_status, note FROM staged
             WHERE change = 'added' ORDER BY indicator, area, qi LIMIT {int(detail_limit)}"""))
-        con.execute(
-            "INSERT INTO loads (load_id, loaded_at, kind, file_name, sha256, analyst, rows_added,"
-            " rows_revised, rows_unchanged) VALUES ($id, $at, 'load', $name, $sha, $analyst, $a, $r, $u)",
-            {"id": load_id, "at": datetime.now(), "name": upload.name, "sha": upload.sha256,
-             "analyst": analyst, "a": counts.get("added", 0), "r": counts.get("revised", 0),
-             "u": counts.get("unchanged", 0)},
-        )
+        record_load(con, load_id, "load", upload.name, upload.sha256, analyst, counts)
         step(3)
-        cols = ", ".join(OBSERVATION_COLUMNS)
-        con.execute(
-            "INSERT INTO observation_history SELECT o.*, $id FROM observations o"
-            " JOIN staged s USING (indicator, area, qi) WHERE s.change = 'revised'", {"id": load_id})
-        con.execute(
-            "DELETE FROM observations o USING staged s WHERE s.change = 'revised'"
-            " AND o.indicator = s.indicator AND o.area = s.area AND o.qi = s.qi")
-        con.execute(
-            f"INSERT INTO observations SELECT {cols}, $id FROM staged WHERE change <> 'unchanged'",
-            {"id": load_id})
+        write_staged(con, OBSERVATION_TABLES, load_id)
         step(4)
         after = rate(con, quarters, indicators) if rate else []
-        con.execute("DROP TABLE staged")
-        con.execute("DROP TABLE staging")
+        drop_staged(con)
         step(5)
     step(LOAD_STEPS)  # committed (or, for a dry run, rolled back)
     return LoadResult(
@@ -225,31 +260,77 @@ def status_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) ->
     return changes
 
 
-def load_files(con: duckdb.DuckDBPyConnection, paths: list[Path], catalogue: Catalogue,
-               analyst: str | None = None) -> list[LoadResult]:
-    """Check every file first, then load them in order (``init`` loads data/sample/ so)."""
-    uploads = [read_file(p, catalogue) for p in paths]
+class Checkable(Protocol):
+    """A file read and checked: an Upload of quarterly figures, or a populations.PopulationUpload."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def ok(self) -> bool: ...
+
+    @property
+    def problems(self) -> list[Problem]: ...
+
+
+def refuse_bad(uploads: Sequence[Checkable]) -> None:
+    """Raise LoadRefused naming the first file with problems, and its first problem."""
     bad = [u for u in uploads if not u.ok]
     if bad:
         first = bad[0]
-        raise LoadRefused(f"{first.name} does not match the catalogue: {first.checked.problems[0]}"
+        raise LoadRefused(f"{first.name} does not match the catalogue: {first.problems[0]}"
                           + (f" (and {len(bad) - 1} more file(s) have problems)" if len(bad) > 1 else ""))
+
+
+def load_files(con: duckdb.DuckDBPyConnection, paths: list[Path], catalogue: Catalogue,
+               analyst: str | None = None) -> list[LoadResult]:
+    """Check every file first, then load them in order."""
+    uploads = [read_file(p, catalogue) for p in paths]
+    refuse_bad(uploads)
     return [load(con, u, analyst=analyst) for u in uploads]
+
+
+# The sample's populations, in a folder of their own beside the quarters
+POPULATIONS_FOLDER = "populations"
+
+
+def sample_files(sample_dir: Path | None = None) -> list[Path]:
+    """The sample's files in the order ``load_sample`` loads them: the populations first (a rate per
+    population needs them; the folder may be missing), then the quarters."""
+    folder = sample_dir or store.SAMPLE_DIR
+    return sorted((folder / POPULATIONS_FOLDER).glob("*.csv")) + sorted(folder.glob("*.csv"))
+
+
+def load_sample(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, sample_dir: Path | None = None,
+                analyst: str = "init") -> list[LoadResult]:
+    """Load the sample's files, one load each in the order of ``sample_files``, after checking
+    them all: a mistake in the last file loads nothing."""
+    from pipelines.ingest import populations  # populations builds on this module, so it comes here
+
+    folder = sample_dir or store.SAMPLE_DIR
+    quarterly = sorted(folder.glob("*.csv"))
+    if not quarterly:
+        raise LoadRefused(f"There are no sample files in {folder}.")
+    counts = [populations.read_file(p, catalogue) for p in sorted((folder / POPULATIONS_FOLDER).glob("*.csv"))]
+    figures = [read_file(p, catalogue) for p in quarterly]
+    refuse_bad([*counts, *figures])
+    return ([populations.load(con, u, analyst=analyst) for u in counts]
+            + [load(con, u, analyst=analyst) for u in figures])
 
 
 def create_from_sample(path: str | Path, catalogue: Catalogue, sample_dir: Path | None = None,
                        analyst: str = "init") -> list[LoadResult]:
-    """Build a new database from data/sample/ beside ``path`` and rename it into place, so
-    no reader ever sees a half-built file (the CLI and the dashboard both start this way)."""
+    """Build a new database from data/sample/ beside ``path`` (``load_sample``) and rename it into
+    place, so no reader ever sees a half-built file (the CLI and the dashboard both start this way)."""
     target = Path(path)
-    files = sorted((sample_dir or store.SAMPLE_DIR).glob("*.csv"))
-    if not files:
-        raise LoadRefused(f"There are no sample files in {sample_dir or store.SAMPLE_DIR}.")
+    folder = sample_dir or store.SAMPLE_DIR
+    if not any(folder.glob("*.csv")):  # before making anything
+        raise LoadRefused(f"There are no sample files in {folder}.")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.init")
     try:
         with store.connect(tmp) as con:
-            results = load_files(con, files, catalogue, analyst=analyst)
+            results = load_sample(con, catalogue, folder, analyst=analyst)
         os.replace(tmp, target)
     finally:
         Path(f"{tmp}.wal").unlink(missing_ok=True)
@@ -261,28 +342,18 @@ def loads(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return store.records(con.execute("SELECT * FROM loads ORDER BY load_id DESC"))
 
 
+# What each kind of load writes, and so what undoing it restores (loads.kind; 'undo' is neither)
+WRITES: dict[str, Versioned] = {"load": OBSERVATION_TABLES, "populations": POPULATION_TABLES}
+
+
 def undo(con: duckdb.DuckDBPyConnection, load_id: int, *, analyst: str | None = None) -> LoadResult:
-    """Reverse a load: remove what it added and restore the values it replaced."""
+    """Reverse a load of figures or of populations: remove what it added and restore the values it
+    replaced."""
     with store.transaction(con):
-        row = con.execute("SELECT kind, undone_by FROM loads WHERE load_id = ?", [load_id]).fetchone()
-        if row is None:
-            raise LoadRefused(f"There is no load {load_id}; 'python -m pipelines loads' lists them.")
-        if row[0] != "load":
-            raise LoadRefused(f"Load {load_id} is itself an undo and cannot be undone.")
-        if row[1] is not None:
-            raise LoadRefused(f"Load {load_id} was already undone by load {row[1]}.")
-        later = con.execute(
-            """SELECT min(h.replaced_by), count(*) FROM observation_history h
-               WHERE h.load_id = $id AND h.replaced_by > $id
-                 AND h.replaced_by NOT IN (SELECT load_id FROM loads WHERE undone_by IS NOT NULL)""",
-            {"id": load_id}).fetchone()
-        if later and later[1]:
-            raise LoadRefused(
-                f"Load {load_id} cannot be undone: load {later[0]} has since revised {later[1]}"
-                f" of its rows. Undo load {later[0]} first.")
+        tables = _undoable(con, load_id)
         undo_id = store.latest_load_id(con) + 1
-        removed = con.execute("SELECT count(*) FROM observations WHERE load_id = ?", [load_id]).fetchone()
-        restored = con.execute("SELECT count(*) FROM observation_history WHERE replaced_by = ?",
+        removed = con.execute(f"SELECT count(*) FROM {tables.table} WHERE load_id = ?", [load_id]).fetchone()
+        restored = con.execute(f"SELECT count(*) FROM {tables.history} WHERE replaced_by = ?",
                                [load_id]).fetchone()
         n_removed = int(removed[0]) if removed else 0
         n_restored = int(restored[0]) if restored else 0
@@ -293,13 +364,34 @@ def undo(con: duckdb.DuckDBPyConnection, load_id: int, *, analyst: str | None = 
             " FROM loads WHERE load_id = $id",
             {"u": undo_id, "at": datetime.now(), "analyst": analyst, "restored": n_restored,
              "removed": n_removed - n_restored, "id": load_id})
-        con.execute("INSERT INTO observation_history SELECT *, $u FROM observations WHERE load_id = $id",
+        con.execute(f"INSERT INTO {tables.history} SELECT *, $u FROM {tables.table} WHERE load_id = $id",
                     {"u": undo_id, "id": load_id})
-        con.execute("DELETE FROM observations WHERE load_id = ?", [load_id])
-        cols = ", ".join(OBSERVATION_COLUMNS)
-        con.execute(f"INSERT INTO observations SELECT {cols}, load_id FROM observation_history"
+        con.execute(f"DELETE FROM {tables.table} WHERE load_id = ?", [load_id])
+        con.execute(f"INSERT INTO {tables.table} SELECT {', '.join(tables.columns)}, load_id FROM {tables.history}"
                     " WHERE replaced_by = ?", [load_id])
         con.execute("UPDATE loads SET undone_by = $u WHERE load_id = $id", {"u": undo_id, "id": load_id})
     return LoadResult(undo_id, 0, n_restored, 0)
 
 
+def _undoable(con: duckdb.DuckDBPyConnection, load_id: int) -> Versioned:
+    """The tables load ``load_id`` wrote, or LoadRefused saying why it cannot be undone."""
+    row = con.execute("SELECT kind, undone_by FROM loads WHERE load_id = ?", [load_id]).fetchone()
+    if row is None:
+        raise LoadRefused(f"There is no load {load_id}; 'python -m pipelines loads' lists them.")
+    tables = WRITES.get(row[0])
+    if tables is None:
+        raise LoadRefused(f"Load {load_id} is itself an undo and cannot be undone.")
+    if row[1] is not None:
+        raise LoadRefused(f"Load {load_id} was already undone by load {row[1]}.")
+    # a later load that replaced this one's rows and still stands: undoing this one first would
+    # bring back values older than those the later load replaced
+    later = con.execute(
+        f"""SELECT min(h.replaced_by), count(*) FROM {tables.history} h
+            WHERE h.load_id = $id AND h.replaced_by > $id
+              AND h.replaced_by NOT IN (SELECT load_id FROM loads WHERE undone_by IS NOT NULL)""",
+        {"id": load_id}).fetchone()
+    if later and later[1]:
+        raise LoadRefused(
+            f"Load {load_id} cannot be undone: load {later[0]} has since revised {later[1]}"
+            f" of its rows. Undo load {later[0]} first.")
+    return tables

@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
 from pipelines.catalogue import quarters
-from pipelines.catalogue.config import Catalogue, suggest
+from pipelines.catalogue.config import Catalogue, Indicator, suggest
 from pipelines.ingest.reader import PROGRESS_EVERY, Progress, Table
 from pipelines.storage.schema import ObservationRow
 
@@ -163,27 +163,124 @@ def _reporting(records: Sequence[tuple[int, list[str]]], progress: Progress | No
     return chunks()
 
 
+# Slack on top of half a unit in a value's last decimal place: 0.05 and a figure 0.05 away must agree
+# although neither is exact in binary
+SLACK = 1e-9
+FROM_POPULATION = ("leave denominator empty: the populations table gives it, loaded with"
+                   " 'python -m pipelines load-populations FILE.csv'")
+
+
+@dataclass(frozen=True)
+class _Counts:
+    """What a rate's or a proportion's counts must satisfy, worked out once per indicator so that
+    the per-row loop looks it up rather than reading the catalogue."""
+
+    ind_id: str
+    proportion: bool  # else a rate: whole events, which may outnumber the denominator
+    per: float
+    from_population: bool  # ``denominator: population``: the populations table gives the denominator
+
+    @classmethod
+    def of(cls, ind: Indicator) -> _Counts:
+        return cls(ind.id, ind.measure == "proportion", ind.multiplier, ind.denominator == "population")
+
+    def check(self, line: int, get: Callable[[str], str], numbers: dict[str, float | None],
+              problems: list[Problem]) -> None:
+        """The row's counts; the figure itself is left for the status query to compute."""
+        before = count(problems)
+        self._given(line, get, problems)
+        num, den = numbers["numerator"], numbers["denominator"]
+        self._sizes(line, get, num, den, problems)
+        value = numbers["value"]
+        if count(problems) == before and value is not None and num is not None and den is not None:
+            self._agrees(line, get, value, num / den * self.per, problems)
+
+    def _given(self, line: int, get: Callable[[str], str], problems: list[Problem]) -> None:
+        """Which counts a row may give: both or neither, or for a rate per population the numerator alone."""
+        if self.from_population and get("denominator"):
+            problems.append(Problem(line, "denominator", get("denominator"),
+                                    f"{self.ind_id} is a rate per population, so the row must not give a denominator",
+                                    FROM_POPULATION))
+        elif not self.from_population and bool(get("numerator")) != bool(get("denominator")):
+            missing = "denominator" if get("numerator") else "numerator"
+            problems.append(Problem(line, missing, "", "a figure from counts needs both numerator and denominator",
+                                    f"fill in the {missing}, or leave both empty"))
+
+    def _sizes(self, line: int, get: Callable[[str], str], num: float | None, den: float | None,
+               problems: list[Problem]) -> None:
+        """Counts no figure could come from: negative, a part of an event, nothing to divide by, more than all."""
+        if num is not None and num < 0:
+            problems.append(Problem(line, "numerator", get("numerator"), f"the numerator ({get('numerator')})"
+                                    " is negative", "a count of events or people is 0 or more; check the figure"))
+        elif num is not None and not self.proportion and not num.is_integer():
+            problems.append(Problem(line, "numerator", get("numerator"), f"{self.ind_id} is a rate, so its numerator"
+                                    f" counts events and must be a whole number, not {get('numerator')}",
+                                    "check the figure"))
+        if den is not None and den <= 0:
+            problems.append(Problem(line, "denominator", get("denominator"), f"the denominator ({get('denominator')})"
+                                    " must be above 0", "check the figure, or leave both counts empty"))
+        elif self.proportion and num is not None and den is not None and num > den:
+            problems.append(Problem(line, "numerator", get("numerator"),
+                                    f"the numerator ({get('numerator')}) is above the denominator"
+                                    f" ({get('denominator')}), but {self.ind_id} is a proportion, a part of its"
+                                    " denominator", "check the counts, or whether they are the wrong way round"))
+
+    def _agrees(self, line: int, get: Callable[[str], str], value: float, computed: float,
+                problems: list[Problem]) -> None:
+        """A value given beside its counts must be the counts' figure to the places it is written with."""
+        places = decimal_places(get("value"))
+        if abs(value - computed) <= 0.5 * 10.0 ** -places + SLACK:
+            return
+        per = _plain(self.per)
+        problems.append(Problem(
+            line, "value", get("value"),
+            f"{get('value')} does not match numerator ÷ denominator × {per} = {get('numerator')} ÷"
+            f" {get('denominator')} × {per} = {_plain(round(computed, max(places + 3, 0)))}, which rounds to"
+            f" {_plain(round(computed, places))}",
+            "fix the figure or the counts, or leave value empty to have it computed"))
+
+
+def decimal_places(text: str) -> int:
+    """How many decimal places a number is written with: 2 for '15.45', 0 for '1839' or '1,839',
+    -2 for '1.5e3' (written to the hundred)."""
+    mantissa, _, exponent = text.strip().replace(",", "").replace(" ", "").lower().partition("e")
+    return len(mantissa.partition(".")[2]) - (int(exponent) if exponent else 0)
+
+
+def _plain(x: float) -> str:
+    """A number as a person writes it: 100 not 100.0 or 1e+02, 15.4494 not 15.449400."""
+    text = f"{x:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def check_header(header: list[str], required: tuple[str, ...], optional: tuple[str, ...],
+                 problems: list[Problem]) -> None:
+    """Unknown, repeated and missing columns, each a problem on line 1 (populations.py checks its
+    files' headers the same way)."""
+    known_columns = set(required) | set(optional)
+    for i, name in enumerate(header):
+        if name not in known_columns:
+            label = name or f"(column {i + 1} has no name)"
+            problems.append(Problem(
+                1, label, name, "unknown column",
+                f"the columns are {', '.join(required + optional)}{suggest(name, known_columns)}",
+            ))
+    # counted once (Counter): a header of 40,000 columns must not take header.count() for each
+    for dupe, times in sorted((h, n) for h, n in Counter(header).items() if h and n > 1):
+        problems.append(Problem(1, dupe, dupe, f"column appears {times} times", "keep one"))
+    for name in required:
+        if name not in header:
+            problems.append(Problem(1, name, "", f"missing required column '{name}'",
+                                    f"the header must include {', '.join(required)}"))
+
+
 def check(table: Table, catalogue: Catalogue, today: date | None = None,
           progress: Progress | None = None) -> Checked:
     """Every problem in ``table``; ``today`` (default: the real date) bounds the latest quarter.
     With ``progress``, reports (``CHECKING``, rows checked, rows) every few thousand rows."""
     out = Checked()
     header = table.header
-    known_columns = set(REQUIRED) | set(OPTIONAL)
-    for i, name in enumerate(header):
-        if name not in known_columns:
-            label = name or f"(column {i + 1} has no name)"
-            out.problems.append(Problem(
-                1, label, name, "unknown column",
-                f"the columns are {', '.join(REQUIRED + OPTIONAL)}{suggest(name, known_columns)}",
-            ))
-    # counted once (Counter): a header of 40,000 columns must not take header.count() for each
-    for dupe, times in sorted((h, n) for h, n in Counter(header).items() if h and n > 1):
-        out.problems.append(Problem(1, dupe, dupe, f"column appears {times} times", "keep one"))
-    for name in REQUIRED:
-        if name not in header:
-            out.problems.append(Problem(1, name, "", f"missing required column '{name}'",
-                                        f"the header must include {', '.join(REQUIRED)}"))
+    check_header(header, REQUIRED, OPTIONAL, out.problems)
     if out.problems:
         return out
 
@@ -191,6 +288,8 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
     indicators = {ind.id: ind for ind in catalogue.indicators}
     areas = set(catalogue.areas)
     level = {area: catalogue.level(area) for area in areas}  # catalogue.in_scope, without a call per row
+    # only rates and proportions have their counts checked: a row of any other indicator pays one lookup
+    counted = {ind.id: _Counts.of(ind) for ind in catalogue.indicators if ind.counted}
     quarter_cache: dict[str, int | str] = {}
     seen: dict[tuple[str, str, int], int] = {}
     width = len(header)
@@ -286,6 +385,9 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
             problems.append(Problem(line, "upper" if get("lower") else "lower", "",
                                     "a confidence interval needs both lower and upper",
                                     "fill in both or neither"))
+        rule = counted.get(ind_id)
+        if rule is not None:
+            rule.check(line, get, numbers, problems)
 
         reported_text = get("reported_status")
         reported = None

@@ -3,7 +3,8 @@
 An observation's columns are listed here and nowhere else: the CREATE TABLE statements for
 ``observations`` and ``observation_history``, the staging table a load reads its rows into, the
 comparison that tells a revised row from an unchanged one, and the type of a checked row
-(``ObservationRow``, used by ``ingest.validate``) all derive from ``OBSERVATIONS``.
+(``ObservationRow``, used by ``ingest.validate``) all derive from ``OBSERVATIONS``. A population's
+columns (``POPULATIONS``) are kept the same way, for ``populations`` and ``population_history``.
 """
 
 from __future__ import annotations
@@ -48,8 +49,41 @@ ObservationRow = tuple[str, str, str, int, float | None, float | None, float | N
                        float | None, float | None, str | None, str | None]
 
 
-def _columns(extra: str) -> str:
-    lines = [f"    {c.name} {c.sql_type}{' NOT NULL' if c.required else ''}," for c in OBSERVATIONS]
+# A population estimate for an area and financial year (ONS mid-year estimates, as a rule): the
+# denominator of the rates whose indicator says ``denominator: population``.
+POPULATIONS: tuple[Column, ...] = (
+    Column("area", "VARCHAR", True),
+    Column("year", "INTEGER", True, "the financial year's start: 2010 for 2010/11"),
+    Column("population", "DOUBLE", True),
+)
+POPULATION_COLUMNS: tuple[str, ...] = tuple(c.name for c in POPULATIONS)
+POPULATION_KEY: tuple[str, ...] = ("area", "year")
+POPULATION_TYPES: dict[str, str] = {c.name: c.sql_type for c in POPULATIONS}
+POPULATION_VALUES: tuple[str, ...] = ("population",)
+# One checked population row, in the order of POPULATIONS (tests/test_populations.py checks they agree)
+PopulationRow = tuple[str, int, float]
+
+
+class Versioned(NamedTuple):
+    """A table that loads write and undo reverses: each version a load replaces is kept in its
+    history table with the load that replaced it (``replaced_by``)."""
+
+    table: str
+    history: str
+    columns: tuple[str, ...]  # in the table's order, before its load_id
+    key: tuple[str, ...]
+    values: tuple[str, ...]  # the columns whose change makes a row 'revised'
+    types: dict[str, str]  # {name: SQL type}, as read_csv's ``columns`` takes it
+
+
+OBSERVATION_TABLES = Versioned("observations", "observation_history", OBSERVATION_COLUMNS, OBSERVATION_KEY,
+                               OBSERVATION_VALUES, OBSERVATION_TYPES)
+POPULATION_TABLES = Versioned("populations", "population_history", POPULATION_COLUMNS, POPULATION_KEY,
+                              POPULATION_VALUES, POPULATION_TYPES)
+
+
+def _columns(extra: str, columns: tuple[Column, ...] = OBSERVATIONS) -> str:
+    lines = [f"    {c.name} {c.sql_type}{' NOT NULL' if c.required else ''}," for c in columns]
     return "\n".join(lines) + "\n" + extra
 
 
@@ -57,7 +91,7 @@ SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS loads (
     load_id INTEGER PRIMARY KEY,
     loaded_at TIMESTAMP NOT NULL,
-    kind VARCHAR NOT NULL,            -- 'load' or 'undo'
+    kind VARCHAR NOT NULL,            -- 'load' (observations), 'populations' or 'undo'
     file_name VARCHAR,
     sha256 VARCHAR,
     analyst VARCHAR,
@@ -75,6 +109,15 @@ CREATE TABLE IF NOT EXISTS observations (
 CREATE TABLE IF NOT EXISTS observation_history (
 {_columns('''    load_id INTEGER NOT NULL,         -- the load that had written this version
     replaced_by INTEGER NOT NULL      -- the load (or undo) that replaced it''')}
+);
+-- Added to a database made before them when it is next opened for writing (IF NOT EXISTS)
+CREATE TABLE IF NOT EXISTS populations (
+{_columns('''    load_id INTEGER NOT NULL,
+    PRIMARY KEY (area, year)''', POPULATIONS)}
+);
+CREATE TABLE IF NOT EXISTS population_history (
+{_columns('''    load_id INTEGER NOT NULL,         -- the load that had written this version
+    replaced_by INTEGER NOT NULL      -- the load (or undo) that replaced it''', POPULATIONS)}
 );
 -- Commentary and actions are append-only: every edit is a new version, so the history of
 -- who wrote what and when is the table itself. A commentary's versions are ordered by
