@@ -16,6 +16,7 @@ from pipelines.rules.codes import Reason
 
 Row = dict[str, Any]
 BAND_FILL = "rgba(230, 159, 0, 0.22)"
+ERROR_BAR_COLOUR = "#333"
 X_TITLE = "Quarter (financial year)"
 
 
@@ -63,8 +64,15 @@ def trend(rows: list[Row], *, title: str, selected: str | None = None) -> go.Fig
             x=[r["quarter"] for r in pts], y=[r["value"] for r in pts], mode="markers",
             name=status,  # the legend's own marker already shows the symbol
             marker={"symbol": marker, "size": 13, "color": colour, "line": {"color": "#111", "width": 1.5}},
-            text=[_plain(explain.why(r)) for r in pts],
+            error_y=_error_bars(pts),
+            text=[_hover(r) for r in pts],
             hovertemplate="%{x}: %{y}<br>%{text}<extra>" + ui.status_text(status) + "</extra>"))
+    if any(_has_interval(r) for r in rows):
+        # error bars have no legend entry of their own: a legend-only whisker names them
+        fig.add_trace(go.Scatter(
+            x=[None], y=[None], mode="markers", name=_interval_name(rows), hoverinfo="skip",
+            marker={"symbol": "line-ns-open", "size": 14, "color": ERROR_BAR_COLOUR,
+                    "line": {"color": ERROR_BAR_COLOUR, "width": 1.5}}))
     if selected in x:
         fig.add_vline(x=x.index(selected), line={"color": "#888", "width": 1, "dash": "dot"})
     fig.update_layout(
@@ -77,11 +85,48 @@ def trend(rows: list[Row], *, title: str, selected: str | None = None) -> go.Fig
     return fig
 
 
+def _has_interval(r: Row) -> bool:
+    return r["value"] is not None and r.get("ci_lower") is not None and r.get("ci_upper") is not None
+
+
+def _error_bars(pts: list[Row]) -> dict[str, Any]:
+    """Plotly error bars from each point's confidence interval: up to ci_upper, down to ci_lower;
+    a point without an interval gets none (NaN draws nothing)."""
+    nan = float("nan")
+    return {"type": "data", "symmetric": False, "visible": any(_has_interval(r) for r in pts),
+            "array": [r["ci_upper"] - r["value"] if _has_interval(r) else nan for r in pts],
+            "arrayminus": [r["value"] - r["ci_lower"] if _has_interval(r) else nan for r in pts],
+            "color": ERROR_BAR_COLOUR, "thickness": 1.5, "width": 5}
+
+
+def _interval_name(rows: list[Row]) -> str:
+    """The legend's name for the whiskers: '95% confidence interval', or the level of each kind."""
+    made = {ui.ci_heading(r.get("confidence"), r.get("measure")) for r in rows if _has_interval(r)}
+    if made == {"Confidence interval"}:
+        return "Confidence interval (as supplied)"
+    levels = sorted(h.removesuffix(" CI") for h in made if h != "Confidence interval")
+    return f"{' or '.join(levels)} confidence interval"
+
+
+def _hover(r: Row) -> str:
+    """The arithmetic in words for a hover label (escaped, lines joined by <br>), with the interval
+    and the significance where ``why`` leaves them out."""
+    why = explain.why(r)
+    lines = [why]
+    said = explain.interval(r)
+    if said and said not in why:
+        lines.append(said)
+    if r.get("significance") and explain.significance_words(r["significance"]) not in why:
+        lines.append(f"{explain.significance_words(r['significance'])} the target")
+    return "<br>".join(_plain(line) for line in lines)
+
+
 def _missing(like: Row, qi: int) -> Row:
     """A quarter the caller did not pass: no figure, no target, no status (drawn as a gap)."""
     return {**like, "qi": qi, "quarter": quarters.label(qi), "value": None, "target": None,
             "band_width": None, "band_edge": None, "status": "NA", "reason_code": Reason.NO_DATA,
-            "reason": words.reason(Reason.NO_DATA, qi), "note": None}
+            "reason": words.reason(Reason.NO_DATA, qi), "note": None, "ci_lower": None, "ci_upper": None,
+            "significance": None}
 
 
 def _band_words(row: Row) -> str:
@@ -105,7 +150,14 @@ def compare(rows: list[Row], *, title: str) -> go.Figure:
             name=ui.status_text(status), marker={"color": colour, "line": {"color": "#111", "width": 1}},
             text=[f"{symbol} {status}  {explain.number(r['value'])}" for r in pts], textposition="inside",
             insidetextanchor="start", textfont={"color": "#111"}, cliponaxis=False,
-            hovertemplate="%{y}: %{x}<extra></extra>"))
+            error_x={**_error_bars(pts), "color": "#000", "thickness": 2, "width": 7},
+            customdata=[_compare_hover(r) for r in pts],
+            hovertemplate="%{y}: %{x}%{customdata}<extra></extra>"))
+    if any(_has_interval(r) for r in rows):
+        fig.add_trace(go.Scatter(
+            x=[None], y=[None], mode="markers", name=_interval_name(rows), hoverinfo="skip",
+            marker={"symbol": "line-ew-open", "size": 14, "color": ERROR_BAR_COLOUR,
+                    "line": {"color": ERROR_BAR_COLOUR, "width": 1.5}}))
     targets = [r for r in rows if r["target"] is not None]
     if targets:
         fig.add_trace(go.Scatter(
@@ -121,6 +173,17 @@ def compare(rows: list[Row], *, title: str) -> go.Figure:
         yaxis={"categoryorder": "array", "categoryarray": order[::-1], "automargin": True},
     )
     return fig
+
+
+def _compare_hover(r: Row) -> str:
+    """' (95% CI 4.05 to 8.57, 30 ÷ 5,000 × 1,000)<br>similar to the target of 6.2', or ''."""
+    parts = []
+    if explain.interval(r):
+        parts.append(f" ({_plain(explain.interval(r))})")
+    if r.get("significance"):
+        parts.append(f"<br>{_plain(explain.significance_words(r['significance']))} the target of"
+                     f" {explain.number(r['target'])}")
+    return "".join(parts)
 
 
 def sparkline(rows: list[Row], width: int = 130, height: int = 30) -> ui.Html:

@@ -189,7 +189,10 @@ def can_print_pdf() -> bool:
 
 
 EXPORT_COLUMNS = ("indicator", "name", "area", "quarter", "value", "target", "shortfall", "percent_off",
-                  "status", "reason", "direction", "direction_year", "reported_status", "mismatch", "note")
+                  "status", "reason", "direction", "direction_year", "reported_status", "mismatch",
+                  # the counts behind the figure, its interval and its difference from the target allowing for chance
+                  "numerator", "denominator", "ci_lower", "ci_upper", "ci_method", "significance", "aggregated_from",
+                  "note")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -17,6 +17,7 @@ from typing import Any
 
 from pipelines.present import explain, words
 from pipelines.present.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
+from pipelines.rules import intervals
 from pipelines.rules.codes import Reason
 
 # One look for a status everywhere (pages, charts, the printed pack): pipelines.rules.codes, as
@@ -36,6 +37,7 @@ table.rb td.num {text-align:right; font-variant-numeric:tabular-nums; white-spac
 .rb-wrap {overflow-x:auto; width:100%}
 table.rb .wide {min-width:14rem}
 table.rb .nw {white-space:nowrap}
+table.rb-why-col td:last-child {min-width:11rem}
 .rag .sym {font-size:1.2em; line-height:1}
 table.rb td .rb-due {white-space:normal}
 table.rb .sub {color:#555; font-size:0.85em}
@@ -48,6 +50,9 @@ table.rb caption {caption-side:top; text-align:left; color:#555; padding-bottom:
       background:#f7f7f7; margin:0.3rem 0 0.8rem}
 .rb-note {margin:0.2rem 0 0.3rem; padding:0.5rem 0.9rem; border-left:0.3rem solid #0072B2;
       background:#f5f8fb; white-space:pre-wrap; font-size:1rem}
+.rb-sig {white-space:nowrap; font-size:0.88em; color:#111; margin-left:0.3em}
+.rb-sig .sym {font-size:1.15em; letter-spacing:-0.08em; margin-right:0.15em; font-weight:700}
+br + .rb-sig {margin-left:0}
 .rb-byline {color:#555; font-size:0.88rem; margin:0 0 0.6rem}
 .rb-byline .rb-due {color:#111}
 /* Inside an expander (a district's indicator), section headings step down a size. */
@@ -159,9 +164,100 @@ def shortfall(row: dict[str, Any]) -> str:
     return explain.shortfall_words(row.get("shortfall"))
 
 
+# Direction of travel: improving / worsening by polarity; higher / lower for an indicator where
+# neither is better (monitored, not rated); '–' when there is no earlier figure to compare with.
+DIRECTION_WORDS = {"improving": "↗ improving", "worsening": "↘ worsening", "no change": "→ no change",
+                   "higher": "↑ higher", "lower": "↓ lower"}
+
+
 def direction(word: str | None) -> str:
-    return {"improving": "↗ improving", "worsening": "↘ worsening", "no change": "→ no change"}.get(
-        word or "", "–")
+    return DIRECTION_WORDS.get(word or "", "–")
+
+
+def polarity(better: str) -> str:
+    """'lower is better'; for 'better: neither', that the indicator is monitored, not rated."""
+    return "neither higher nor lower is better (not rated)" if better == "neither" else f"{better} is better"
+
+
+# ---- Confidence intervals and significance -----------------------------------------------------
+# The words come from pipelines.present.explain; these helpers only choose how much of them a cell
+# shows. Significance is never colour alone: a symbol and a word, from explain.SIGNIFICANCE_SYMBOLS.
+
+SIGNIFICANCE_KEY = ("▼▲ better / ▲▼ worse: significantly better or worse than the target, allowing for chance"
+                    " (the target lies outside the figure's confidence interval); ≈ similar: the target lies"
+                    " within it. Blank where there is no interval to compare.")
+
+
+def significance(row: dict[str, Any], short: bool = True) -> Html:
+    """'▲▼ worse' (short) or '▲▼ significantly worse' beside a status, with the comparison and the
+    interval in words in a tooltip; empty when the figure was not compared with its target."""
+    sig = row.get("significance")
+    if not sig or sig not in explain.SIGNIFICANCE_SYMBOLS:
+        return Html("")
+    symbol = explain.SIGNIFICANCE_SYMBOLS[sig]
+    said = f"{explain.significance_words(sig)} the target"
+    tip = f"{said} of {explain.number(row.get('target'))}"
+    if explain.interval(row):
+        tip += f" ({explain.interval(row)})"
+    # short: the comparison's own word ('worse'); long: explain's words without 'than' / 'to'
+    # ('significantly worse', 'similar'), for a column headed "Significance"
+    shown = sig if short else explain.significance_words(sig).rsplit(" ", 1)[0]
+    return Html(f'<span class="rb-sig" data-significance="{esc(sig)}" title="{esc(tip)}">'
+                f'<span class="sym" aria-hidden="true">{esc(symbol)}</span> {esc(shown)}</span>')
+
+
+def ci_range(row: dict[str, Any]) -> str:
+    """'12.07 to 19.57', or '–' when the figure has no interval."""
+    if row.get("ci_lower") is None or row.get("ci_upper") is None:
+        return "–"
+    return f"{explain.number(row['ci_lower'])} to {explain.number(row['ci_upper'])}"
+
+
+def measure_words(ind: Any) -> str:
+    """How an indicator's figure is made, briefly: 'rate: events ÷ population × 1,000, 95% CI; the
+    county added up from its districts' (the Definitions page's Methods say how)."""
+    window = f", over {ind.window} quarters" if ind.window and ind.window > 1 else ""
+    if ind.measure == "value":
+        return "as given" + (f", averaged over {ind.window} quarters" if window else "")
+    per = explain.number(ind.multiplier)
+    if ind.measure == "proportion":
+        text = f"proportion: numerator ÷ denominator × {per}{window}"
+    else:
+        bottom = "population" if ind.denominator == "population" else "denominator"
+        text = f"rate: events ÷ {bottom} × {per}{window}"
+    text += f", {ind.confidence:g}% CI"
+    if "county" in ind.levels and "district" in ind.levels:
+        text += "; the county added up from its districts"
+    return text
+
+
+def method_words(ind: Any) -> str:
+    """The interval's method for an indicator: "95%, Byar's method (exact Poisson interval below 10
+    events)"; for a figure as given, where it comes from."""
+    if ind.measure == "proportion":
+        return f"{ind.confidence:g}%, {explain.METHOD_NAMES['wilson']}"
+    if ind.measure == "rate":
+        return (f"{ind.confidence:g}%, {explain.METHOD_NAMES['byar']} ({explain.METHOD_NAMES['exact']} below"
+                f" {intervals.BYAR_FROM} events)")
+    return "as given with the figure (lower and upper), if any"
+
+
+def sentence(text: str) -> str:
+    """The text with its first letter capitalised ('exact Poisson interval' → 'Exact Poisson interval')."""
+    return text[:1].upper() + text[1:]
+
+
+def ci_short(row: dict[str, Any]) -> str:
+    """'95% CI 12.07 to 19.57' (no level for an interval supplied with the figure), or ''."""
+    if row.get("ci_lower") is None or row.get("ci_upper") is None:
+        return ""
+    level = f"{row['confidence']:g}% " if row.get("ci_method") != "supplied" and row.get("confidence") else ""
+    return f"{level}CI {ci_range(row)}"
+
+
+def ci_heading(confidence: float | None, measure: str | None) -> str:
+    """'95% CI' for intervals computed from counts; 'Confidence interval' when they are supplied."""
+    return f"{confidence:g}% CI" if measure in ("rate", "proportion") and confidence else "Confidence interval"
 
 
 def table(header: Sequence[str], body: Iterable[Sequence[Any]], *, caption: str | None = None,
@@ -191,7 +287,7 @@ def indicator_cell(row: dict[str, Any], note: bool = False) -> Html:
     unit = esc(unit_words(row["unit"]))
     extra = f'<br><i class="sub">Note: {esc(row["note"])}</i>' if note and row.get("note") else ""
     return Html(f"<b>{esc(row['indicator'])}</b> {esc(row['name'])}"
-                f'<br><span class="sub">{unit}, {esc(row["better"])} is better</span>{extra}')
+                f'<br><span class="sub">{unit}, {esc(polarity(row["better"]))}</span>{extra}')
 
 
 def band_words(tolerance: Any, unit: str) -> str:
@@ -206,9 +302,29 @@ def unit_words(unit: str) -> str:
 
 
 def value_cell(row: dict[str, Any]) -> Html:
-    """A grid cell: the chip, then the figure under it."""
+    """A grid cell: the chip, then the figure under it and, where it was compared with its target
+    allowing for chance, the significance ('≈ similar')."""
     figure = number(row["value"], row["unit"]) if row["value"] is not None else words.row_reason(row)
-    return Html(f'{chip(row["status"], explain_title(row))}<br><span class="sub">{esc(figure)}</span>')
+    sig = significance(row)
+    return Html(f'{chip(row["status"], explain_title(row))}<br><span class="sub">{esc(figure)}</span>'
+                + (f' {sig}' if sig else ""))
+
+
+def status_cell(row: dict[str, Any]) -> Html:
+    """The chip with the significance under it ('≈ similar'), when the figure was compared."""
+    sig = significance(row)
+    return Html(f"{chip(row['status'], explain_title(row))}" + (f"<br>{sig}" if sig else ""))
+
+
+def figure_cell(row: dict[str, Any], labelled: bool = True) -> Html:
+    """The figure, with its confidence interval under it where it has one ('95% CI 12.07 to 19.57', or
+    with ``labelled=False`` just '12.07 to 19.57' for a column headed so); the counts behind it in
+    the tooltip."""
+    figure = esc(number(row["value"], row["unit"]))
+    if not ci_short(row):
+        return Html(figure)
+    return Html(f'{figure}<br><span class="sub rb-ci" title="{esc(explain.interval(row))}">'
+                f"{esc(ci_short(row) if labelled else ci_range(row))}</span>")
 
 
 def no_data(row: dict[str, Any]) -> bool:

@@ -34,10 +34,9 @@ Q1_2010 = 2010 * 4  # quarter index of 2010/11 Q1
 
 
 def load_sample(connection: duckdb.DuckDBPyConnection, catalogue: config.Catalogue) -> None:
-    """Load every sample quarter through the real ingest path."""
-    files = sorted(SAMPLE_DIR.glob("*.csv"))
-    assert files, f"no sample files in {SAMPLE_DIR}"
-    loading.load_files(connection, files, catalogue, analyst="init")
+    """Load the sample's populations, then every quarter, through the real ingest path (as init does)."""
+    assert sorted(SAMPLE_DIR.glob("*.csv")), f"no sample files in {SAMPLE_DIR}"
+    loading.load_sample(connection, catalogue, SAMPLE_DIR, analyst="init")
 
 
 def big_file(path: Path, catalogue: config.Catalogue) -> Path:
@@ -58,10 +57,12 @@ def big_file(path: Path, catalogue: config.Catalogue) -> Path:
 
 ANALYST, PASSWORD = "Sam Analyst", "a long enough passphrase"
 BAD = b"indicator,area,quarter,value\nNI 20,Hgh Peak,2010/11 Q1,abc\nNI 99,Erewash,2010/11 Q5,1\n"
-REVISION = (b"indicator,area,quarter,value,reported_status,note\n"
-            b"NI 20,Chesterfield,2010/11 Q1,10.4,A,corrected extract\n"
-            b"NI 20,Derbyshire,2010/11 Q1,7.19,A,\n"
-            b"NI 16,Derbyshire,2010/11 Q2,9.4,,\n")
+# Chesterfield's NI 20 count revised from 995 to 1,057 assaults (9.79 to 10.40 per 1,000 of its 101,586
+# people), the county's NI 1 unchanged, the county's NI 16 for the next quarter new
+REVISION = (b"indicator,area,quarter,value,numerator,reported_status,note\n"
+            b"NI 20,Chesterfield,2010/11 Q1,,1057,A,corrected extract\n"
+            b"NI 1,Derbyshire,2010/11 Q1,74.1,,A,\n"
+            b"NI 16,Derbyshire,2010/11 Q2,9.4,,,\n")
 
 
 # --- Pages through Streamlit's AppTest ------------------------------------------------------------

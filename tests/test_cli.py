@@ -44,7 +44,17 @@ def test_status_creates_the_database_from_the_sample(tmp_path: Path, db: Path) -
     ni39 = next(r for r in rows if r["indicator"] == "NI 39")
     assert (ni39["status"], ni39["reported_status"], ni39["mismatch"]) == ("AMBER", "RED", True)
     assert list(rows[0]) == ["indicator", "area", "quarter", "value", "target", "shortfall", "percent_off",
-                             "status", "reason", "direction", "direction_year", "reported_status", "mismatch"]
+                             "status", "reason", "direction", "direction_year", "reported_status", "mismatch",
+                             "numerator", "denominator", "ci_lower", "ci_upper", "ci_method", "significance",
+                             "aggregated_from"]
+    # the county's NI 16 is added up from its 8 districts' crimes and populations: 7,359 in 766,605
+    ni16 = next(r for r in rows if (r["indicator"], r["area"]) == ("NI 16", "Derbyshire"))
+    assert (ni16["numerator"], ni16["denominator"], ni16["aggregated_from"]) == (7359, 766605, 8)
+    assert round(ni16["value"], 2) == 9.60 and ni16["status"] == "GREEN"
+    assert (ni16["ci_method"], ni16["significance"]) == ("byar", "better")
+    ni32 = next(r for r in rows if r["indicator"] == "NI 32")  # the report's 55 of 356, Wilson at 95%
+    assert (ni32["ci_method"], round(ni32["ci_lower"], 2), round(ni32["ci_upper"], 2)) == ("wilson", 12.07, 19.57)
+    assert ni32["significance"] == "worse" and ni32["aggregated_from"] is None
 
 
 def test_status_filters_and_formats(tmp_path: Path, db: Path) -> None:
@@ -60,7 +70,9 @@ def test_status_filters_and_formats(tmp_path: Path, db: Path) -> None:
     assert line == {"indicator": "NI 20", "area": "High Peak", "quarter": "2010/11 Q1", "value": "7.44",
                     "target": "6.20", "shortfall": "1.24", "percent_off": "20.00", "status": "RED",
                     "reason": "worse than target, beyond the band", "direction": "worsening",
-                    "direction_year": "worsening", "reported_status": "RED", "mismatch": ""}
+                    "direction_year": "worsening", "reported_status": "RED", "mismatch": "",
+                    "numerator": "683.00", "denominator": "91804.00", "ci_lower": "6.89", "ci_upper": "8.02",
+                    "ci_method": "byar", "significance": "worse", "aggregated_from": ""}
 
 
 @pytest.mark.parametrize(
@@ -105,7 +117,7 @@ def test_load_a_new_quarter_then_revise_it(tmp_path: Path, db: Path) -> None:
     ok = run("validate", str(q2), db=db, cwd=tmp_path)
     assert (ok.returncode, ok.stdout.strip()) == (0, "q2.csv: 2 rows OK (2 indicators, 1 area, 2010/11 Q2).")
     loaded = run("load", str(q2), db=db, cwd=tmp_path)
-    assert loaded.stdout.strip() == "q2.csv: load 10: 2 rows added, 0 revised, 0 unchanged."
+    assert loaded.stdout.strip() == "q2.csv: load 11: 2 rows added, 0 revised, 0 unchanged."
     status = json.loads(run("status", "--format", "json", "--area", "Derbyshire", db=db, cwd=tmp_path).stdout)
     assert {r["indicator"]: r["status"] for r in status if r["value"] is not None} == {"NI 16": "GREEN",
                                                                                        "NI 20": "RED"}
@@ -113,14 +125,15 @@ def test_load_a_new_quarter_then_revise_it(tmp_path: Path, db: Path) -> None:
     q2.write_text("indicator,area,quarter,value\nNI 16,Derbyshire,2010/11 Q2,9.4\nNI 20,Derbyshire,2010/11 Q2,7.0\n",
                   encoding="utf-8")
     again = run("load", str(q2), db=db, cwd=tmp_path)
-    assert again.stdout.strip() == "q2.csv: load 11: 0 rows added, 1 revised, 1 unchanged."
+    assert again.stdout.strip() == "q2.csv: load 12: 0 rows added, 1 revised, 1 unchanged."
     assert tables(db)["observation_history"][0][:5] == ("NI 20", "Derbyshire", "2010/11 Q2", 2010 * 4 + 1, 7.5)
-    undone = run("undo", "11", db=db, cwd=tmp_path)
+    undone = run("undo", "12", db=db, cwd=tmp_path)
     assert undone.returncode == 0 and "1 earlier value restored" in undone.stdout
     listing = columns(run("loads", db=db, cwd=tmp_path).stdout)
     assert [(r["load_id"], r["kind"], r["file_name"], r["undoes"]) for r in listing[:3]] == [
-        ("12", "undo", "q2.csv", "11"), ("11", "load", "q2.csv", ""), ("10", "load", "q2.csv", "")]
-    assert listing[1]["undone_by"] == "12" and listing[1]["rows_revised"] == "1"
+        ("13", "undo", "q2.csv", "12"), ("12", "load", "q2.csv", ""), ("11", "load", "q2.csv", "")]
+    assert listing[1]["undone_by"] == "13" and listing[1]["rows_revised"] == "1"
+    assert listing[-1]["kind"] == "populations" and listing[-1]["file_name"] == "derbyshire.csv"
 
 
 def test_a_bad_load_leaves_the_database_unchanged(tmp_path: Path, db: Path) -> None:
@@ -157,23 +170,24 @@ def test_a_broken_catalogue_is_reported_with_paths(tmp_path: Path, db: Path) -> 
 
 
 def test_init_does_not_overwrite_revised_figures_unless_forced(tmp_path: Path, db: Path) -> None:
-    assert run("init", db=db, cwd=tmp_path).returncode == 0
+    assert run("init", db=db, cwd=tmp_path).returncode == 0  # loads 1 (populations) to 10
     fix = tmp_path / "fix.csv"
-    fix.write_text("indicator,area,quarter,value\nNI 16,Derbyshire,2010/11 Q1,10.5\n", encoding="utf-8")
+    fix.write_text("indicator,area,quarter,value\nNI 1,Derbyshire,2010/11 Q1,75.5\n", encoding="utf-8")
     assert run("load", str(fix), db=db, cwd=tmp_path).returncode == 0
     refused = run("init", db=db, cwd=tmp_path)
     assert refused.returncode == 1
-    assert "already holds 10 load(s)" in refused.stderr and "init --force" in refused.stderr
-    value = "SELECT value FROM observations WHERE indicator = 'NI 16' AND area = 'Derbyshire' AND qi = 8040"
+    assert "already holds 11 load(s)" in refused.stderr and "init --force" in refused.stderr
+    value = "SELECT value FROM observations WHERE indicator = 'NI 1' AND area = 'Derbyshire' AND qi = 8040"
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute(value).fetchone() == (10.5,)
+        assert con.execute(value).fetchone() == (75.5,)
     forced = run("init", "--force", db=db, cwd=tmp_path)
-    assert forced.returncode == 0 and "2010-11-Q1.csv: load 19: 0 rows added, 1 revised, 26 unchanged." in forced.stdout
+    assert forced.returncode == 0 and "2010-11-Q1.csv: load 21: 0 rows added, 1 revised, 26 unchanged." in forced.stdout
+    assert "populations/derbyshire.csv: load 12: 0 rows added, 0 revised, 24 unchanged." in forced.stdout
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute(value).fetchone() == (9.6,)
-    assert run("undo", "19", db=db, cwd=tmp_path).returncode == 0
+        assert con.execute(value).fetchone() == (74.1,)
+    assert run("undo", "21", db=db, cwd=tmp_path).returncode == 0
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute(value).fetchone() == (10.5,)
+        assert con.execute(value).fetchone() == (75.5,)
 
 
 # --- Defects found trying the command line as a new user ------------------------------------------

@@ -57,7 +57,7 @@ def test_two_analysts_commit_at_the_same_moment(sample_db: Path, catalogue: conf
         t.join(60)
     assert len(results) == 2 and all(isinstance(r, loading.LoadResult) for r in results)
     with store.connect(sample_db) as con:
-        assert sorted(r["load_id"] for r in loading.loads(con))[-2:] == [10, 11]
+        assert sorted(r["load_id"] for r in loading.loads(con))[-2:] == [11, 12]
         assert store.loaded_quarters(con)[-2:] == [2010 * 4 + 1, 2010 * 4 + 2]
 
 
@@ -96,7 +96,7 @@ def test_loads_and_commentary_take_turns_on_one_write_lock(sample_db: Path, cata
         t.join(60)
     assert sorted(done) == ["action", "commentary", "load"] and not errors
     with store.connect(sample_db) as con:
-        assert store.latest_load_id(con) == 10
+        assert store.latest_load_id(con) == 11
         assert [c["indicator"] for c in commentary.current(con, area="Derbyshire", qi=Q1_2010)] == ["NI 1", "NI 20"]
         assert len(commentary.actions(con)) == 1
 
@@ -164,7 +164,7 @@ def test_two_processes_load_at_once(sample_db: Path, tmp_path: Path) -> None:
     for p, (out, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, err
         assert "2 rows added" in out
-    assert len(snapshot(sample_db)["loads"]) == 11
+    assert len(snapshot(sample_db)["loads"]) == 12
 
 
 def test_cli_load_while_a_dashboard_keeps_reading(sample_db: Path, catalogue: config.Catalogue,
@@ -196,7 +196,7 @@ def test_cli_load_while_a_dashboard_keeps_reading(sample_db: Path, catalogue: co
         stop.set()
         reader.join(30)
     assert result.returncode == 0, result.stderr
-    assert "load 10: 2 rows added" in result.stdout
+    assert "load 11: 2 rows added" in result.stdout
     assert not errors
     assert reads and reads[-1] == 27
 

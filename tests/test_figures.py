@@ -12,7 +12,6 @@ from scipy.stats import chi2, gamma
 from pipelines.catalogue import config
 from pipelines.ingest import loading
 from pipelines.present import explain, words
-from pipelines.rules import status
 from pipelines.storage import store
 
 Q1 = 2010 * 4  # 2010/11 Q1

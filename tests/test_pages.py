@@ -61,11 +61,12 @@ def test_overview_status_grid_covers_the_last_four_quarters_and_calls_out_moveme
 def test_overview_numerical_breakdown_shows_the_arithmetic() -> None:
     at = run()
     rows = table(at, "breakdown")
-    ni20 = row(rows, "NI 20")
-    assert ni20[1:6] == ["7.19", "7.07", "0.12 worse", "1.7% worse", "▲ AMBER"]
+    ni20 = row(rows, "NI 20")  # added up from the districts' counts, with its interval under it
+    assert ni20[1:6] == ["7.19 7 to 7.38", "7.07", "0.12 worse", "1.7% worse", "▲ AMBER ≈ similar"]
     assert ni20[6:8] == ["↗ improving", "↘ worsening"]
-    ni18 = row(rows, "NI 18")
-    assert ni18[5] == "◆ GREY" and ni18[8] == "▲ AMBER"
+    ni18 = row(rows, "NI 18")  # the interval supplied with the figure
+    assert ni18[1] == "4.56 -1.48 to 10.6" and ni18[5] == "◆ GREY ≈ similar" and ni18[8] == "▲ AMBER"
+    assert row(rows, "NI 1")[1:2] == ["74.1%"] and row(rows, "NI 1")[5] == "▲ AMBER"  # no interval, no comparison
     assert "Note: 55 repeat referrals of 356" in row(rows, "NI 32")[0]
 
 
@@ -73,8 +74,8 @@ def test_overview_districts_grid_and_links_carry_the_quarter() -> None:
     at = run()
     grid = table(at, "district-grid")
     assert grid[0][1].startswith("NI 16") and grid[0][2].startswith("NI 20")
-    assert row(grid, "High Peak")[2] == "■ RED 7.44"
-    assert row(grid, "Chesterfield")[1:] == ["■ RED 15.34", "▲ AMBER 9.79"]
+    assert row(grid, "High Peak")[2] == "■ RED 7.44 ▲▼ worse"
+    assert row(grid, "Chesterfield")[1:] == ["■ RED 15.34 ▲▼ worse", "▲ AMBER 9.79 ≈ similar"]
     links = {link.proto.label: link for link in at.get("page_link") if link.proto.page.endswith("district")}
     assert list(links) == ["Chesterfield: 1 RED, 1 AMBER", "High Peak: 1 RED, 0 AMBER",
                            "South Derbyshire: 1 RED, 0 AMBER", "Amber Valley: 0 RED, 1 AMBER"]
@@ -138,7 +139,9 @@ def test_the_first_quarter_loaded_has_no_movements_to_call_out() -> None:
 def test_district_lists_red_before_amber_with_the_county_beside_each() -> None:
     at = run(DISTRICT, area="Chesterfield", quarter="2010/11 Q1")
     rows = table(at, "district-table")[1:]
-    assert [(r[0][:5].strip(), r[1].split(" ⚑")[0]) for r in rows] == [("NI 16", "■ RED"), ("NI 20", "▲ AMBER")]
+    assert [(r[0][:5].strip(), r[1].split(" ⚑")[0]) for r in rows] == [("NI 16", "■ RED ▲▼ worse"),
+                                                                      ("NI 20", "▲ AMBER ≈ similar")]
+    assert [r[2] for r in rows] == ["15.34 14.58 to 16.12", "9.79 9.2 to 10.42"]  # each with its interval
     assert [r[5] for r in rows] == ["9.6 ● GREEN", "7.19 ▲ AMBER"]
     assert all(r[1].endswith("⚑ Update due to the tasking group") for r in rows)
     assert "2 indicators AMBER or RED: an update is due to the tasking group (1 RED, 1 AMBER)" in text(at)
@@ -148,11 +151,11 @@ def test_district_high_peak_from_the_url() -> None:
     at = run(DISTRICT, area="High Peak", quarter="2010/11 Q1")
     assert at.selectbox(key="sel_area").value == "High Peak"
     rows = table(at, "district-table")[1:]
-    assert rows[0][0].startswith("NI 20") and rows[0][1] == "■ RED ⚑ Update due to the tasking group"
-    assert rows[0][2:5] == ["7.44", "6.2", "20.0% worse"]
+    assert rows[0][0].startswith("NI 20") and rows[0][1] == "■ RED ▲▼ worse ⚑ Update due to the tasking group"
+    assert rows[0][2:5] == ["7.44 6.89 to 8.02", "6.2", "20.0% worse"]
     assert rows[0][6] == "↘ worsening"
     assert "beyond the 5% band → RED" in rows[0][7]
-    assert rows[1][0].startswith("NI 16") and rows[1][1] == "● GREEN"
+    assert rows[1][0].startswith("NI 16") and rows[1][1] == "● GREEN ▼▲ better"
     assert 'src="data:image/svg+xml;base64,' in html(at)  # the sparkline
     link = at.get("page_link")[0].proto
     assert link.label == ui.md_text("NI 20 (RED)") and "indicator=NI+20" in link.query_string
@@ -167,20 +170,21 @@ def test_district_page_for_the_county_offers_the_districts() -> None:
 def test_district_changes_with_the_quarter_widget() -> None:
     at = run(DISTRICT, area="Erewash", quarter="2010/11 Q1")
     assert "No AMBER or RED indicators for Erewash in 2010/11 Q1: no update is due." in text(at)
-    statuses = {r[0][:5].strip(): r[1].split(" ⚑")[0] for r in table(at, "district-table")[1:]}
+    statuses = {r[0][:5].strip(): r[1].split(" ⚑")[0].split(" ")[1] for r in table(at, "district-table")[1:]}
     at.selectbox(key="sel_quarter").set_value("2009/10 Q4").run()
     assert at.query_params["quarter"] == "2009/10 Q4"
     assert "Erewash: district view" in text(at) and "2009/10 Q4" in text(at)
-    before = {r[0][:5].strip(): r[1].split(" ⚑")[0] for r in table(at, "district-table")[1:]}
-    assert statuses["NI 20"] == "● GREEN" and before["NI 20"] == "▲ AMBER"
+    before = {r[0][:5].strip(): r[1].split(" ⚑")[0].split(" ")[1] for r in table(at, "district-table")[1:]}
+    assert statuses["NI 20"] == "GREEN" and before["NI 20"] == "AMBER"
 
 
 # --- Indicator ----------------------------------------------------------------------------
 
 def test_indicator_explains_the_status_and_draws_the_trend() -> None:
     at = run(INDICATOR, indicator="NI 20", quarter="2010/11 Q1")
-    assert ("7.19 against a target of 7.07, lower is better: 0.12 worse, 1.7% of the target,"
-            " within the 5% band → AMBER") in text(at)
+    assert ("7.19 per 1,000 population (95% CI 7 to 7.38, 5,512 ÷ 766,605 × 1,000, added up from 8 districts):"
+            " similar to the target of 7.07, lower is better: 0.12 worse, 1.7% of the target, within the 5% band"
+            " → AMBER") in text(at)
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     assert spec["layout"]["yaxis"]["title"]["text"] == "per 1,000 population"
     assert spec["layout"]["xaxis"]["title"]["text"] == "Quarter (financial year)"
@@ -198,7 +202,9 @@ def test_indicator_compares_the_districts() -> None:
     rows = table(at, "compare")[1:]
     assert rows[0][:2] == ["Derbyshire (county)", "▲ AMBER"]
     assert [r[0] for r in rows[1:3]] == ["High Peak", "South Derbyshire"]
-    assert row(rows, "South Derbyshire")[1:5] == ["■ RED", "7.71", "5.8", "32.9% worse"]
+    assert rows[0][:1] + rows[0][2:4] == ["Derbyshire (county)", "7.19", "7 to 7.38"]
+    assert row(rows, "South Derbyshire")[1:7] == ["■ RED", "7.71", "7.16 to 8.29", "5.8", "▲▼ significantly worse",
+                                                  "32.9% worse"]
     targets = table(at, "targets")
     assert targets[0] == ["Targets by financial year", "2008/09", "2009/10", "2010/11"]
     assert row(targets, "High Peak") == ["High Peak", "6.5", "6.3", "6.2"]
@@ -206,7 +212,8 @@ def test_indicator_compares_the_districts() -> None:
 
 def test_indicator_for_a_district_uses_its_own_target() -> None:
     at = run(INDICATOR, indicator="NI 20", area="High Peak")
-    assert "7.44 against a target of 6.2, lower is better: 1.24 worse, 20.0% of the target" in text(at)
+    assert ("7.44 per 1,000 population (95% CI 6.89 to 8.02, 683 ÷ 91,804 × 1,000): significantly worse than the"
+            " target of 6.2, lower is better: 1.24 worse, 20.0% of the target") in text(at)
 
 
 def test_indicator_widget_updates_the_url_and_mismatch_is_flagged() -> None:
@@ -230,8 +237,10 @@ def test_definitions_lists_every_indicator_and_the_rule() -> None:
     rows = table(at, "definitions")[1:]
     assert [r[0] for r in rows] == [i.id for i in config.load().indicators]
     ni18 = row(rows, "NI 18")
-    assert ni18[3] == "lower is better" and ni18[5] == "5 (in % above the predicted rate)" and ni18[6] == "yes"
-    assert row(rows, "NI 16")[7] == "2008/09: 12.1 2009/10: 11.7 2010/11: 11.35 (8 areas have their own)"
+    assert ni18[3] == "lower is better" and ni18[4] == "as given"
+    assert ni18[6] == "5 (in % above the predicted rate)" and ni18[7] == "yes"
+    assert row(rows, "NI 16")[4] == "rate: events ÷ population × 1,000, 95% CI; the county added up from its districts"
+    assert row(rows, "NI 16")[8] == "2008/09: 12.1 2009/10: 11.7 2010/11: 11.35 (8 areas have their own)"
     assert "worse than target, by no more than the amber band (5% of the target" in text(at)
 
 
@@ -239,7 +248,7 @@ def test_definitions_lists_every_indicator_and_the_rule() -> None:
 
 def test_a_new_load_shows_at_once(tmp_path: Path, fresh: Path) -> None:
     at = run(DISTRICT, area="High Peak", quarter="2010/11 Q1")
-    assert table(at, "district-table")[1][1].startswith("■ RED ⚑")
+    assert table(at, "district-table")[1][1].startswith("■ RED ▲▼ worse ⚑")
     csv = tmp_path / "revise.csv"
     csv.write_text("indicator,area,quarter,value,lower,upper,numerator,denominator,reported_status,note\n"
                    "NI 20,High Peak,2010/11 Q1,6.1,,,,,,<b>revised</b> & checked\n")

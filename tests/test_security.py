@@ -93,7 +93,7 @@ def test_a_far_future_quarter_is_not_loaded_and_does_not_become_the_default(
     result = cli("load", str(bad), db=sample_db, cwd=tmp_path)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "'2099/00 Q1' is in the future" in result.stderr
-    assert loads_in(sample_db) == 9
+    assert loads_in(sample_db) == 10
     at = run()
     assert at.query_params["quarter"] == "2010/11 Q1"
 
@@ -189,16 +189,16 @@ def test_committing_a_file_already_committed_since_the_preview_says_so(sample_db
     """A second click on Commit carries the version of the preview made before the first click."""
     revision = loading.read_upload(REVISION, "revision.csv", catalogue)
     with store.connect(sample_db) as con:
-        first = loading.load(con, revision, analyst="Sam Analyst", expected_version=9)
+        first = loading.load(con, revision, analyst="Sam Analyst", expected_version=10)
         with pytest.raises(loading.AlreadyLoaded) as exc:
-            loading.load(con, revision, analyst="Sam Analyst", expected_version=9)
+            loading.load(con, revision, analyst="Sam Analyst", expected_version=10)
         assert str(exc.value).startswith(f"revision.csv was already committed as load {first.load_id} by Sam Analyst"
                                          " at ")
         assert str(exc.value).endswith("; nothing more was loaded.")
         # another file since the preview is still refused as a change the analyst has not seen
         other = loading.read_upload(b"indicator,area,quarter,value\nNI 20,Erewash,2010/11 Q1,6\n", "o.csv", catalogue)
         with pytest.raises(loading.LoadRefused, match="The figures changed since your preview"):
-            loading.load(con, other, expected_version=9)
+            loading.load(con, other, expected_version=10)
     assert loads_in(sample_db) == first.load_id
 
 
@@ -291,7 +291,7 @@ def test_a_full_disk_is_one_sentence_and_changes_nothing(tmp_path: Path, sample_
     assert result.stderr.strip() == ("error: The database could not be written (No space left on device), so nothing"
                                      " was changed. Free some disk space or check the file's permissions, then try"
                                      " again.")
-    assert result.stdout.split() == ["exit", "1", "loads", "9"]
+    assert result.stdout.split() == ["exit", "1", "loads", "10"]
 
 
 def test_an_unexpected_error_shows_a_reference_never_a_traceback_and_logs_the_detail(

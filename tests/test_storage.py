@@ -280,13 +280,13 @@ def test_a_checked_row_has_the_columns_types() -> None:
 
 def test_every_column_of_a_file_arrives_with_its_type(db: Path, catalogue: config.Catalogue) -> None:
     data = (b"indicator,area,quarter,value,lower,upper,numerator,denominator,reported_status,note\n"
-            b'NI 20,High Peak,2010/11 Q1,7.44,6.5,8.5,744,100000,A,"a note, with a comma"\n')
+            b'NI 32,Derbyshire,2010/11 Q1,15.45,12.1,19.6,55,356,A,"a note, with a comma"\n')
     upload = loading.read_upload(data, "all.csv", catalogue)
     (row,) = upload.checked.rows
     with store.connect(db) as con:
         loading.load(con, upload)
         stored = con.execute(f"SELECT {', '.join(store.OBSERVATION_COLUMNS)} FROM observations").fetchone()
-    assert stored == row == ("NI 20", "High Peak", "2010/11 Q1", Q1_2010, 7.44, 6.5, 8.5, 744.0, 100000.0, "AMBER",
+    assert stored == row == ("NI 32", "Derbyshire", "2010/11 Q1", Q1_2010, 15.45, 12.1, 19.6, 55.0, 356.0, "AMBER",
                              "a note, with a comma")
 
 

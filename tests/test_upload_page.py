@@ -66,30 +66,32 @@ def test_preview_commit_and_undo(sample_db: Path) -> None:
     assert metrics == {"New rows": "1", "Revised rows": "1", "Unchanged rows": "1", "Status changes": "2"}
     assert table(at, "status-changes")[1:] == [["NI 16", "Derbyshire", "2010/11 Q2", "○ NA → ● GREEN"],
                                                ["NI 20", "Chesterfield", "2010/11 Q1", "▲ AMBER → ■ RED"]]
-    assert table(at, "revisions")[1] == ["NI 20", "Chesterfield", "2010/11 Q1", "9.79", "10.4", "corrected extract"]
+    assert table(at, "revisions")[1] == ["NI 20", "Chesterfield", "2010/11 Q1", "995 counted", "1,057 counted",
+                                         "corrected extract"]
     with store.connect(sample_db) as con:  # the preview wrote nothing
-        assert con.execute("SELECT value FROM observations WHERE area='Chesterfield' AND indicator='NI 20'"
-                           " AND qi = 8040").fetchone() == (9.79,)
+        assert con.execute("SELECT numerator FROM observations WHERE area='Chesterfield' AND indicator='NI 20'"
+                           " AND qi = 8040").fetchone() == (995,)
     next(b for b in at.button if b.label == "Commit `revision.csv`").click()
     at = at.run()
-    assert ("Committed `revision.csv` as load 10: 1 row added, 1 revised, 1 unchanged. Every page now shows it."
+    assert ("Committed `revision.csv` as load 11: 1 row added, 1 revised, 1 unchanged. Every page now shows it."
             in [s.value for s in at.success])
     loads = table(at, "loads")
-    assert loads[1][0] == "10" and loads[1][2:4] == ["Sam Analyst", "revision.csv"] and loads[1][-1] == "applied"
+    assert loads[1][0] == "11" and loads[1][2:4] == ["Sam Analyst", "revision.csv"] and loads[1][-1] == "applied"
     # every page shows the new figures at once
     at.switch_page(INDICATOR).run()
     at.query_params["area"] = "Chesterfield"
     at.query_params["indicator"] = "NI 20"
     at.run()
-    assert "10.4 against a target of 9.6" in text(at)
+    # 1,057 assaults in 101,586 people: 10.40 per 1,000 against Chesterfield's target of 9.6
+    assert "10.4 per 1,000 population (95% CI" in text(at) and "the target of 9.6" in text(at)
     at.switch_page(UPLOAD).run()
-    at.selectbox(key="undo_choice").select(10)
-    next(b for b in at.button if b.label == "Undo load 10").click()
+    at.selectbox(key="undo_choice").select(11)
+    next(b for b in at.button if b.label == "Undo load 11").click()
     at = at.run()
-    assert "Load 10 undone (recorded as load 11); 1 earlier value restored." in [s.value for s in at.success]
+    assert "Load 11 undone (recorded as load 12); 1 earlier value restored." in [s.value for s in at.success]
     with store.connect(sample_db) as con:
-        assert con.execute("SELECT value FROM observations WHERE area='Chesterfield' AND indicator='NI 20'"
-                           " AND qi = 8040").fetchone() == (9.79,)
+        assert con.execute("SELECT numerator FROM observations WHERE area='Chesterfield' AND indicator='NI 20'"
+                           " AND qi = 8040").fetchone() == (995,)
         assert loading.loads(con)[0]["kind"] == "undo"
 
 
@@ -123,22 +125,22 @@ def test_a_commit_applies_only_the_preview_the_analyst_saw(sample_db: Path) -> N
     other = loading.read_upload(b"indicator,area,quarter,value\nNI 20,Chesterfield,2010/11 Q1,12.5\n",
                                "other.csv", config.load())
     with store.connect(sample_db) as con:
-        assert loading.load(con, other, analyst="Someone Else").load_id == 10
+        assert loading.load(con, other, analyst="Someone Else").load_id == 11
     next(b for b in at.button if b.label == "Commit `revision.csv`").click()
     at = at.run()
-    assert ("The figures changed since your preview (load 10 was committed meanwhile); nothing was loaded."
+    assert ("The figures changed since your preview (load 11 was committed meanwhile); nothing was loaded."
             " Check the new preview, then commit again.") in [e.value.replace("\\", "") for e in at.error]
     # the fresh preview is shown: the revision is now against the other load's value
-    assert table(at, "revisions")[1][3:5] == ["12.5", "10.4"]
+    assert table(at, "revisions")[1][3:5] == ["12.5", "1,057 counted"]
     with store.connect(sample_db) as con:
         newest = loading.loads(con)[0]  # only the other load went in
-        assert (newest["load_id"], newest["file_name"]) == (10, "other.csv")
+        assert (newest["load_id"], newest["file_name"]) == (11, "other.csv")
         assert con.execute("SELECT value FROM observations WHERE area='Chesterfield' AND indicator='NI 20'"
                            " AND qi = 8040").fetchone() == (12.5,)
     # committing again, having seen the new preview, goes ahead
     next(b for b in at.button if b.label == "Commit `revision.csv`").click()
     at = at.run()
-    assert any(s.value.startswith("Committed `revision.csv` as load 11") for s in at.success)
+    assert any(s.value.startswith("Committed `revision.csv` as load 12") for s in at.success)
 
 
 def add_analyst(at: AppTest, name: str, password: str) -> None:
@@ -226,17 +228,20 @@ def test_overview_offers_the_board_pack(sample_db: Path, monkeypatch: pytest.Mon
         html = pack.data.decode("utf-8")
         assert "<title>Derbyshire Safer Communities Board: performance report 2009/10 Q4</title>" in html
         overview = table_under(html, "1. County overview")
-        assert overview[0] == ["Indicator", "Description", "Status"] and len(overview) == 12
-        assert [r[2] for r in overview if r[0] in ("NI 16", "NI 20", "NI 39")] == ["● GREEN", "▲ AMBER", "▲ AMBER"]
+        assert overview[0] == ["Indicator", "Description", "Status", "Confidence interval"] and len(overview) == 12
+        # significance beside the status where there are counts: NI 16 and NI 20 are added up from the districts
+        assert [r[2] for r in overview if r[0] in ("NI 16", "NI 20", "NI 39")] == [
+            "● GREEN ▼▲ better", "▲ AMBER ≈ similar", "▲ AMBER"]
         breakdown = table_under(html, "3. Numerical breakdown")
         # NI 20 Derbyshire 2009/10 Q4: 7.38 against 7.20, lower is better: 0.18 worse, 2.5% → AMBER (band 5%)
         ni20 = [r for r in breakdown if r[0].startswith("NI 20 ")]
-        assert [r[1:6] for r in ni20] == [["7.38", "7.2", "0.18 worse", "2.5% worse", "▲ AMBER"]]
+        assert [r[1:6] for r in ni20] == [["7.38 7.19 to 7.58", "7.2", "0.18 worse", "2.5% worse",
+                                           "▲ AMBER ≈ similar"]]
 
         # the toggle reaches the callable: exceptions only leaves out the GREEN indicators
         at.toggle(key="pack_exceptions").set_value(True).run()
         exceptions = table_under(download(at, made, "Download the pack (HTML)").data.decode("utf-8"),
                                  "1. County overview")
-    assert [r[0] for r in exceptions[1:]] == [r[0] for r in overview[1:] if r[2].split()[-1] in ("AMBER", "RED",
-                                                                                                  "GREY")]
+    assert [r[0] for r in exceptions[1:]] == [r[0] for r in overview[1:] if r[2].split()[1] in ("AMBER", "RED",
+                                                                                                 "GREY")]
     assert "NI 16" not in [r[0] for r in exceptions]

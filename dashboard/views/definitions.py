@@ -7,6 +7,8 @@ import streamlit as st
 from dashboard import state, ui
 from dashboard.ui import Html, chip, esc
 from pipelines.catalogue import quarters
+from pipelines.present import explain
+from pipelines.rules import intervals
 
 ctx = state.context()
 cat = ctx.catalogue
@@ -23,10 +25,55 @@ st.html(
     f"<li>{chip('RED')} worse than target by more than the band.</li>"
     f"<li>{chip('GREY')} for indicators that ask for it: the confidence interval contains the target,"
     " so the difference is not statistically significant.</li>"
-    f"<li>{chip('NA')} no figure, or no target for that year.</li></ul>"
+    f"<li>{chip('NA')} no status, and the page says why: no figure; no target for that year; not rated"
+    " (an indicator where neither higher nor lower is better is monitored, never coloured); the county"
+    " cannot be added up because a district lacks its counts; a window lacks one of its quarters; or an"
+    " area's population for the year has not been loaded.</li></ul>"
     "<p>Under the board's rules, a district with an AMBER or RED indicator gives a verbal update to the"
     " tasking group. Direction of travel compares the figure with the previous quarter and with the"
-    " same quarter a year earlier, taking polarity into account.</p>")
+    " same quarter a year earlier, taking polarity into account (higher or lower where neither is"
+    " better).</p>")
+
+# ---- Methods: confidence intervals, significance, adding up, windows ---------------------------
+z95, z998 = intervals.Z[95.0], intervals.Z[99.8]
+sym = explain.SIGNIFICANCE_SYMBOLS
+st.subheader("Methods")
+st.html(
+    '<div data-testid="methods">'
+    "<p>A figure made from counts (a rate or a proportion) could have come out a little differently by"
+    " chance, especially in a small district. Each such figure carries a <b>confidence interval</b>: the"
+    " range its true value is likely to lie in. The methods are those of England's public-health"
+    " statistics: OHID's Fingertips and the PHEindicatormethods R package.</p>"
+    + ui.table(["Method", "Used for", "Source"], [
+        [Html(f"<b>{esc(ui.sentence(explain.METHOD_NAMES['wilson']))}</b>"), "proportions: x of n",
+         "Wilson (1927); PHEindicatormethods phe_proportion"],
+        [Html(f"<b>{esc(ui.sentence(explain.METHOD_NAMES['exact']))}</b> (from the chi-square distribution)"),
+         f"rates with fewer than {intervals.BYAR_FROM} events; with no events the lower limit is 0",
+         "PHEindicatormethods phe_rate; Fingertips"],
+        [Html(f"<b>{esc(ui.sentence(explain.METHOD_NAMES['byar']))}</b>"),
+         f"rates with {intervals.BYAR_FROM} events or more",
+         "Breslow and Day (1987); PHEindicatormethods phe_rate"],
+        [Html(f"<b>{esc(ui.sentence(explain.METHOD_NAMES['supplied']))}</b>"),
+         "figures given with their own lower and upper limits in the file", "the file"],
+    ], wide=(1,), test_id="methods-table")
+    + "<ul>"
+    f"<li><b>Confidence level:</b> 95% unless an indicator asks for 99.8%; z = {z95!r} (95%) or"
+    f" {z998!r} (99.8%), the exact normal quantiles rather than 1.96 or 3.09.</li>"
+    "<li><b>Significance</b> (Fingertips' default comparison with the target):"
+    f" <b>{esc(sym['similar'])} similar</b> when the target lies within the interval, ends included;"
+    f" otherwise <b>{esc(sym['better'])} significantly better</b> or <b>{esc(sym['worse'])} significantly"
+    f" worse</b>, by the indicator's polarity ({esc(sym['higher'])} higher or {esc(sym['lower'])} lower where"
+    " neither is better). A figure with no interval is not compared. The status still follows the rule"
+    " above; GREY is given only by indicators that ask for it.</li>"
+    "<li><b>The county from its districts:</b> where the county has no figure of its own, its districts'"
+    " numerators and denominators are added up and the county's figure is worked out from the sums;"
+    " only when every district has both, otherwise NA naming the districts missing.</li>"
+    "<li><b>Windows:</b> an indicator with a window of N quarters sums the numerators and denominators of"
+    " the N quarters to the one shown (figures given as plain values are averaged); a quarter missing"
+    " gives NA. A population counts a quarter of the year's population for each quarter (person-years),"
+    " so a window of 4 quarters divides by one year's population.</li></ul>"
+    "<p class=\"rb-byline\">Sources: OHID Fingertips, Public Health Technical Guide (confidence intervals);"
+    " PHEindicatormethods R package, functions phe_proportion and phe_rate.</p></div>")
 
 st.subheader(f"Indicators ({len(cat.indicators)})")
 body = []
@@ -36,10 +83,10 @@ for ind in cat.indicators:
                           f" {esc(ui.number(ind.targets[y]))}</span>" for y in years)
     own = f"<br>({len(ind.area_targets)} areas have their own)" if ind.area_targets else ""
     body.append([
-        Html(f"<b>{esc(ind.id)}</b>"), ind.name, ui.unit_words(ind.unit), f"{ind.better} is better",
-        ", ".join(ind.levels), ui.band_words(cat.tolerance(ind), ind.unit),
+        Html(f"<b>{esc(ind.id)}</b>"), ind.name, ui.unit_words(ind.unit), ui.polarity(ind.better),
+        ui.measure_words(ind), ", ".join(ind.levels), ui.band_words(cat.tolerance(ind), ind.unit),
         "yes" if ind.grey_when_not_significant else "no", Html((targets or "none") + own), ind.description,
     ])
-st.html(ui.table(["Id", "Name", "Unit", "Polarity", "Measured for", "Amber band", "GREY if not significant",
-                  "Targets by financial year", "Description"], body, wide=(1, 8), nowrap=(0,),
-                 test_id="definitions"))
+st.html(ui.table(["Id", "Name", "Unit", "Polarity", "Figure", "Measured for", "Amber band",
+                  "GREY if not significant", "Targets by financial year", "Description"], body, wide=(9,),
+                 nowrap=(0,), test_id="definitions"))

@@ -69,7 +69,7 @@ def county_cell(r: data.Row) -> Html | str:
 
 def status_cell(r: data.Row) -> Html:
     due = ui.update_due(r["status"])
-    return Html(f"{chip(r['status'], ui.explain_title(r))}" + (f"<br>{due}" if due else ""))
+    return Html(ui.status_cell(r) + (f"<br>{due}" if due else ""))
 
 
 def trend_cell(r: data.Row) -> Html:
@@ -77,17 +77,19 @@ def trend_cell(r: data.Row) -> Html:
 
 
 body = [
-    [ui.indicator_cell(r, note=True), status_cell(r), ui.number(r["value"], r["unit"]),
+    [ui.indicator_cell(r, note=True), status_cell(r), ui.figure_cell(r, labelled=False),
      ui.number(r["target"], r["unit"]), ui.percent_off(r), county_cell(r), trend_cell(r),
      explain.why(r)]
     for r in rows
 ]
 first = quarters.label(ctx.qi - SPARK_QUARTERS + 1)
 st.html(ui.table(
-    ["Indicator", "Status", "Value", "Target", "% off target", f"{cat.county} (county)",
+    ["Indicator", "Status", "Value (confidence interval)", "Target", "% off target", f"{cat.county} (county)",
      f"Trend {first} to {ctx.quarter}", "Why this status"],
-    body, numeric=(2, 3, 4), wide=(0,), nowrap=(4, 5), test_id="district-table",
+    body, numeric=(2, 3, 4), wide=(0,), nowrap=(4,), cls="rb-why-col", test_id="district-table",
     caption=f"{ctx.area}, {ctx.quarter}: RED first, then AMBER; targets are {ctx.area}'s own where set."))
+if any(r["significance"] for r in rows):
+    st.caption(ui.SIGNIFICANCE_KEY)
 
 flagged = [r for r in rows if r["status"] in ui.NEEDS_UPDATE]
 if flagged:

@@ -36,8 +36,8 @@ if not cat.in_scope(ind, ctx.area):
 
 # Catalogue text is shown as text: a name or unit holding Markdown must not become a link or an image.
 st.title(ui.md_text(f"{ind.id} {ind.name}"))
-st.markdown(f"**{ui.md_text(area or 'Districts')}** · {ui.md_text(ui.unit_words(ind.unit))} · {ind.better} is"
-            f" better · amber band: within {ui.md_text(ui.band_words(tol, ind.unit))}")
+st.markdown(f"**{ui.md_text(area or 'Districts')}** · {ui.md_text(ui.unit_words(ind.unit))} ·"
+            f" {ui.polarity(ind.better)} · amber band: within {ui.md_text(ui.band_words(tol, ind.unit))}")
 
 if ctx.qi is None:
     st.info("No figures are loaded yet, so there is no trend to draw.")
@@ -73,16 +73,20 @@ if ctx.qi is not None and ind.at_district and cat.districts:
     areas = data.rows(ctx.snap, [ctx.qi], indicators=[ind.id])
     areas.sort(key=lambda r: (r["level"] != "county", ui.SEVERITY[r["status"]], r["area"]))
     st.html(ui.table(
-        ["Area", "Status", "Value", "Target", "% off target", "Since last quarter", "Why"],
+        ["Area", "Status", "Value", ui.ci_heading(ind.confidence, ind.measure), "Target", "Significance",
+         "% off target", "Since last quarter", "Why"],
         [[r["area"] + (" (county)" if r["level"] == "county" else ""), chip(r["status"]),
-          ui.number(r["value"], r["unit"]), ui.number(r["target"], r["unit"]), ui.percent_off(r),
-          ui.direction(r["direction"]), explain.why(r)] for r in areas],
-        numeric=(2, 3, 4), wide=(6,), nowrap=(4, 5), test_id="compare",
-        caption="County first, then districts RED first; each against its own target."))
+          ui.number(r["value"], r["unit"]), ui.ci_range(r), ui.number(r["target"], r["unit"]),
+          ui.significance(r, short=False) or "–", ui.percent_off(r), ui.direction(r["direction"]),
+          explain.why(r)] for r in areas],
+        numeric=(2, 3, 4, 6), wide=(8,), nowrap=(3, 6, 7), test_id="compare",
+        caption="County first, then districts RED first; each against its own target. Significance: "
+                + ui.SIGNIFICANCE_KEY))
     if any(r["value"] is not None for r in areas):
         left, _ = st.columns([3, 1])
+        whiskers = ", whiskers the confidence intervals" if any(r["ci_lower"] is not None for r in areas) else ""
         left.plotly_chart(charts.compare(areas, title=f"{ind.id} by area, {ctx.quarter}: bars are"
-                                         " values, black ticks the targets"), key="compare")
+                                         f" values, black ticks the targets{whiskers}"), key="compare")
 
 if ctx.qi is not None and area is not None:
     notes.section(notes.Notes(ctx.snap.db, area, ctx.qi, ind.id), ind.id, key="indicator")
@@ -101,7 +105,9 @@ if years:
 else:
     st.warning(f"{ui.md_text(ind.id)} has no targets in the catalogue, so it has no status (NA).")
 st.markdown(
-    f"- **Unit:** {ui.md_text(ui.unit_words(ind.unit))}\n- **Polarity:** {ind.better} is better\n"
+    f"- **Unit:** {ui.md_text(ui.unit_words(ind.unit))}\n- **Polarity:** {ui.polarity(ind.better)}\n"
+    f"- **Figure:** {ui.md_text(ui.measure_words(ind))}\n"
+    f"- **Confidence interval:** {ui.md_text(ui.method_words(ind))}; see Definitions, Methods\n"
     f"- **Amber band:** worse than target by no more than {ui.md_text(ui.band_words(tol, ind.unit))};"
     " beyond it is RED\n"
     f"- **Measured for:** {', '.join(ind.levels)}"

@@ -53,21 +53,25 @@ for r in current:
     moved = ui.movement(by_key.get((r["indicator"], ctx.qi - 1)), r)
     grid.append([ui.indicator_cell(r), *[ui.value_cell(by_key[(r["indicator"], q)]) for q in recent], moved])
 st.html(ui.table(header, grid, test_id="status-grid", nowrap=range(1, 6),
-                 caption="Status by quarter, oldest first; each cell shows the status and the figure."))
+                 caption="Status by quarter, oldest first; each cell shows the status, the figure and, where"
+                         " it has a confidence interval, whether it differs significantly from the target."))
+if any(r.get("significance") for r in county_rows):
+    st.caption(ui.SIGNIFICANCE_KEY)
 
 st.subheader("Numerical breakdown")
 body = [
-    [ui.indicator_cell(r, note=True), ui.number(r["value"], r["unit"]), ui.number(r["target"], r["unit"]),
-     ui.shortfall(r), ui.percent_off(r), chip(r["status"], ui.explain_title(r)),
+    [ui.indicator_cell(r, note=True), ui.figure_cell(r, labelled=False), ui.number(r["target"], r["unit"]),
+     ui.shortfall(r), ui.percent_off(r), ui.status_cell(r),
      ui.direction(r["direction"]), ui.direction(r["direction_year"]),
      chip(r["reported_status"]) if r["reported_status"] else "–"]
     for r in current
 ]
 st.html(ui.table(
-    ["Indicator (and the note with the figure)", "Value", "Target", "Shortfall", "% off target", "Status",
-     "Since last quarter", "Since a year ago", "Reported status"],
-    body, numeric=(1, 2, 3, 4), nowrap=(3, 4, 6, 7), test_id="breakdown",
-    caption=f"{ctx.quarter}; shortfall and % off are against the target (positive is worse)."))
+    ["Indicator (and the note with the figure)", "Value (confidence interval)", "Target", "Shortfall",
+     "% off target", "Status", "Since last quarter", "Since a year ago", "Reported status"],
+    body, numeric=(1, 2, 3, 4), nowrap=(3, 4, 5, 6, 7), test_id="breakdown",
+    caption=f"{ctx.quarter}; shortfall and % off are against the target (positive is worse). Under each"
+            " value, its confidence interval: the range the true figure is likely to lie in."))
 
 # A grid a board can read: at national scale (hundreds of districts and indicators) it keeps the
 # first indicators and the districts with the most RED and AMBER, and says so.
@@ -95,7 +99,8 @@ if district_ids and cat.districts:
         body.append([d, *[ui.value_cell(cells[(d, i)]) for i in district_ids]])
     st.html(ui.table(head, body, test_id="district-grid",
                      caption=f"District-level indicators, {ctx.quarter}, against each district's own"
-                             " target."))
+                             " target; ≈ similar, ▼▲ better, ▲▼ worse: against the target, allowing for"
+                             " chance."))
     if len(district_ids) < len(all_district_ids) or len(grid_districts) < len(cat.districts):
         st.caption(f"Showing {len(district_ids)} of {len(all_district_ids)} district-level indicators and the"
                    f" {len(grid_districts)} of {len(cat.districts)} districts with the most RED and AMBER;"

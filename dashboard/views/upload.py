@@ -12,6 +12,7 @@ import streamlit as st
 from dashboard import auth, state, ui
 from pipelines.ingest import loading, reader
 from pipelines.ingest.validate import CHECKING, plural
+from pipelines.present import explain
 from pipelines.rules import status
 from pipelines.storage import analysts, store
 
@@ -153,15 +154,18 @@ if uploaded is not None and analyst is not None:
                 st.markdown("**Revised values (old → new)**")
                 st.html(ui.table(["Indicator", "Area", "Quarter", "Old value", "New value",
                                   "Note with the new value"],
-                                 [(r["indicator"], r["area"], r["quarter"], ui.number(r["old_value"]),
-                                   ui.number(r["new_value"]), r["new_note"]) for r in preview.revisions],
+                                 [(r["indicator"], r["area"], r["quarter"],
+                                   explain.given(r["old_value"], r["old_numerator"], r["old_denominator"]),
+                                   explain.given(r["new_value"], r["new_numerator"], r["new_denominator"]),
+                                   r["new_note"]) for r in preview.revisions],
                                  numeric=(3, 4), wide=(5,), nowrap=(2,), test_id="revisions",
                                  caption=_units([r["indicator"] for r in preview.revisions])))
             if preview.new_rows:
                 with st.expander(f"New rows ({preview.added}"
                                  f"{', first ' + str(PREVIEW_ROWS) if preview.added > PREVIEW_ROWS else ''})"):
                     st.html(ui.table(["Indicator", "Area", "Quarter", "Value", "Reported status", "Note"],
-                                     [(r["indicator"], r["area"], r["quarter"], ui.number(r["value"]),
+                                     [(r["indicator"], r["area"], r["quarter"],
+                                       explain.given(r["value"], r["numerator"], r["denominator"]),
                                        r["reported_status"], r["note"]) for r in preview.new_rows],
                                      numeric=(3,), wide=(5,), nowrap=(2,), test_id="new-rows",
                                      caption=_units([r["indicator"] for r in preview.new_rows])))

@@ -215,12 +215,14 @@ def load(
         step(2)
         revisions = store.records(con.execute(f"""
             SELECT s.indicator, s.area, s.quarter, o.value AS old_value, s.value AS new_value,
+                   o.numerator AS old_numerator, s.numerator AS new_numerator,
+                   o.denominator AS old_denominator, s.denominator AS new_denominator,
                    o.reported_status AS old_reported_status, s.reported_status AS new_reported_status,
                    o.note AS old_note, s.note AS new_note
             FROM staged s JOIN observations o USING (indicator, area, qi)
             WHERE s.change = 'revised' ORDER BY s.indicator, s.area, s.qi LIMIT {int(detail_limit)}"""))
         new_rows = store.records(con.execute(f"""
-            SELECT indicator, area, quarter, value, reported_status, note FROM staged
+            SELECT indicator, area, quarter, value, numerator, denominator, reported_status, note FROM staged
             WHERE change = 'added' ORDER BY indicator, area, qi LIMIT {int(detail_limit)}"""))
         record_load(con, load_id, "load", upload.name, upload.sha256, analyst, counts)
         step(3)

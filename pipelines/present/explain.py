@@ -20,6 +20,17 @@ def number(x: float | None, unit: str = "") -> str:
     return f"{text}{unit}" if unit == "%" else text
 
 
+def given(value: float | None, numerator: float | None = None, denominator: float | None = None) -> str:
+    """What a row gives: its figure, else its counts ('55 of 356', '995 counted'), else '–'."""
+    if value is not None:
+        return number(value)
+    if numerator is not None and denominator is not None:
+        return f"{number(numerator)} of {number(denominator)}"
+    if numerator is not None:
+        return f"{number(numerator)} counted"
+    return "–"
+
+
 def percent(x: float | None) -> str:
     return "–" if x is None else f"{x:.1f}%"
 

@@ -2,7 +2,8 @@
 
 The dashboard draws with plotly; the pack must be one self-contained file that prints,
 and the engine does not import plotly, so its chart is plain SVG: value by quarter, the
-target line, the amber band shaded, and each point marked by its status symbol.
+target line, the amber band shaded, each point marked by its status symbol and, where the
+figure has a confidence interval, a whisker from its lower to its upper limit.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def trend(rows: list[dict[str, Any]], unit: str) -> str:
     values = [r["value"] for r in rows if r["value"] is not None]
     bounds = values + [r["target"] for r in rows if r["target"] is not None]
     bounds += [r["band_edge"] for r in rows if r["band_edge"] is not None]
+    whiskers = [(i, r["ci_lower"], r["ci_upper"]) for i, r in enumerate(rows) if _has_interval(r)]
+    bounds += [v for _, lo_, hi_ in whiskers for v in (lo_, hi_)]
     if not values:
         return '<p class="muted">No figures to chart.</p>'
     lo, hi = min(bounds), max(bounds)
@@ -90,6 +93,8 @@ def trend(rows: list[dict[str, Any]], unit: str) -> str:
     for points in (s for s in segments if s):
         parts.append('<polyline fill="none" stroke="#0072B2" stroke-width="2" points="'
                      + " ".join(f"{px:.1f},{py:.1f}" for px, py in points) + '"/>')
+    for i, lower, upper in whiskers:  # under the markers, so each point stays legible
+        parts.append(whisker(x(i), y(lower), y(upper)))
     for i, r in enumerate(rows):
         if r["value"] is not None:
             parts.append(marker(r["status"], x(i), y(r["value"])))
@@ -102,13 +107,37 @@ def trend(rows: list[dict[str, Any]], unit: str) -> str:
     if last is not None:  # the figure the board is reading, written beside its point
         parts.append(f'<text x="{x(last) + 9:.1f}" y="{y(rows[last]["value"]) + 4:.1f}" font-weight="bold">'
                      f'{escape(number(rows[last]["value"], unit))}</text>')
-    parts.append(_legend([r["status"] for r in rows if r["value"] is not None]))
+    parts.append(_legend([r["status"] for r in rows if r["value"] is not None],
+                         _interval_label([rows[i] for i, _, _ in whiskers])))
     parts.append("</svg>")
     return "".join(parts)
 
 
-def _legend(statuses: list[str]) -> str:
-    """Drawn, not typed: the target's dashes, the band's shade and the markers that appear."""
+def _has_interval(r: dict[str, Any]) -> bool:
+    return r["value"] is not None and r.get("ci_lower") is not None and r.get("ci_upper") is not None
+
+
+def whisker(x: float, y_lower: float, y_upper: float, cap: float = 4.0) -> str:
+    """A confidence interval: a vertical line from the lower to the upper limit, capped at both ends."""
+    style = 'stroke="#333" stroke-width="1.3"'
+    return (f'<path class="whisker" d="M{x:.1f},{y_lower:.1f} L{x:.1f},{y_upper:.1f}'
+            f' M{x - cap:.1f},{y_lower:.1f} L{x + cap:.1f},{y_lower:.1f}'
+            f' M{x - cap:.1f},{y_upper:.1f} L{x + cap:.1f},{y_upper:.1f}" fill="none" {style}/>')
+
+
+def _interval_label(rows: list[dict[str, Any]]) -> str:
+    """'95% CI' for intervals from counts at one level; 'CI' otherwise (supplied, or mixed); '' for none."""
+    if not rows:
+        return ""
+    levels = {r.get("confidence") for r in rows if r.get("ci_method") != "supplied"}
+    if len(levels) == 1 and all(r.get("ci_method") != "supplied" for r in rows) and None not in levels:
+        return f"{levels.pop():g}% CI"
+    return "CI"
+
+
+def _legend(statuses: list[str], interval: str = "") -> str:
+    """Drawn, not typed: the target's dashes, the band's shade, the markers that appear and, when
+    any point has one, the confidence interval's whisker."""
     y = TOP - 14
     parts = [f'<line x1="{LEFT}" x2="{LEFT + 22}" y1="{y}" y2="{y}" stroke="#333" stroke-dasharray="5,3"'
              ' stroke-width="1.5"/>',
@@ -121,4 +150,7 @@ def _legend(statuses: list[str]) -> str:
         parts.append(marker(status, at, y))
         parts.append(f'<text x="{at + 9}" y="{y + 4}">{status}</text>')
         at += 28 + 7.5 * len(status)
+    if interval:
+        parts.append(whisker(at, y + 6, y - 6, 3))
+        parts.append(f'<text x="{at + 8}" y="{y + 4}">{escape(interval)}</text>')
     return "".join(parts)

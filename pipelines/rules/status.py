@@ -145,7 +145,8 @@ FROM (SELECT *,
 
 def direction(earlier: str) -> str:
     """improving / worsening / no change from the value in column ``earlier`` to ``value``, by
-    polarity (higher / lower when neither is better); NULL when either is missing. Written once, for every comparison over time."""
+    polarity (higher / lower when neither is better); NULL when either is missing. Written once,
+    for every comparison over time."""
     e = ident(earlier)
     return ("CASE WHEN value IS NULL OR " + e + " IS NULL THEN NULL"
             " WHEN round(value - " + e + ", 9) = 0 THEN 'no change'"

@@ -54,12 +54,13 @@ def test_overview_to_district_red_first_then_switch_quarter_and_back(
     expect(page.get_by_role("heading", name="2009/10 Q4", exact=True)).to_be_visible(timeout=TIMEOUT)
     wait_idle(page)
     assert "area=Chesterfield" in page.url
-    # Chesterfield 2009/10 Q4 (lower is better, band 5% of the target): NI 16 15.91 against 14.6 is
-    # 1.31 worse, 9.0% > 5% → RED; NI 20 10.19 against 9.8 is 0.39 worse, 4.0% ≤ 5% → AMBER.
+    # Chesterfield 2009/10 Q4 (lower is better, band 5% of the target): NI 16 15.48 against 14.6 is
+    # 0.88 worse, 6.0% > 5% → RED; NI 20 10.15 against 9.8 is 0.35 worse, 3.6% ≤ 5% → AMBER. Under each
+    # figure, its 95% confidence interval (Byar's method, from the crimes and the population).
     assert statuses(page, "district-table") == [("NI 16", "RED"), ("NI 20", "AMBER")]
     figures = page.locator('table[data-testid="district-table"] tbody tr')
-    expect(figures.nth(0).locator("td").nth(2)).to_have_text("15.91")
-    expect(figures.nth(1).locator("td").nth(2)).to_have_text("10.19")
+    expect(figures.nth(0).locator("td").nth(2)).to_have_text(re.compile(r"^15\.48\s*14\.72 to 16\.26$"))
+    expect(figures.nth(1).locator("td").nth(2)).to_have_text(re.compile(r"^10\.15\s*9\.54 to 10\.79$"))
     shoot(page, artifacts / "district-chesterfield-2009-10-Q4.png")
 
     page.go_back()
@@ -80,8 +81,9 @@ def test_a_link_opens_exactly_that_view(page: Page, server: str, artifacts: Path
     page.get_by_role("link", name="NI 20 (RED)").click()
     expect(page).to_have_url(re.compile(r"/indicator\?.*indicator=NI\+20"), timeout=TIMEOUT)
     expect(page.locator(".rb-why")).to_contain_text(
-        "7.44 against a target of 6.2, lower is better: 1.24 worse, 20.0% of the target, beyond the 5%"
-        " band → RED", timeout=TIMEOUT)
+        "7.44 per 1,000 population (95% CI 6.89 to 8.02, 683 ÷ 91,804 × 1,000): significantly worse than the"
+        " target of 6.2, lower is better: 1.24 worse, 20.0% of the target, beyond the 5% band → RED",
+        timeout=TIMEOUT)
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=TIMEOUT)
     expect(page.locator(".js-plotly-plot").first).to_contain_text("per 1,000 population")
     wait_idle(page)
@@ -91,3 +93,25 @@ def test_a_link_opens_exactly_that_view(page: Page, server: str, artifacts: Path
     expect(page.locator('table[data-testid="definitions"]')).to_contain_text("LI 2", timeout=TIMEOUT)
     wait_idle(page)
     shoot(page, artifacts / "definitions.png")
+
+
+def test_indicator_with_intervals_draws_error_bars(page: Page, server: str, artifacts: Path) -> None:
+    """NI 32 is a proportion of counts (55 of 356 in 2010/11 Q1): each quarter's Wilson interval is an
+    error bar on the trend; NI 1, a figure as given with no interval, has none."""
+    page.goto(server + "/indicator?indicator=NI+32&quarter=2010/11+Q1")
+    expect(page.locator(".rb-why")).to_contain_text("(95% CI 12.07 to 19.57, 55 of 356): significantly worse than"
+                                                    " the target of 27", timeout=TIMEOUT)
+    trend = page.locator(".js-plotly-plot").first
+    expect(trend).to_be_visible(timeout=TIMEOUT)
+    expect(trend).to_contain_text("95% confidence interval")  # the legend names the whiskers
+    bars = trend.locator("g.errorbar path.yerror")
+    expect(bars).to_have_count(9, timeout=TIMEOUT)  # one for each sample quarter
+    assert all((bars.nth(i).get_attribute("d") or "").startswith("M") for i in range(bars.count()))
+    wait_idle(page)
+    shoot(page, artifacts / "indicator-ni32-intervals.png")
+
+    page.goto(server + "/indicator?indicator=NI+1&quarter=2010/11+Q1")
+    expect(page.locator(".rb-why")).to_contain_text("74.1 against a target of 76.8", timeout=TIMEOUT)
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=TIMEOUT)
+    wait_idle(page)
+    expect(page.locator(".js-plotly-plot").first.locator("g.errorbar path.yerror")).to_have_count(0)

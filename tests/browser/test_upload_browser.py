@@ -52,22 +52,22 @@ def test_sign_in_check_preview_commit_see_it_everywhere_and_undo(
     changed = row(page, "status-changes", "NI 20", "Chesterfield")
     expect(changed).to_contain_text(re.compile(r"AMBER\s*→\s*\S*\s*RED"), timeout=TIMEOUT)
     revised = row(page, "revisions", "NI 20", "Chesterfield").locator("td")
-    expect(revised.nth(3)).to_have_text("9.79")
-    expect(revised.nth(4)).to_have_text("10.4")
+    expect(revised.nth(3)).to_have_text("995 counted")
+    expect(revised.nth(4)).to_have_text("1,057 counted")
     shoot(page, artifacts / "upload-preview.png")
 
     page.get_by_role("button", name="Commit revision.csv").click()
     wait_idle(page)
-    expect(main(page)).to_contain_text(re.compile(r"Committed revision\.csv as load 10: 1 rows? added, 1 revised,"
+    expect(main(page)).to_contain_text(re.compile(r"Committed revision\.csv as load 11: 1 rows? added, 1 revised,"
                                                   r" 1 unchanged"), timeout=TIMEOUT)
     latest = row(page, "loads").first
     expect(latest).to_contain_text("revision.csv")
     expect(latest).to_contain_text(ANALYST)
-    expect(latest.locator("td").first).to_have_text("10")
+    expect(latest.locator("td").first).to_have_text("11")
     # the undo offers the load just made, and its button says so
     expect(page.get_by_role("combobox", name="Load to undo")).to_have_value(
-        re.compile(f"^Load 10: revision.csv, by {ANALYST}"))
-    expect(page.get_by_role("button", name="Undo load 10")).to_be_visible()
+        re.compile(f"^Load 11: revision.csv, by {ANALYST}"))
+    expect(page.get_by_role("button", name="Undo load 11")).to_be_visible()
     shoot(page, artifacts / "upload-committed.png")
 
     # The new figure on the Overview's district grid, then on Chesterfield's own page.
@@ -83,11 +83,11 @@ def test_sign_in_check_preview_commit_see_it_everywhere_and_undo(
 
     go(page, "Upload")
     expect(main(page)).to_contain_text(f"Signed in as {ANALYST}", timeout=TIMEOUT)
-    page.get_by_role("button", name="Undo load 10").click()
+    page.get_by_role("button", name="Undo load 11").click()
     wait_idle(page)
-    expect(main(page)).to_contain_text("Load 10 undone (recorded as load 11); 1 earlier value",
+    expect(main(page)).to_contain_text("Load 11 undone (recorded as load 12); 1 earlier value",
                                        timeout=TIMEOUT)
-    expect(row(page, "loads").first.locator("td").first).to_have_text("11")
+    expect(row(page, "loads").first.locator("td").first).to_have_text("12")
 
     go(page, "Overview")
     expect(row(page, "district-grid", "Chesterfield")).to_contain_text("9.79", timeout=TIMEOUT)
