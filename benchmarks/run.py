@@ -43,11 +43,11 @@ TREND_INDICATOR = "BI 001"
 
 # The baseline's status query, written by hand: the same joins as the engine's (the
 # observation, the area's own target else the default one, the previous quarter and the
-# same quarter a year earlier) and the same rule, over the tables generate.py left in
-# the database as the baseline's catalogue.
+# same quarter a year earlier), the same rule, and since issue 10 the same interval, significance and
+# count columns (the benchmark data has supplied intervals only), over the tables generate.py left in
 BARE_STATUS_SQL = """
 WITH j AS (
-    SELECT o.indicator, o.area, o.quarter, o.value, o.lower, o.upper,
+    SELECT o.indicator, o.area, o.quarter, o.value, o.lower, o.upper, o.numerator, o.denominator,
         i.better, i.band_kind, i.band, i.grey, i.ind_pos,
         coalesce(own.target, dflt.target) AS target, p.value AS prev, y.value AS year_ago
     FROM observations o
@@ -77,7 +77,13 @@ SELECT indicator, area, quarter, value, target, shortfall,
          WHEN (better = 'lower') = (value < prev) THEN 'improving' ELSE 'worsening' END AS direction,
     CASE WHEN value IS NULL OR year_ago IS NULL THEN NULL
          WHEN round(value - year_ago, 9) = 0 THEN 'no change'
-         WHEN (better = 'lower') = (value < year_ago) THEN 'improving' ELSE 'worsening' END AS direction_year
+         WHEN (better = 'lower') = (value < year_ago) THEN 'improving' ELSE 'worsening' END AS direction_year,
+    numerator, denominator, lower AS ci_lower, upper AS ci_upper,
+    CASE WHEN lower IS NOT NULL AND upper IS NOT NULL THEN 'supplied' END AS ci_method,
+    CASE WHEN lower IS NULL OR upper IS NULL OR target IS NULL OR value IS NULL THEN NULL
+         WHEN lower <= target AND target <= upper THEN 'similar'
+         WHEN (value < target) = (better = 'lower') THEN 'better' ELSE 'worse' END AS significance,
+    NULL AS aggregated_from
 FROM m
 ORDER BY ind_pos, area
 """
@@ -86,7 +92,8 @@ BARE_STATUS_PROGRAM = """
 import sys, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)
 rows = con.execute(sys.argv[2], {"qi": int(sys.argv[3])}).fetchall()
-print("indicator,area,quarter,value,target,shortfall,percent_off,status,direction,direction_year")
+print("indicator,area,quarter,value,target,shortfall,percent_off,status,direction,direction_year,numerator,"
+      "denominator,ci_lower,ci_upper,ci_method,significance,aggregated_from")
 print("\\n".join(",".join("" if v is None else str(v) for v in r) for r in rows))
 """
 
@@ -177,16 +184,18 @@ def check_same_statuses(m: dict, db: Path, qi: int) -> str:
 
     cat = config.load(m["config"])
     with store.connect(db, read_only=True) as con:
-        engine = {(r["indicator"], r["area"]): (r["status"], r["direction"], r["direction_year"])
+        engine = {(r["indicator"], r["area"]): (r["status"], r["direction"], r["direction_year"], r["ci_lower"],
+                                                r["ci_upper"], r["ci_method"], r["significance"])
                   for r in status.query(con, cat, [qi])}
-        bare = {(r[0], r[1]): (r[7], r[8], r[9]) for r in con.execute(BARE_STATUS_SQL, {"qi": qi}).fetchall()}
+        bare = {(r[0], r[1]): (r[7], r[8], r[9], r[12], r[13], r[14], r[15])
+                for r in con.execute(BARE_STATUS_SQL, {"qi": qi}).fetchall()}
     if engine != bare:
         diff = [k for k in engine if engine[k] != bare.get(k)][:5]
         raise SystemExit(f"the baseline disagrees with the engine ({len(engine)} vs {len(bare)} rows), e.g. {diff}")
     counts: dict[str, int] = {}
-    for s, _, _ in engine.values():
+    for s, *_ in engine.values():
         counts[s] = counts.get(s, 0) + 1
-    return f"{len(engine)} rows, identical statuses and directions: " + ", ".join(
+    return f"{len(engine)} rows, identical statuses, directions, intervals and significance: " + ", ".join(
         f"{k} {v}" for k, v in sorted(counts.items()))
 
 

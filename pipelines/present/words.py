@@ -19,7 +19,7 @@ from pipelines.catalogue.config import Catalogue
 from pipelines.present import export
 from pipelines.rules import status
 from pipelines.rules.codes import Reason
-from pipelines.rules.sql import Step, compose
+from pipelines.rules.sql import Step, bound, compose
 
 REASON_WORDS: dict[Reason, str] = {
     Reason.NO_DATA: "no data",
@@ -125,12 +125,12 @@ def reason_sql(code: str = '"reason_code"', qi: str = '"qi"', missing: str = '"m
 
 
 @functools.lru_cache(maxsize=16)
-def _status_csv_statement(columns: tuple[str, ...]) -> str:
+def _status_csv_statement(columns: tuple[str, ...], rule: tuple[Step, ...]) -> str:
     unknown = [c for c in columns if c != "reason" and c not in status.OUTPUT_COLUMNS]
     if unknown:
         raise ValueError(f"unknown status columns: {sorted(unknown)}")
     steps = (
-        *status.STEPS,
+        *rule,
         Step("worded", "SELECT *, " + reason_sql() + " AS reason FROM output"),
         *export.csv_steps("worded", columns, status.ORDER),
     )
@@ -149,6 +149,7 @@ def status_csv(
     30,000 rows, fetching every cell into Python and checking it took longer than the query."""
     if not quarter_indexes:
         return export.sql_lines_text(columns, [])
-    result = con.execute(_status_csv_statement(tuple(columns)),
-                         status.parameters(catalogue, quarter_indexes, areas, indicators, asked_years_only=True))
+    sql = _status_csv_statement(tuple(columns), status.steps_for(catalogue, indicators))
+    result = con.execute(sql, bound(sql, status.parameters(catalogue, quarter_indexes, areas, indicators,
+                                                           asked_years_only=True)))
     return export.sql_lines_text(columns, result.fetchall())

@@ -132,3 +132,18 @@ SELECT * FROM window_figures""", "every figure, windowed where the catalogue say
 
 STEPS = (NEEDED_QUARTERS, OBSERVED, OWN, FIGURED, DISTRICT_COUNTS, AGGREGATES, BASE, WINDOWED,
          WINDOW_FIGURES, FIGURES)
+
+# When no indicator asked about has counts or a window, every figure is the row's own: the same
+# columns, without the steps that would find nothing to add up (a national catalogue of values
+# would otherwise pay for them on every question).
+AS_GIVEN = Step("figures", """
+SELECT indicator, area, qi, value, lower, upper, numerator, denominator, reported_status, note,
+    false AS has_counts, NULL::INTEGER AS aggregated_from, NULL::VARCHAR AS missing,
+    NULL::VARCHAR AS figure_code
+FROM observed""", "every figure, as given")
+PLAIN_STEPS = (OBSERVED, AS_GIVEN)
+
+
+def needed(counted: bool, windowed: bool) -> tuple[Step, ...]:
+    """The steps for indicators with counts or windows, or the plain ones when none has either."""
+    return STEPS if counted or windowed else PLAIN_STEPS

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 _IDENT = re.compile(r"[a-z_][a-z0-9_]*")
+_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 
 
 def ident(name: str) -> str:
@@ -81,3 +83,10 @@ def compose(steps: Sequence[Step], select: Sequence[str] | None, order_by: Seque
     if order_by:
         text += "\nORDER BY " + ", ".join(ident(c) for c in order_by)
     return text
+
+
+def bound(sql: str, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The parameters ``sql`` names: DuckDB refuses a named parameter a statement does not use,
+    and a query's steps vary with the catalogue (a catalogue of values has no counts to add up)."""
+    used = set(_PARAMETER.findall(sql))
+    return {name: value for name, value in parameters.items() if name in used}

@@ -29,7 +29,7 @@ import duckdb
 from pipelines.catalogue.config import Catalogue
 from pipelines.rules import codes, figures, intervals
 from pipelines.rules.codes import REASON_STATUS
-from pipelines.rules.sql import Column, Step, cases, columns_step, compose, ident
+from pipelines.rules.sql import Column, Step, bound, cases, columns_step, compose, ident
 
 STATUSES = tuple(s.word for s in codes.STATUSES)  # the words the query returns
 
@@ -193,11 +193,17 @@ OUTPUT = (
 ORDER = ("ind_pos", "area_pos", "qi")
 OUTPUT_COLUMNS = tuple(c.name for c in OUTPUT if c.name not in ORDER[:2])
 
-STEPS: tuple[Step, ...] = (
-    *CATALOGUE, *figures.STEPS, SCOPE, MEASURES, INTERVAL_METHODS, EXACT_POISSON, INTERVALS,
-    TARGETS_AND_BANDS, SIGNIFICANCE, GAPS, RATED, EARLIER, DIRECTIONS,
-    columns_step("output", OUTPUT, "directions"),
-)
+def steps(counted: bool = True, windowed: bool = True) -> tuple[Step, ...]:
+    """The query's steps; without counts or windows among the indicators asked about, the figures
+    are the rows as given (``figures.needed``). The rule's steps are the same either way."""
+    return (
+        *CATALOGUE, *figures.needed(counted, windowed), SCOPE, MEASURES, INTERVAL_METHODS, EXACT_POISSON,
+        INTERVALS, TARGETS_AND_BANDS, SIGNIFICANCE, GAPS, RATED, EARLIER, DIRECTIONS,
+        columns_step("output", OUTPUT, "directions"),
+    )
+
+
+STEPS: tuple[Step, ...] = steps()
 
 
 @functools.lru_cache(maxsize=64)
@@ -208,6 +214,13 @@ def statement(columns: tuple[str, ...] | None = None, steps: tuple[Step, ...] = 
         if unknown:
             raise ValueError(f"unknown status columns: {sorted(unknown)}")
     return compose(steps, columns, ORDER, exclude=ORDER[:2])
+
+
+def steps_for(catalogue: Catalogue, indicators: list[str] | None = None) -> tuple[Step, ...]:
+    """The steps a question about ``indicators`` (default: all) of ``catalogue`` needs."""
+    wanted = set(indicators) if indicators else None
+    asked = [i for i in catalogue.indicators if wanted is None or i.id in wanted]
+    return steps(any(i.counted for i in asked), any((i.window or 1) > 1 for i in asked))
 
 
 # ---- the parameters --------------------------------------------------------------------------
@@ -325,11 +338,12 @@ def table(
     columns: Sequence[str] | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """The same rows as plain tuples, optionally only some columns (the CLI prints 30,000 rows)."""
-    sql = statement(tuple(columns) if columns else None)
+    sql = statement(tuple(columns) if columns else None, steps_for(catalogue, indicators))
     if not quarter_indexes:
         return list(columns or ()), []
     # The caller's connection, not a cursor: a preview asks inside its open transaction.
-    result = con.execute(sql, parameters(catalogue, quarter_indexes, areas, indicators, asked_years_only=True))
+    result = con.execute(sql, bound(sql, parameters(catalogue, quarter_indexes, areas, indicators,
+                                                    asked_years_only=True)))
     return [d[0] for d in result.description], result.fetchall()
 
 
