@@ -51,7 +51,7 @@ class Snapshot:
 
 @st.cache_resource(show_spinner=False)
 def _catalogue(path: str, mtime: float) -> config.Catalogue:
-    # Catalogue is frozen (pydantic, frozen=True), so sharing one object between sessions is safe.
+    # Catalogue is a frozen dataclass, so sharing one object between sessions is safe.
     return config.load(path)
 
 

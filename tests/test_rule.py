@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
@@ -216,8 +217,8 @@ def test_sql_matches_the_reference(memory_db: duckdb.DuckDBPyConnection, case: d
     targets = {} if case["target"] is None else {"2010/11": float(case["target"])}
     cat = catalogue_for(case["better"], tolerance, targets, grey=case["grey"])
     if case["own_target"] is not None:
-        ind = cat.indicators[0].model_copy(update={"area_targets": {"Dale": {2010: float(case["own_target"])}}})
-        cat = cat.model_copy(update={"indicators": (ind,)})
+        ind = dataclasses.replace(cat.indicators[0], area_targets={"Dale": {2010: float(case["own_target"])}})
+        cat = dataclasses.replace(cat, indicators=(ind,))
     f = (lambda d: None if d is None else float(d))  # noqa: E731
     memory_db.execute("DELETE FROM observations")
     memory_db.execute(

@@ -1,8 +1,9 @@
 """Validated catalogues kept between runs, so that a start does not parse and validate the YAML again.
 
 An entry is found by its key: the SHA-256 of the catalogue file's bytes together with ragboard's
-version and the source of the code that reads and validates a catalogue (``config.py`` and
-``quarters.py``), so a changed file, a new release or a changed rule never finds an old entry.
+version and the source of the code that reads and validates a catalogue (``config.py``,
+``quarters.py``, ``models.py`` and ``validation.py``), so a changed file, a new release or a
+changed rule never finds an old entry.
 An entry holds the validated catalogue as JSON (never a pickle: reading it runs no code) and the
 SHA-256 of that JSON; one that does not match, cannot be read or is not what ``config`` expects is
 ignored, and the file is read and validated as if there were no cache.
@@ -25,13 +26,13 @@ from pathlib import Path
 
 ENV = "RAGBOARD_CACHE"
 # The layout of an entry; raise it when the JSON that config writes changes shape.
-FORMAT = 2
+FORMAT = 3
 VERSION = "0.1.0"  # ragboard's version (pyproject.toml): a new release starts a new cache
 # An entry is far smaller than the 5 MB a catalogue may be; more than this is not one of ours.
 MAX_ENTRY_BYTES = 16 * 1024 * 1024
 _UNSAFE_MODE = stat.S_IWGRP | stat.S_IWOTH
 _HERE = Path(__file__).resolve().parent
-_CODE = (_HERE / "config.py", _HERE / "quarters.py")
+_CODE = (_HERE / "config.py", _HERE / "quarters.py", _HERE / "models.py", _HERE / "validation.py")
 _code_digest: str | None = None
 
 

@@ -21,25 +21,28 @@ import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pipelines.catalogue import cache
+
+# The catalogue's types live in models.py; importing them from here keeps working
+from pipelines.catalogue.models import (
+    CONFIDENCE_LEVELS,
+    MAX_WINDOW,
+    Catalogue,
+    Indicator,
+    Level,
+    Tolerance,
+    default_name,
 )
 
-from pipelines.catalogue import cache, quarters
+__all__ = ["CONFIDENCE_LEVELS", "MAX_WINDOW", "Catalogue", "ConfigError", "Indicator", "Level", "Tolerance",
+           "config_path", "default_name", "load", "parse", "parse_tolerance", "read_yaml", "suggest"]
 
 if TYPE_CHECKING:  # imported where a file is parsed: a catalogue from the cache never needs yaml
     import yaml
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "indicators.yaml"
-Level = Literal["county", "district"]
 
 # Limits that keep a hostile or mistaken file from exhausting the server's time and memory.
 # The largest real catalogue we plan for is national: ~350 areas x 40 indicators, each with
@@ -61,23 +64,6 @@ class ConfigError(Exception):
         self.path = str(path)
         self.problems = problems
         super().__init__(f"{path} has {len(problems)} problem(s):\n" + "\n".join(problems))
-
-
-@dataclass(frozen=True)
-class Tolerance:
-    """The amber band: a percentage of the target, or a plain number in the indicator's unit."""
-
-    kind: Literal["percent", "absolute"]
-    amount: float
-
-    def describe(self, unit: str = "") -> str:
-        if self.kind == "percent":
-            return f"{_num(self.amount)}% of the target"
-        return f"{_num(self.amount)} ({unit})" if unit else _num(self.amount)
-
-
-def _num(x: float) -> str:
-    return f"{x:g}"
 
 
 def _repr_limits() -> reprlib.Repr:
@@ -129,236 +115,6 @@ def parse_tolerance(value: Any) -> Tolerance:
         if match:
             return Tolerance("percent", _figure(float(match.group(1))))
     raise ValueError(f"must be a percentage such as '5%' or a plain number, got {_shown(value)}")
-
-
-def _year_targets(value: Any) -> dict[int, float]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ValueError("must map financial years to targets, e.g. {2010/11: 11.35}")
-    out: dict[int, float] = {}
-    written: dict[int, str] = {}
-    for year, target in value.items():
-        start = quarters.parse_year(str(year))
-        if start in out:  # '2010/11' and '2010 / 11' are two YAML keys but one year: which wins?
-            raise ValueError(f"'{year}' is the same financial year as '{written[start]}'; keep one")
-        out[start] = _figure(target, f"target for {year}")
-        written[start] = str(year)
-    return out
-
-
-# A financial year's targets, e.g. {2010/11: 11.35}, read by _year_targets
-YearTargets = Annotated[dict[int, float], BeforeValidator(_year_targets)]
-
-
-class _Strict(BaseModel):
-    # defer_build: the validator is built on the first validation, which a cached catalogue never needs
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
-
-
-Measure = Literal["value", "rate", "proportion"]
-Better = Literal["lower", "higher", "neither"]
-# The confidence levels intervals are computed at, as Fingertips offers them
-CONFIDENCE_LEVELS = (95.0, 99.8)
-# A window longer than ten years of quarters is a typing slip, and every status would be NA
-MAX_WINDOW = 40
-
-
-def _confidence(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or float(value) not in CONFIDENCE_LEVELS:
-        raise ValueError(f"must be 95 or 99.8 (per cent), got {_shown(value)}")
-    return float(value)
-
-
-class Indicator(_Strict):
-    id: str = Field(min_length=1)
-    name: str = Field(min_length=1)
-    unit: str = ""
-    better: Better
-    # How the figure is made: as given (value), or numerator / denominator x per (rate, proportion)
-    measure: Measure = "value"
-    per: float | None = None  # the multiplier: 100 for a percentage, 1000, 100000
-    confidence: float = 95.0  # of the intervals computed from counts
-    window: int | None = Field(default=None, ge=1, le=MAX_WINDOW)  # quarters summed into each figure
-    denominator: Literal["population"] | None = None  # from the populations table, not the rows
-    levels: tuple[Level, ...] = ("county",)
-    amber_tolerance: Tolerance | None = None
-    grey_when_not_significant: bool = False
-    description: str = ""
-    targets: YearTargets = Field(default_factory=dict)
-    # each area's targets validated as an item, so a problem's path ends in the area's name
-    area_targets: dict[str, YearTargets] = Field(default_factory=dict)
-
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, defer_build=True)
-
-    @field_validator("amber_tolerance", mode="before")
-    @classmethod
-    def _tolerance(cls, value: Any) -> Tolerance | None:
-        return None if value is None else parse_tolerance(value)
-
-    @field_validator("area_targets", mode="before")
-    @classmethod
-    def _area_targets(cls, value: Any) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise ValueError("must map area names to {financial year: target}")
-        out: dict[str, Any] = {}
-        for area, years in value.items():
-            if str(area) in out:  # e.g. the keys 1 and '1': both name area '1'
-                raise ValueError(f"the area '{area}' is listed twice; keep one")
-            out[str(area)] = years
-        return out
-
-    @field_validator("levels", mode="before")
-    @classmethod
-    def _levels(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return (value,)
-        if isinstance(value, list) and not value:
-            raise ValueError("must name at least one of county, district")
-        return value
-
-    @field_validator("per", mode="before")
-    @classmethod
-    def _per(cls, value: Any) -> float | None:
-        if value is None:
-            return None
-        per = _figure(value)
-        if per <= 0:
-            raise ValueError(f"must be a positive multiplier such as 100, 1000 or 100000, got {_shown(value)}")
-        return per
-
-    @field_validator("confidence", mode="before")
-    @classmethod
-    def _confidence_level(cls, value: Any) -> float:
-        return _confidence(value)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_per(cls, data: Any) -> Any:
-        # a proportion is a percentage unless it says otherwise
-        if isinstance(data, dict) and data.get("measure") == "proportion" and data.get("per") is None:
-            return {**data, "per": 100}
-        return data
-
-    @model_validator(mode="after")
-    def _counted(self) -> Indicator:
-        problems = []
-        if self.measure == "value":
-            problems += [f"{key}: applies to a rate or a proportion; add 'measure: rate' or 'measure: proportion',"
-                         f" or remove {key}" for key in ("per", "denominator")
-                         if getattr(self, key) is not None]
-        elif self.per is None:
-            problems.append("per: a rate needs its multiplier, e.g. 'per: 1000' for a rate per 1,000 population")
-        if self.better == "neither" and self.grey_when_not_significant:
-            problems.append("grey_when_not_significant: an indicator with 'better: neither' is not rated,"
-                            " so it never turns GREY; remove one of them")
-        if problems:
-            raise ValueError("\n".join(problems))
-        return self
-
-    @property
-    def at_district(self) -> bool:
-        return "district" in self.levels
-
-    @property
-    def counted(self) -> bool:
-        """A figure made from a numerator and a denominator (a rate or a proportion)."""
-        return self.measure != "value"
-
-    @property
-    def rated(self) -> bool:
-        """False for 'better: neither': monitored, never given a colour."""
-        return self.better != "neither"
-
-    @property
-    def multiplier(self) -> float:
-        return self.per if self.per is not None else 1.0
-
-
-def default_name(county: str) -> str:
-    """The board's name when the catalogue gives none."""
-    return f"{county} Safer Communities Board"
-
-
-class Catalogue(_Strict):
-    # The board's name, as the pages and the pack print it; default_name(county) when not given
-    name: str = Field(default="", min_length=1)
-    county: str = Field(min_length=1)
-    districts: tuple[str, ...] = ()
-    amber_tolerance: Tolerance = Tolerance("percent", 5.0)
-    indicators: tuple[Indicator, ...]
-
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, defer_build=True)
-
-    @field_validator("amber_tolerance", mode="before")
-    @classmethod
-    def _tolerance(cls, value: Any) -> Tolerance:
-        return parse_tolerance(value)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _default_name(cls, data: Any) -> Any:
-        # an older catalogue has no name: the board is named after its county
-        if isinstance(data, dict) and "name" not in data and isinstance(data.get("county"), str):
-            return {"name": default_name(data["county"]), **data}
-        return data
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = " ".join(value.split())  # one line, however it was written
-            if not value:
-                raise ValueError("must not be blank; leave the key out to use '<county> Safer Communities Board'")
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> Catalogue:
-        problems: list[str] = []
-        seen: set[str] = set()
-        areas = {self.county, *self.districts}
-        if len(set(self.districts)) != len(self.districts):
-            problems.append("districts: a district is listed twice")
-        if self.county in self.districts:
-            problems.append(f"districts: '{self.county}' is the county; a district needs a name of its own")
-        for i, ind in enumerate(self.indicators):
-            where = f"indicators[{i}] ({ind.id})"
-            if ind.id in seen:
-                problems.append(f"{where}.id: '{ind.id}' is defined twice")
-            seen.add(ind.id)
-            for area in ind.area_targets:
-                if area not in areas:
-                    problems.append(
-                        f"{where}.area_targets: unknown area '{area}'{suggest(area, areas)}"
-                    )
-                elif area != self.county and not ind.at_district:
-                    problems.append(
-                        f"{where}.area_targets: '{area}' is a district but levels has no district"
-                    )
-        if problems:
-            raise ValueError("\n".join(problems))
-        return self
-
-    @property
-    def areas(self) -> tuple[str, ...]:
-        return (self.county, *self.districts)
-
-    def indicator(self, indicator_id: str) -> Indicator:
-        for ind in self.indicators:
-            if ind.id == indicator_id:
-                return ind
-        raise KeyError(indicator_id)
-
-    def tolerance(self, ind: Indicator) -> Tolerance:
-        return ind.amber_tolerance or self.amber_tolerance
-
-    def level(self, area: str) -> Level:
-        return "county" if area == self.county else "district"
-
-    def in_scope(self, ind: Indicator, area: str) -> bool:
-        return self.level(area) in ind.levels
 
 
 def suggest(name: str, known: Any) -> str:
@@ -620,59 +376,10 @@ def _ident(item: yaml.Node) -> str:
 
 
 def parse(raw: Any, path: str | Path = "indicators.yaml") -> Catalogue:
-    if not isinstance(raw, dict):
-        raise ConfigError(path, ["the file must be a mapping with county, districts and indicators"])
-    try:
-        return Catalogue.model_validate(raw)
-    except ValidationError as exc:
-        raise ConfigError(path, _problems(exc, raw)) from None
-
-
-def _problems(exc: ValidationError, raw: dict[str, Any]) -> list[str]:
-    """One sentence per problem, at most MAX_PROBLEMS of them (then a count of the rest)."""
-    problems: list[str] = []
-    for err in exc.errors(include_url=False):
-        # the catalogue-wide check reports several problems in one error, a line each
-        problems += _describe(err, raw).split("\n")
-    if len(problems) > MAX_PROBLEMS:
-        rest = len(problems) - MAX_PROBLEMS
-        problems = problems[:MAX_PROBLEMS] + [f"and {rest:,} more problems; correct these first"]
-    return problems
-
-
-def _describe(err: Any, raw: dict[str, Any]) -> str:
-    loc = list(err["loc"])
-    parts: list[str] = []
-    node: Any = raw
-    for key in loc:
-        if isinstance(key, int):
-            label = f"[{key}]"
-            try:
-                node = node[key]
-                if isinstance(node, dict) and "id" in node:
-                    label += f" ({node['id']})"
-            except (IndexError, KeyError, TypeError):
-                node = None
-            parts.append(label)
-        else:
-            parts.append(("." if parts else "") + str(key))
-            node = node.get(key) if isinstance(node, dict) else None
-    where = "".join(parts) or "(top level)"
-    kind, value = err["type"], err.get("input")
-    if kind == "literal_error":
-        allowed = err.get("ctx", {}).get("expected", "")
-        message = f"must be {allowed}, got {_shown(value)}"
-    elif kind == "extra_forbidden":
-        message = "unknown key; check its spelling against the README"
-    elif kind == "missing":
-        message = "is required"
-    elif kind == "value_error":
-        message = str(err.get("ctx", {}).get("error", err["msg"]))
-    else:
-        message = f"{err['msg'][0].lower()}{err['msg'][1:]}, got {_shown(value)}"
-    if where == "(top level)" and kind == "value_error":
-        return message
-    return f"{where}: {message}"
+    """The validated catalogue, or ConfigError with every problem and its path. pydantic is
+    imported here, when a file is parsed, never by a start that finds its catalogue in the cache."""
+    from pipelines.catalogue import validation
+    return validation.validate(raw, path)
 
 
 # ---- the cache's JSON: a validated catalogue, rebuilt without validating it again -------------
@@ -681,11 +388,11 @@ def _describe(err: Any, raw: dict[str, Any]) -> str:
 
 def _dump(cat: Catalogue) -> dict[str, Any]:
     return {
-        "set": sorted(cat.model_fields_set), "name": cat.name, "county": cat.county,
+        "name": cat.name, "county": cat.county,
         "districts": list(cat.districts),
         "amber_tolerance": [cat.amber_tolerance.kind, cat.amber_tolerance.amount],
         "indicators": [{
-            "set": sorted(ind.model_fields_set), "id": ind.id, "name": ind.name, "unit": ind.unit,
+            "id": ind.id, "name": ind.name, "unit": ind.unit,
             "better": ind.better, "levels": list(ind.levels), "measure": ind.measure, "per": ind.per,
             "confidence": ind.confidence, "window": ind.window, "denominator": ind.denominator,
             "amber_tolerance": None if ind.amber_tolerance is None else [ind.amber_tolerance.kind,
@@ -746,20 +453,12 @@ def _tolerance_back(value: Any) -> Tolerance:
     return Tolerance(_one_of(("percent", "absolute"), kind), _of(float, amount))
 
 
-def _fields_set(model: type[BaseModel], value: Any) -> set[str]:
-    names = set(_strs(value))
-    if not names <= set(model.model_fields):
-        raise ValueError("unknown field")
-    return names
-
-
 def _rebuild(raw: Any) -> Catalogue:
     indicators = []
     for ind in _of(list, raw["indicators"]):
         tol = ind["amber_tolerance"]
         levels = tuple(_one_of(("county", "district"), level) for level in _of(list, ind["levels"]))
-        indicators.append(Indicator.model_construct(
-            _fields_set=_fields_set(Indicator, ind["set"]),
+        indicators.append(Indicator(
             id=_of(str, ind["id"]), name=_of(str, ind["name"]), unit=_of(str, ind["unit"]),
             better=_one_of(("lower", "higher", "neither"), ind["better"]), levels=levels,
             measure=_one_of(("value", "rate", "proportion"), ind["measure"]),
@@ -770,8 +469,7 @@ def _rebuild(raw: Any) -> Catalogue:
             description=_of(str, ind["description"]), targets=_years(ind["targets"]),
             area_targets={_of(str, area): _years(years) for area, years in _of(list, ind["area_targets"])},
         ))
-    return Catalogue.model_construct(
-        _fields_set=_fields_set(Catalogue, raw["set"]),
+    return Catalogue(
         name=_of(str, raw["name"]), county=_of(str, raw["county"]), districts=_strs(raw["districts"]),
         amber_tolerance=_tolerance_back(raw["amber_tolerance"]), indicators=tuple(indicators),
     )

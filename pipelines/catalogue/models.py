@@ -1,0 +1,108 @@
+"""The validated catalogue as the engine uses it: plain frozen dataclasses.
+
+They are built by ``validation`` (pydantic, from the YAML) or from the cache (``config``), so a
+start that finds its catalogue in the cache never imports pydantic: on the command line that is
+most of the time a status or a load spends outside DuckDB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Level = Literal["county", "district"]
+Measure = Literal["value", "rate", "proportion"]
+Better = Literal["lower", "higher", "neither"]
+# The confidence levels intervals are computed at, as Fingertips offers them
+CONFIDENCE_LEVELS = (95.0, 99.8)
+# A window longer than ten years of quarters is a typing slip, and every status would be NA
+MAX_WINDOW = 40
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """The amber band: a percentage of the target, or a plain number in the indicator's unit."""
+
+    kind: Literal["percent", "absolute"]
+    amount: float
+
+    def describe(self, unit: str = "") -> str:
+        if self.kind == "percent":
+            return f"{_num(self.amount)}% of the target"
+        return f"{_num(self.amount)} ({unit})" if unit else _num(self.amount)
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    name: str
+    better: Better
+    unit: str = ""
+    # How the figure is made: as given (value), or numerator / denominator x per (rate, proportion)
+    measure: Measure = "value"
+    per: float | None = None  # the multiplier: 100 for a percentage, 1000, 100000
+    confidence: float = 95.0  # of the intervals computed from counts
+    window: int | None = None  # quarters summed into each figure
+    denominator: Literal["population"] | None = None  # from the populations table, not the rows
+    levels: tuple[Level, ...] = ("county",)
+    amber_tolerance: Tolerance | None = None
+    grey_when_not_significant: bool = False
+    description: str = ""
+    targets: dict[int, float] = field(default_factory=dict)  # financial year's start -> target
+    area_targets: dict[str, dict[int, float]] = field(default_factory=dict)
+
+    @property
+    def at_district(self) -> bool:
+        return "district" in self.levels
+
+    @property
+    def counted(self) -> bool:
+        """A figure made from a numerator and a denominator (a rate or a proportion)."""
+        return self.measure != "value"
+
+    @property
+    def rated(self) -> bool:
+        """False for 'better: neither': monitored, never given a colour."""
+        return self.better != "neither"
+
+    @property
+    def multiplier(self) -> float:
+        return self.per if self.per is not None else 1.0
+
+
+def default_name(county: str) -> str:
+    """The board's name when the catalogue gives none."""
+    return f"{county} Safer Communities Board"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    # The board's name, as the pages and the pack print it; default_name(county) when not given
+    name: str
+    county: str
+    indicators: tuple[Indicator, ...]
+    districts: tuple[str, ...] = ()
+    amber_tolerance: Tolerance = Tolerance("percent", 5.0)
+
+    @property
+    def areas(self) -> tuple[str, ...]:
+        return (self.county, *self.districts)
+
+    def indicator(self, indicator_id: str) -> Indicator:
+        for ind in self.indicators:
+            if ind.id == indicator_id:
+                return ind
+        raise KeyError(indicator_id)
+
+    def tolerance(self, ind: Indicator) -> Tolerance:
+        return ind.amber_tolerance or self.amber_tolerance
+
+    def level(self, area: str) -> Level:
+        return "county" if area == self.county else "district"
+
+    def in_scope(self, ind: Indicator, area: str) -> bool:
+        return self.level(area) in ind.levels

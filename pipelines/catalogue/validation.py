@@ -1,0 +1,287 @@
+"""The catalogue's validation: pydantic models of the YAML, each mistake reported with its path.
+
+Imported only when a catalogue file is parsed (``config.parse``); what it returns is the plain
+``models.Catalogue``, which the engine uses and the cache rebuilds without pydantic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from pipelines.catalogue import quarters
+from pipelines.catalogue.config import (
+    MAX_PROBLEMS,
+    ConfigError,
+    _figure,
+    _shown,
+    parse_tolerance,
+    suggest,
+)
+from pipelines.catalogue.models import (
+    CONFIDENCE_LEVELS,
+    MAX_WINDOW,
+    Better,
+    Catalogue,
+    Indicator,
+    Level,
+    Measure,
+    Tolerance,
+    default_name,
+)
+
+
+def validate(raw: Any, path: str | Path = "indicators.yaml") -> Catalogue:
+    if not isinstance(raw, dict):
+        raise ConfigError(path, ["the file must be a mapping with county, districts and indicators"])
+    try:
+        spec = CatalogueSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(path, _problems(exc, raw)) from None
+    return Catalogue(
+        name=spec.name, county=spec.county, districts=spec.districts, amber_tolerance=spec.amber_tolerance,
+        indicators=tuple(Indicator(**{f.name: getattr(ind, f.name) for f in fields(Indicator)})
+                         for ind in spec.indicators),
+    )
+
+
+def _year_targets(value: Any) -> dict[int, float]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError("must map financial years to targets, e.g. {2010/11: 11.35}")
+    out: dict[int, float] = {}
+    written: dict[int, str] = {}
+    for year, target in value.items():
+        start = quarters.parse_year(str(year))
+        if start in out:  # '2010/11' and '2010 / 11' are two YAML keys but one year: which wins?
+            raise ValueError(f"'{year}' is the same financial year as '{written[start]}'; keep one")
+        out[start] = _figure(target, f"target for {year}")
+        written[start] = str(year)
+    return out
+
+
+# A financial year's targets, e.g. {2010/11: 11.35}, read by _year_targets
+YearTargets = Annotated[dict[int, float], BeforeValidator(_year_targets)]
+
+
+class _Strict(BaseModel):
+    # defer_build: the validator is built on the first validation, which a cached catalogue never needs
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
+def _confidence(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or float(value) not in CONFIDENCE_LEVELS:
+        raise ValueError(f"must be 95 or 99.8 (per cent), got {_shown(value)}")
+    return float(value)
+
+
+class IndicatorSpec(_Strict):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    unit: str = ""
+    better: Better
+    # How the figure is made: as given (value), or numerator / denominator x per (rate, proportion)
+    measure: Measure = "value"
+    per: float | None = None  # the multiplier: 100 for a percentage, 1000, 100000
+    confidence: float = 95.0  # of the intervals computed from counts
+    window: int | None = Field(default=None, ge=1, le=MAX_WINDOW)  # quarters summed into each figure
+    denominator: Literal["population"] | None = None  # from the populations table, not the rows
+    levels: tuple[Level, ...] = ("county",)
+    amber_tolerance: Tolerance | None = None
+    grey_when_not_significant: bool = False
+    description: str = ""
+    targets: YearTargets = Field(default_factory=dict)
+    # each area's targets validated as an item, so a problem's path ends in the area's name
+    area_targets: dict[str, YearTargets] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, defer_build=True)
+
+    @field_validator("amber_tolerance", mode="before")
+    @classmethod
+    def _tolerance(cls, value: Any) -> Tolerance | None:
+        return None if value is None else parse_tolerance(value)
+
+    @field_validator("area_targets", mode="before")
+    @classmethod
+    def _area_targets(cls, value: Any) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("must map area names to {financial year: target}")
+        out: dict[str, Any] = {}
+        for area, years in value.items():
+            if str(area) in out:  # e.g. the keys 1 and '1': both name area '1'
+                raise ValueError(f"the area '{area}' is listed twice; keep one")
+            out[str(area)] = years
+        return out
+
+    @field_validator("levels", mode="before")
+    @classmethod
+    def _levels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return (value,)
+        if isinstance(value, list) and not value:
+            raise ValueError("must name at least one of county, district")
+        return value
+
+    @field_validator("per", mode="before")
+    @classmethod
+    def _per(cls, value: Any) -> float | None:
+        if value is None:
+            return None
+        per = _figure(value)
+        if per <= 0:
+            raise ValueError(f"must be a positive multiplier such as 100, 1000 or 100000, got {_shown(value)}")
+        return per
+
+    @field_validator("confidence", mode="before")
+    @classmethod
+    def _confidence_level(cls, value: Any) -> float:
+        return _confidence(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_per(cls, data: Any) -> Any:
+        # a proportion is a percentage unless it says otherwise
+        if isinstance(data, dict) and data.get("measure") == "proportion" and data.get("per") is None:
+            return {**data, "per": 100}
+        return data
+
+    @model_validator(mode="after")
+    def _counted(self) -> IndicatorSpec:
+        problems = []
+        if self.measure == "value":
+            problems += [f"{key}: applies to a rate or a proportion; add 'measure: rate' or 'measure: proportion',"
+                         f" or remove {key}" for key in ("per", "denominator")
+                         if getattr(self, key) is not None]
+        elif self.per is None:
+            problems.append("per: a rate needs its multiplier, e.g. 'per: 1000' for a rate per 1,000 population")
+        if self.better == "neither" and self.grey_when_not_significant:
+            problems.append("grey_when_not_significant: an indicator with 'better: neither' is not rated,"
+                            " so it never turns GREY; remove one of them")
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def at_district(self) -> bool:
+        return "district" in self.levels
+
+
+class CatalogueSpec(_Strict):
+    # The board's name, as the pages and the pack print it; default_name(county) when not given
+    name: str = Field(default="", min_length=1)
+    county: str = Field(min_length=1)
+    districts: tuple[str, ...] = ()
+    amber_tolerance: Tolerance = Tolerance("percent", 5.0)
+    indicators: tuple[IndicatorSpec, ...]
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, defer_build=True)
+
+    @field_validator("amber_tolerance", mode="before")
+    @classmethod
+    def _tolerance(cls, value: Any) -> Tolerance:
+        return parse_tolerance(value)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_name(cls, data: Any) -> Any:
+        # an older catalogue has no name: the board is named after its county
+        if isinstance(data, dict) and "name" not in data and isinstance(data.get("county"), str):
+            return {"name": default_name(data["county"]), **data}
+        return data
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = " ".join(value.split())  # one line, however it was written
+            if not value:
+                raise ValueError("must not be blank; leave the key out to use '<county> Safer Communities Board'")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CatalogueSpec:
+        problems: list[str] = []
+        seen: set[str] = set()
+        areas = {self.county, *self.districts}
+        if len(set(self.districts)) != len(self.districts):
+            problems.append("districts: a district is listed twice")
+        if self.county in self.districts:
+            problems.append(f"districts: '{self.county}' is the county; a district needs a name of its own")
+        for i, ind in enumerate(self.indicators):
+            where = f"indicators[{i}] ({ind.id})"
+            if ind.id in seen:
+                problems.append(f"{where}.id: '{ind.id}' is defined twice")
+            seen.add(ind.id)
+            for area in ind.area_targets:
+                if area not in areas:
+                    problems.append(
+                        f"{where}.area_targets: unknown area '{area}'{suggest(area, areas)}"
+                    )
+                elif area != self.county and not ind.at_district:
+                    problems.append(
+                        f"{where}.area_targets: '{area}' is a district but levels has no district"
+                    )
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+def _problems(exc: ValidationError, raw: dict[str, Any]) -> list[str]:
+    """One sentence per problem, at most MAX_PROBLEMS of them (then a count of the rest)."""
+    problems: list[str] = []
+    for err in exc.errors(include_url=False):
+        # the catalogue-wide check reports several problems in one error, a line each
+        problems += _describe(err, raw).split("\n")
+    if len(problems) > MAX_PROBLEMS:
+        rest = len(problems) - MAX_PROBLEMS
+        problems = problems[:MAX_PROBLEMS] + [f"and {rest:,} more problems; correct these first"]
+    return problems
+
+
+def _describe(err: Any, raw: dict[str, Any]) -> str:
+    loc = list(err["loc"])
+    parts: list[str] = []
+    node: Any = raw
+    for key in loc:
+        if isinstance(key, int):
+            label = f"[{key}]"
+            try:
+                node = node[key]
+                if isinstance(node, dict) and "id" in node:
+                    label += f" ({node['id']})"
+            except (IndexError, KeyError, TypeError):
+                node = None
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    where = "".join(parts) or "(top level)"
+    kind, value = err["type"], err.get("input")
+    if kind == "literal_error":
+        allowed = err.get("ctx", {}).get("expected", "")
+        message = f"must be {allowed}, got {_shown(value)}"
+    elif kind == "extra_forbidden":
+        message = "unknown key; check its spelling against the README"
+    elif kind == "missing":
+        message = "is required"
+    elif kind == "value_error":
+        message = str(err.get("ctx", {}).get("error", err["msg"]))
+    else:
+        message = f"{err['msg'][0].lower()}{err['msg'][1:]}, got {_shown(value)}"
+    if where == "(top level)" and kind == "value_error":
+        return message
+    return f"{where}: {message}"
