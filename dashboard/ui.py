@@ -39,7 +39,14 @@ table.rb .wide {min-width:14rem}
 table.rb .nw {white-space:nowrap}
 table.rb-why-col td:last-child {min-width:11rem}
 .rag .sym {font-size:1.2em; line-height:1}
-table.rb td .rb-due {white-space:normal}
+table.rb td .rb-due {white-space:normal; font-size:0.9em}
+/* The District page's table: the indicator's name, and the status column with the chip, the
+   significance and the update flag, kept legible beside the why. */
+table.rb-why-col td:nth-child(1) {min-width:10rem}
+table.rb-why-col td:nth-child(2) {min-width:8.5rem}
+/* The Definitions table: names and how a figure is made, not squeezed to a word a line. */
+table.rb-defs td:nth-child(2), table.rb-defs td:nth-child(5) {min-width:8.5rem}
+table.rb-defs td:nth-child(10) {min-width:9.5rem}
 table.rb .sub {color:#555; font-size:0.85em}
 table.rb caption {caption-side:top; text-align:left; color:#555; padding-bottom:0.3rem}
 .rb-cards {display:flex; gap:0.8rem; flex-wrap:wrap; margin:0.2rem 0 0.8rem}
@@ -51,7 +58,7 @@ table.rb caption {caption-side:top; text-align:left; color:#555; padding-bottom:
 .rb-note {margin:0.2rem 0 0.3rem; padding:0.5rem 0.9rem; border-left:0.3rem solid #0072B2;
       background:#f5f8fb; white-space:pre-wrap; font-size:1rem}
 .rb-sig {white-space:nowrap; font-size:0.88em; color:#111; margin-left:0.3em}
-.rb-sig .sym {font-size:1.15em; letter-spacing:-0.08em; margin-right:0.15em; font-weight:700}
+.rb-sig .sym {font-size:1.1em; margin-right:0.1em; font-weight:700}
 br + .rb-sig {margin-left:0}
 .rb-byline {color:#555; font-size:0.88rem; margin:0 0 0.6rem}
 .rb-byline .rb-due {color:#111}
@@ -164,53 +171,22 @@ def shortfall(row: dict[str, Any]) -> str:
     return explain.shortfall_words(row.get("shortfall"))
 
 
-# Direction of travel: improving / worsening by polarity; higher / lower for an indicator where
-# neither is better (monitored, not rated); '–' when there is no earlier figure to compare with.
-DIRECTION_WORDS = {"improving": "↗ improving", "worsening": "↘ worsening", "no change": "→ no change",
-                   "higher": "↑ higher", "lower": "↓ lower"}
-
-
-def direction(word: str | None) -> str:
-    return DIRECTION_WORDS.get(word or "", "–")
-
-
-def polarity(better: str) -> str:
-    """'lower is better'; for 'better: neither', that the indicator is monitored, not rated."""
-    return "neither higher nor lower is better (not rated)" if better == "neither" else f"{better} is better"
-
-
 # ---- Confidence intervals and significance -----------------------------------------------------
 # The words come from pipelines.present.explain; these helpers only choose how much of them a cell
-# shows. Significance is never colour alone: a symbol and a word, from explain.SIGNIFICANCE_SYMBOLS.
-
-SIGNIFICANCE_KEY = ("▼▲ better / ▲▼ worse: significantly better or worse than the target, allowing for chance"
-                    " (the target lies outside the figure's confidence interval); ≈ similar: the target lies"
-                    " within it. Blank where there is no interval to compare.")
+# shows. Significance is never colour alone: a symbol and a word, from explain.significance_parts.
 
 
 def significance(row: dict[str, Any], short: bool = True) -> Html:
-    """'▲▼ worse' (short) or '▲▼ significantly worse' beside a status, with the comparison and the
+    """'✗ worse' (short) or '✗ significantly worse' beside a status, with the comparison and the
     interval in words in a tooltip; empty when the figure was not compared with its target."""
     sig = row.get("significance")
-    if not sig or sig not in explain.SIGNIFICANCE_SYMBOLS:
+    symbol, shown = explain.significance_parts(sig, short)
+    if not symbol:
         return Html("")
-    symbol = explain.SIGNIFICANCE_SYMBOLS[sig]
-    said = f"{explain.significance_words(sig)} the target"
-    tip = f"{said} of {explain.number(row.get('target'))}"
-    if explain.interval(row):
-        tip += f" ({explain.interval(row)})"
-    # short: the comparison's own word ('worse'); long: explain's words without 'than' / 'to'
-    # ('significantly worse', 'similar'), for a column headed "Significance"
-    shown = sig if short else explain.significance_words(sig).rsplit(" ", 1)[0]
+    said = explain.interval(row)
+    tip = explain.versus_target(row) + (f" ({said})" if said else "")
     return Html(f'<span class="rb-sig" data-significance="{esc(sig)}" title="{esc(tip)}">'
                 f'<span class="sym" aria-hidden="true">{esc(symbol)}</span> {esc(shown)}</span>')
-
-
-def ci_range(row: dict[str, Any]) -> str:
-    """'12.07 to 19.57', or '–' when the figure has no interval."""
-    if row.get("ci_lower") is None or row.get("ci_upper") is None:
-        return "–"
-    return f"{explain.number(row['ci_lower'])} to {explain.number(row['ci_upper'])}"
 
 
 def measure_words(ind: Any) -> str:
@@ -247,14 +223,6 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def ci_short(row: dict[str, Any]) -> str:
-    """'95% CI 12.07 to 19.57' (no level for an interval supplied with the figure), or ''."""
-    if row.get("ci_lower") is None or row.get("ci_upper") is None:
-        return ""
-    level = f"{row['confidence']:g}% " if row.get("ci_method") != "supplied" and row.get("confidence") else ""
-    return f"{level}CI {ci_range(row)}"
-
-
 def ci_heading(confidence: float | None, measure: str | None) -> str:
     """'95% CI' for intervals computed from counts; 'Confidence interval' when they are supplied."""
     return f"{confidence:g}% CI" if measure in ("rate", "proportion") and confidence else "Confidence interval"
@@ -287,7 +255,7 @@ def indicator_cell(row: dict[str, Any], note: bool = False) -> Html:
     unit = esc(unit_words(row["unit"]))
     extra = f'<br><i class="sub">Note: {esc(row["note"])}</i>' if note and row.get("note") else ""
     return Html(f"<b>{esc(row['indicator'])}</b> {esc(row['name'])}"
-                f'<br><span class="sub">{unit}, {esc(polarity(row["better"]))}</span>{extra}')
+                f'<br><span class="sub">{unit}, {esc(explain.polarity(row["better"]))}</span>{extra}')
 
 
 def band_words(tolerance: Any, unit: str) -> str:
@@ -297,8 +265,8 @@ def band_words(tolerance: Any, unit: str) -> str:
     return f"{tolerance.amount:g} (in {unit_words(unit)})"
 
 
-def unit_words(unit: str) -> str:
-    return unit or "no unit given"
+def unit_words(unit: str | None) -> str:
+    return explain.unit_words(unit)
 
 
 def value_cell(row: dict[str, Any]) -> Html:
@@ -321,10 +289,10 @@ def figure_cell(row: dict[str, Any], labelled: bool = True) -> Html:
     with ``labelled=False`` just '12.07 to 19.57' for a column headed so); the counts behind it in
     the tooltip."""
     figure = esc(number(row["value"], row["unit"]))
-    if not ci_short(row):
+    if not explain.ci_short(row):
         return Html(figure)
     return Html(f'{figure}<br><span class="sub rb-ci" title="{esc(explain.interval(row))}">'
-                f"{esc(ci_short(row) if labelled else ci_range(row))}</span>")
+                f"{esc(explain.ci_short(row) if labelled else explain.ci_range(row))}</span>")
 
 
 def no_data(row: dict[str, Any]) -> bool:

@@ -74,8 +74,8 @@ def test_overview_districts_grid_and_links_carry_the_quarter() -> None:
     at = run()
     grid = table(at, "district-grid")
     assert grid[0][1].startswith("NI 16") and grid[0][2].startswith("NI 20")
-    assert row(grid, "High Peak")[2] == "■ RED 7.44 ▲▼ worse"
-    assert row(grid, "Chesterfield")[1:] == ["■ RED 15.34 ▲▼ worse", "▲ AMBER 9.79 ≈ similar"]
+    assert row(grid, "High Peak")[2] == "■ RED 7.44 ✗ worse"
+    assert row(grid, "Chesterfield")[1:] == ["■ RED 15.34 ✗ worse", "▲ AMBER 9.79 ≈ similar"]
     links = {link.proto.label: link for link in at.get("page_link") if link.proto.page.endswith("district")}
     assert list(links) == ["Chesterfield: 1 RED, 1 AMBER", "High Peak: 1 RED, 0 AMBER",
                            "South Derbyshire: 1 RED, 0 AMBER", "Amber Valley: 0 RED, 1 AMBER"]
@@ -139,7 +139,7 @@ def test_the_first_quarter_loaded_has_no_movements_to_call_out() -> None:
 def test_district_lists_red_before_amber_with_the_county_beside_each() -> None:
     at = run(DISTRICT, area="Chesterfield", quarter="2010/11 Q1")
     rows = table(at, "district-table")[1:]
-    assert [(r[0][:5].strip(), r[1].split(" ⚑")[0]) for r in rows] == [("NI 16", "■ RED ▲▼ worse"),
+    assert [(r[0][:5].strip(), r[1].split(" ⚑")[0]) for r in rows] == [("NI 16", "■ RED ✗ worse"),
                                                                       ("NI 20", "▲ AMBER ≈ similar")]
     assert [r[2] for r in rows] == ["15.34 14.58 to 16.12", "9.79 9.2 to 10.42"]  # each with its interval
     assert [r[5] for r in rows] == ["9.6 ● GREEN", "7.19 ▲ AMBER"]
@@ -151,11 +151,11 @@ def test_district_high_peak_from_the_url() -> None:
     at = run(DISTRICT, area="High Peak", quarter="2010/11 Q1")
     assert at.selectbox(key="sel_area").value == "High Peak"
     rows = table(at, "district-table")[1:]
-    assert rows[0][0].startswith("NI 20") and rows[0][1] == "■ RED ▲▼ worse ⚑ Update due to the tasking group"
+    assert rows[0][0].startswith("NI 20") and rows[0][1] == "■ RED ✗ worse ⚑ Update due to the tasking group"
     assert rows[0][2:5] == ["7.44 6.89 to 8.02", "6.2", "20.0% worse"]
     assert rows[0][6] == "↘ worsening"
     assert "beyond the 5% band → RED" in rows[0][7]
-    assert rows[1][0].startswith("NI 16") and rows[1][1] == "● GREEN ▼▲ better"
+    assert rows[1][0].startswith("NI 16") and rows[1][1] == "● GREEN ✓ better"
     assert 'src="data:image/svg+xml;base64,' in html(at)  # the sparkline
     link = at.get("page_link")[0].proto
     assert link.label == ui.md_text("NI 20 (RED)") and "indicator=NI+20" in link.query_string
@@ -202,8 +202,8 @@ def test_indicator_compares_the_districts() -> None:
     rows = table(at, "compare")[1:]
     assert rows[0][:2] == ["Derbyshire (county)", "▲ AMBER"]
     assert [r[0] for r in rows[1:3]] == ["High Peak", "South Derbyshire"]
-    assert rows[0][:1] + rows[0][2:4] == ["Derbyshire (county)", "7.19", "7 to 7.38"]
-    assert row(rows, "South Derbyshire")[1:7] == ["■ RED", "7.71", "7.16 to 8.29", "5.8", "▲▼ significantly worse",
+    assert rows[0][:1] + rows[0][3:5] == ["Derbyshire (county)", "7.19", "7 to 7.38"]
+    assert row(rows, "South Derbyshire")[1:7] == ["■ RED", "✗ significantly worse", "7.71", "7.16 to 8.29", "5.8",
                                                   "32.9% worse"]
     targets = table(at, "targets")
     assert targets[0] == ["Targets by financial year", "2008/09", "2009/10", "2010/11"]
@@ -248,7 +248,7 @@ def test_definitions_lists_every_indicator_and_the_rule() -> None:
 
 def test_a_new_load_shows_at_once(tmp_path: Path, fresh: Path) -> None:
     at = run(DISTRICT, area="High Peak", quarter="2010/11 Q1")
-    assert table(at, "district-table")[1][1].startswith("■ RED ▲▼ worse ⚑")
+    assert table(at, "district-table")[1][1].startswith("■ RED ✗ worse ⚑")
     csv = tmp_path / "revise.csv"
     csv.write_text("indicator,area,quarter,value,lower,upper,numerator,denominator,reported_status,note\n"
                    "NI 20,High Peak,2010/11 Q1,6.1,,,,,,<b>revised</b> & checked\n")

@@ -231,7 +231,7 @@ def test_overview_offers_the_board_pack(sample_db: Path, monkeypatch: pytest.Mon
         assert overview[0] == ["Indicator", "Description", "Status", "Confidence interval"] and len(overview) == 12
         # significance beside the status where there are counts: NI 16 and NI 20 are added up from the districts
         assert [r[2] for r in overview if r[0] in ("NI 16", "NI 20", "NI 39")] == [
-            "● GREEN ▼▲ better", "▲ AMBER ≈ similar", "▲ AMBER"]
+            "● GREEN ✓ better", "▲ AMBER ≈ similar", "▲ AMBER"]
         breakdown = table_under(html, "3. Numerical breakdown")
         # NI 20 Derbyshire 2009/10 Q4: 7.38 against 7.20, lower is better: 0.18 worse, 2.5% → AMBER (band 5%)
         ni20 = [r for r in breakdown if r[0].startswith("NI 20 ")]

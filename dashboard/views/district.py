@@ -73,7 +73,7 @@ def status_cell(r: data.Row) -> Html:
 
 
 def trend_cell(r: data.Row) -> Html:
-    return Html(f"{charts.sparkline(history.get(r['indicator'], []))}<br>{esc(ui.direction(r['direction']))}")
+    return Html(f"{charts.sparkline(history.get(r['indicator'], []))}<br>{esc(explain.direction(r['direction']))}")
 
 
 body = [
@@ -86,10 +86,10 @@ first = quarters.label(ctx.qi - SPARK_QUARTERS + 1)
 st.html(ui.table(
     ["Indicator", "Status", "Value (confidence interval)", "Target", "% off target", f"{cat.county} (county)",
      f"Trend {first} to {ctx.quarter}", "Why this status"],
-    body, numeric=(2, 3, 4), wide=(0,), nowrap=(4,), cls="rb-why-col", test_id="district-table",
+    body, numeric=(2, 3, 4), wide=(), nowrap=(4,), cls="rb-why-col", test_id="district-table",
     caption=f"{ctx.area}, {ctx.quarter}: RED first, then AMBER; targets are {ctx.area}'s own where set."))
 if any(r["significance"] for r in rows):
-    st.caption(ui.SIGNIFICANCE_KEY)
+    st.caption(explain.SIGNIFICANCE_KEY)
 
 flagged = [r for r in rows if r["status"] in ui.NEEDS_UPDATE]
 if flagged:

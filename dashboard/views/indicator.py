@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, data, notes, state, ui
-from dashboard.ui import chip
+from dashboard.ui import Html, chip, esc
 from pipelines.catalogue import quarters
-from pipelines.present import explain
+from pipelines.present import explain, words
 
 ctx = state.context()
 cat = ctx.catalogue
@@ -37,7 +37,7 @@ if not cat.in_scope(ind, ctx.area):
 # Catalogue text is shown as text: a name or unit holding Markdown must not become a link or an image.
 st.title(ui.md_text(f"{ind.id} {ind.name}"))
 st.markdown(f"**{ui.md_text(area or 'Districts')}** · {ui.md_text(ui.unit_words(ind.unit))} ·"
-            f" {ui.polarity(ind.better)} · amber band: within {ui.md_text(ui.band_words(tol, ind.unit))}")
+            f" {explain.polarity(ind.better)} · amber band: within {ui.md_text(ui.band_words(tol, ind.unit))}")
 
 if ctx.qi is None:
     st.info("No figures are loaded yet, so there is no trend to draw.")
@@ -68,20 +68,35 @@ elif area is not None:
     else:
         st.info(f"No figures for {ui.md_text(ind.id)} in {ui.md_text(area)} have been loaded.")
 
+
+def status_cell(r: data.Row) -> Html:
+    """The chip, with the why in its tooltip; for NA, the reason under it in words."""
+    reason = f'<br><span class="sub">{esc(words.row_reason(r))}</span>' if r["status"] == "NA" else ""
+    return Html(f"{chip(r['status'], ui.explain_title(r))}{reason}")
+
+
+def area_cell(r: data.Row) -> Html:
+    """The area's name, in bold for the area chosen in the sidebar: a district lead finds their row."""
+    name = esc(r["area"] + (" (county)" if r["level"] == "county" else ""))
+    return Html(f"<b>{name}</b>" if r["area"] == area else name)
+
+
 if ctx.qi is not None and ind.at_district and cat.districts:
     st.subheader(f"Districts compared, {ctx.quarter}")
     areas = data.rows(ctx.snap, [ctx.qi], indicators=[ind.id])
     areas.sort(key=lambda r: (r["level"] != "county", ui.SEVERITY[r["status"]], r["area"]))
+    # the counts behind each figure, for an analyst; no column where every figure was given as it is
+    counted = any(explain.counts(r) for r in areas)
     st.html(ui.table(
-        ["Area", "Status", "Value", ui.ci_heading(ind.confidence, ind.measure), "Target", "Significance",
-         "% off target", "Since last quarter", "Why"],
-        [[r["area"] + (" (county)" if r["level"] == "county" else ""), chip(r["status"]),
-          ui.number(r["value"], r["unit"]), ui.ci_range(r), ui.number(r["target"], r["unit"]),
-          ui.significance(r, short=False) or "–", ui.percent_off(r), ui.direction(r["direction"]),
-          explain.why(r)] for r in areas],
-        numeric=(2, 3, 4, 6), wide=(8,), nowrap=(3, 6, 7), test_id="compare",
-        caption="County first, then districts RED first; each against its own target. Significance: "
-                + ui.SIGNIFICANCE_KEY))
+        ["Area", "Status", "Significance", "Value", ui.ci_heading(ind.confidence, ind.measure), "Target",
+         "% off target", "Since last quarter", *(["Counts"] if counted else [])],
+        [[area_cell(r), status_cell(r),
+          ui.significance(r, short=False) or "–", ui.number(r["value"], r["unit"]), explain.ci_range(r) or "–",
+          ui.number(r["target"], r["unit"]), ui.percent_off(r), explain.direction(r["direction"]),
+          *([explain.counts(r) or "–"] if counted else [])] for r in areas],
+        numeric=(3, 4, 5, 6), nowrap=(2, 4, 6, 7), wide=(), test_id="compare",
+        caption="County first, then districts RED first; each against its own target (hover over a status for"
+                " the arithmetic). Significance: " + explain.SIGNIFICANCE_KEY))
     if any(r["value"] is not None for r in areas):
         left, _ = st.columns([3, 1])
         whiskers = ", whiskers the confidence intervals" if any(r["ci_lower"] is not None for r in areas) else ""
@@ -105,7 +120,7 @@ if years:
 else:
     st.warning(f"{ui.md_text(ind.id)} has no targets in the catalogue, so it has no status (NA).")
 st.markdown(
-    f"- **Unit:** {ui.md_text(ui.unit_words(ind.unit))}\n- **Polarity:** {ui.polarity(ind.better)}\n"
+    f"- **Unit:** {ui.md_text(ui.unit_words(ind.unit))}\n- **Polarity:** {explain.polarity(ind.better)}\n"
     f"- **Figure:** {ui.md_text(ui.measure_words(ind))}\n"
     f"- **Confidence interval:** {ui.md_text(ui.method_words(ind))}; see Definitions, Methods\n"
     f"- **Amber band:** worse than target by no more than {ui.md_text(ui.band_words(tol, ind.unit))};"

@@ -56,13 +56,13 @@ st.html(ui.table(header, grid, test_id="status-grid", nowrap=range(1, 6),
                  caption="Status by quarter, oldest first; each cell shows the status, the figure and, where"
                          " it has a confidence interval, whether it differs significantly from the target."))
 if any(r.get("significance") for r in county_rows):
-    st.caption(ui.SIGNIFICANCE_KEY)
+    st.caption(explain.SIGNIFICANCE_KEY)
 
 st.subheader("Numerical breakdown")
 body = [
     [ui.indicator_cell(r, note=True), ui.figure_cell(r, labelled=False), ui.number(r["target"], r["unit"]),
      ui.shortfall(r), ui.percent_off(r), ui.status_cell(r),
-     ui.direction(r["direction"]), ui.direction(r["direction_year"]),
+     explain.direction(r["direction"]), explain.direction(r["direction_year"]),
      chip(r["reported_status"]) if r["reported_status"] else "–"]
     for r in current
 ]
@@ -98,9 +98,10 @@ if district_ids and cat.districts:
     for d in grid_districts:
         body.append([d, *[ui.value_cell(cells[(d, i)]) for i in district_ids]])
     st.html(ui.table(head, body, test_id="district-grid",
-                     caption=f"District-level indicators, {ctx.quarter}, against each district's own"
-                             " target; ≈ similar, ▼▲ better, ▲▼ worse: against the target, allowing for"
-                             " chance."))
+                     caption=f"District-level indicators, {ctx.quarter}, each against the district's own"
+                             " target; beside each status, whether it differs significantly from the target."))
+    if any(r.get("significance") for r in district_rows):
+        st.caption(explain.SIGNIFICANCE_KEY)
     if len(district_ids) < len(all_district_ids) or len(grid_districts) < len(cat.districts):
         st.caption(f"Showing {len(district_ids)} of {len(all_district_ids)} district-level indicators and the"
                    f" {len(grid_districts)} of {len(cat.districts)} districts with the most RED and AMBER;"

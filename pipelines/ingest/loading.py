@@ -124,15 +124,17 @@ def stage(con: duckdb.DuckDBPyConnection, rows: Iterable[Sequence[Any]], tables:
     )
 
 
-def write_staged(con: duckdb.DuckDBPyConnection, tables: Versioned, load_id: int) -> None:
+def write_staged(con: duckdb.DuckDBPyConnection, tables: Versioned, load_id: int, revised: bool = True) -> None:
     """Write what ``stage`` marked: each revised row's old version to the history (replaced by
-    ``load_id``), then the added and revised rows, as written by ``load_id``."""
+    ``load_id``), then the added and revised rows, as written by ``load_id``. With ``revised``
+    False (``staged_counts`` found none), the two joins that move revised rows are skipped."""
     key = ", ".join(tables.key)
     matched = " AND ".join(f"o.{c} = s.{c}" for c in tables.key)
-    con.execute(
-        f"INSERT INTO {tables.history} SELECT o.*, $id FROM {tables.table} o"
-        f" JOIN staged s USING ({key}) WHERE s.change = 'revised'", {"id": load_id})
-    con.execute(f"DELETE FROM {tables.table} o USING staged s WHERE s.change = 'revised' AND {matched}")
+    if revised:
+        con.execute(
+            f"INSERT INTO {tables.history} SELECT o.*, $id FROM {tables.table} o"
+            f" JOIN staged s USING ({key}) WHERE s.change = 'revised'", {"id": load_id})
+        con.execute(f"DELETE FROM {tables.table} o USING staged s WHERE s.change = 'revised' AND {matched}")
     con.execute(
         f"INSERT INTO {tables.table} SELECT {', '.join(tables.columns)}, $id FROM staged WHERE change <> 'unchanged'",
         {"id": load_id})
@@ -226,7 +228,7 @@ def load(
             WHERE change = 'added' ORDER BY indicator, area, qi LIMIT {int(detail_limit)}"""))
         record_load(con, load_id, "load", upload.name, upload.sha256, analyst, counts)
         step(3)
-        write_staged(con, OBSERVATION_TABLES, load_id)
+        write_staged(con, OBSERVATION_TABLES, load_id, revised=counts.get("revised", 0) > 0)
         step(4)
         after = rate(con, quarters, indicators) if rate else []
         drop_staged(con)

@@ -195,7 +195,7 @@ def load(con: duckdb.DuckDBPyConnection, upload: PopulationUpload, analyst: str 
             " FROM staged s JOIN populations o USING (area, year) WHERE s.change = 'revised'"
             " ORDER BY s.area, s.year"))
         loading.record_load(con, load_id, KIND, upload.name, upload.sha256, analyst, counts)
-        loading.write_staged(con, POPULATION_TABLES, load_id)
+        loading.write_staged(con, POPULATION_TABLES, load_id, revised=counts.get("revised", 0) > 0)
         loading.drop_staged(con)
     return loading.LoadResult(load_id, counts.get("added", 0), counts.get("revised", 0),
                               counts.get("unchanged", 0), revisions)

@@ -890,6 +890,8 @@ def _cell(value: object) -> str:
 def _used_width(header: list[str], records: list[tuple[int, list[str]]]) -> int:
     """Columns up to the last one with a name or a value; one pass over the cells."""
     used = max((i + 1 for i, h in enumerate(header) if h), default=0)
+    if used == len(header):
+        return used  # the last column has a name: no cell can widen the table past it
     for _, fields in records:
         for i in range(min(len(fields), len(header)) - 1, used - 1, -1):
             if fields[i].strip():

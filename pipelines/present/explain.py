@@ -54,6 +54,26 @@ def percent_words(x: float | None) -> str:
     return _worse_or_better(x, percent)
 
 
+def polarity(better: str) -> str:
+    """'lower is better'; for 'better: neither', that the indicator is monitored, not rated."""
+    return "neither higher nor lower is better (not rated)" if better == "neither" else f"{better} is better"
+
+
+def unit_words(unit: str | None) -> str:
+    """The unit as a page or the pack names it; 'no unit given' when the catalogue gives none."""
+    return unit or "no unit given"
+
+
+# Direction of travel: improving / worsening by polarity; higher / lower for an indicator where
+# neither is better (monitored, not rated); '–' when there is no earlier figure to compare with.
+DIRECTION_WORDS = {"improving": "↗ improving", "worsening": "↘ worsening", "no change": "→ no change",
+                   "higher": "↑ higher", "lower": "↓ lower"}
+
+
+def direction(word: str | None) -> str:
+    return DIRECTION_WORDS.get(word or "", "–")
+
+
 def band(row: dict[str, Any]) -> str:
     if row["band_kind"] == "percent":
         return f"{row['band']:g}% band"
@@ -67,8 +87,14 @@ SIGNIFICANCE_WORDS = {
     "higher": "significantly higher than",
     "lower": "significantly lower than",
 }
-# The symbol drawn beside the words, so significance is never colour alone
-SIGNIFICANCE_SYMBOLS = {"better": "▼▲", "worse": "▲▼", "similar": "≈", "higher": "↑", "lower": "↓"}
+# The symbol drawn beside the words, so significance is never colour alone: distinct from each
+# other and from the status symbols (● ▲ ■ ◆ ○), and legible in a table cell and in print.
+SIGNIFICANCE_SYMBOLS = {"better": "✓", "worse": "✗", "similar": "≈", "higher": "↑", "lower": "↓"}
+_SYM = SIGNIFICANCE_SYMBOLS
+SIGNIFICANCE_KEY = (f"{_SYM['better']} better / {_SYM['worse']} worse: significantly better or worse than the"
+                    " target, allowing for chance (the target lies outside the figure's confidence interval);"
+                    f" {_SYM['similar']} similar: the target lies within it. Blank where there is no interval"
+                    " to compare.")
 METHOD_NAMES = {
     "wilson": "Wilson score interval",
     "byar": "Byar's method",
@@ -82,6 +108,27 @@ def significance_words(significance: str | None) -> str:
     return SIGNIFICANCE_WORDS.get(significance or "", "–")
 
 
+def significance_parts(significance: str | None, short: bool = True) -> tuple[str, str]:
+    """(symbol, word) beside a status: ('✗', 'worse'), or with ``short=False`` ('✗', 'significantly
+    worse') for a column headed "Significance"; ('', '') when the figure was not compared."""
+    if significance not in SIGNIFICANCE_SYMBOLS:
+        return "", ""
+    word = significance if short else SIGNIFICANCE_WORDS[significance].rsplit(" ", 1)[0]
+    return SIGNIFICANCE_SYMBOLS[significance], word
+
+
+def significance_short(significance: str | None) -> str:
+    """'✗ worse', '≈ similar' beside a status (symbol and word); '' when the figure was not compared."""
+    return " ".join(significance_parts(significance)).strip()
+
+
+def versus_target(row: dict[str, Any]) -> str:
+    """'significantly worse than the target of 6.2'; '' when the figure was not compared."""
+    if not row.get("significance"):
+        return ""
+    return f"{significance_words(row['significance'])} the target of {number(row.get('target'))}"
+
+
 def figure(row: dict[str, Any]) -> str:
     """'9.6 per 1,000 population' or '15.45%': the figure with its unit."""
     unit = row.get("unit") or ""
@@ -89,12 +136,25 @@ def figure(row: dict[str, Any]) -> str:
     return f"{text} {unit}" if unit and unit != "%" and row.get("measure") == "rate" else text
 
 
-def interval(row: dict[str, Any]) -> str:
-    """'95% CI 9.3 to 9.9' (with the counts behind it and where they came from), or ''."""
+def ci_range(row: dict[str, Any]) -> str:
+    """'12.07 to 19.57'; '' when the figure has no interval."""
     if row.get("ci_lower") is None or row.get("ci_upper") is None:
         return ""
+    return f"{number(row['ci_lower'])} to {number(row['ci_upper'])}"
+
+
+def ci_short(row: dict[str, Any]) -> str:
+    """'95% CI 12.07 to 19.57' (no level for an interval supplied with the figure); '' for none."""
+    if not ci_range(row):
+        return ""
     level = f"{row['confidence']:g}% " if row.get("ci_method") != "supplied" and row.get("confidence") else ""
-    parts = [f"{level}CI {number(row['ci_lower'])} to {number(row['ci_upper'])}"]
+    return f"{level}CI {ci_range(row)}"
+
+
+def counts(row: dict[str, Any]) -> str:
+    """The counts behind a figure and where they came from: '55 of 356', '683 ÷ 91,804 × 1,000',
+    '7,359 ÷ 766,605 × 1,000, added up from 8 districts'; '' for a figure given as it is."""
+    parts = []
     if row.get("numerator") is not None and row.get("measure") == "proportion":
         parts.append(f"{number(row['numerator'])} of {number(row['denominator'])}")
     elif row.get("numerator") is not None and row.get("measure") == "rate":
@@ -102,6 +162,13 @@ def interval(row: dict[str, Any]) -> str:
     if row.get("aggregated_from"):
         parts.append(f"added up from {row['aggregated_from']} districts")
     return ", ".join(parts)
+
+
+def interval(row: dict[str, Any]) -> str:
+    """'95% CI 9.3 to 9.9' (with the counts behind it and where they came from), or ''."""
+    if not ci_short(row):
+        return ""
+    return ", ".join(part for part in (ci_short(row), counts(row)) if part)
 
 
 def why(row: dict[str, Any]) -> str:
@@ -114,9 +181,9 @@ def why(row: dict[str, Any]) -> str:
         compared = _compared(row) if row.get("significance") else ""
         return f"No status: {row_reason(row)}{'; ' + compared if compared else ''} → NA"
     if row.get("ci_lower") is not None and row.get("significance"):
-        head = f"{_compared(row)}, {row['better']} is better"
+        head = f"{_compared(row)}, {polarity(row['better'])}"
     else:
-        head = f"{number(row['value'])} against a target of {number(row['target'])}, {row['better']} is better"
+        head = f"{number(row['value'])} against a target of {number(row['target'])}, {polarity(row['better'])}"
     if status == "GREY":
         if row.get("significance"):
             return f"{head}; the interval contains the target, so the difference is not significant → GREY"
@@ -136,5 +203,4 @@ def why(row: dict[str, Any]) -> str:
 def _compared(row: dict[str, Any]) -> str:
     """'9.6 per 1,000 population (95% CI 9.3 to 9.9): significantly better than the target of 11.35'."""
     said = interval(row)
-    return (f"{figure(row)}{f' ({said})' if said else ''}: {significance_words(row['significance'])}"
-            f" the target of {number(row['target'])}")
+    return f"{figure(row)}{f' ({said})' if said else ''}: {versus_target(row)}"

@@ -45,24 +45,6 @@ class ReportError(Exception):
     """The pack cannot be produced; the message says why."""
 
 
-def significance_short(row: dict[str, Any]) -> str:
-    """'≈ similar', '▲▼ worse' beside a status (symbol and word, never colour alone); '' when the
-    figure was not compared with its target."""
-    sig = row.get("significance")
-    return f"{explain.SIGNIFICANCE_SYMBOLS[sig]} {sig}" if sig in explain.SIGNIFICANCE_SYMBOLS else ""
-
-
-def ci_range(row: dict[str, Any]) -> str:
-    """'12.07 to 19.57' under a figure; '' when it has no interval."""
-    if row.get("ci_lower") is None or row.get("ci_upper") is None:
-        return ""
-    return f"{explain.number(row['ci_lower'])} to {explain.number(row['ci_upper'])}"
-
-
-def polarity(better: str) -> str:
-    return "neither higher nor lower is better (not rated)" if better == "neither" else f"{better} is better"
-
-
 def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
     env.filters["num"] = explain.number
@@ -70,13 +52,15 @@ def _environment() -> Environment:
     env.filters["shortfall_words"] = explain.shortfall_words
     env.filters["percent_words"] = explain.percent_words
     env.filters["interval"] = explain.interval
-    env.filters["ci_range"] = ci_range
-    env.filters["sig"] = significance_short
-    env.filters["sig_words"] = explain.significance_words
-    env.filters["polarity"] = polarity
+    env.filters["ci_range"] = explain.ci_range
+    env.filters["sig"] = explain.significance_short
+    env.filters["versus_target"] = explain.versus_target
+    env.filters["polarity"] = explain.polarity
+    env.filters["direction"] = explain.direction
+    env.filters["unit_words"] = explain.unit_words
     env.globals.update(style=STATUS_STYLE, meaning=STATUS_MEANING, owes_update=NEEDS_UPDATE,
-                       sig_symbols=explain.SIGNIFICANCE_SYMBOLS, methods=explain.METHOD_NAMES,
-                       byar_from=intervals.BYAR_FROM, z=intervals.Z)
+                       sig_symbols=explain.SIGNIFICANCE_SYMBOLS, sig_key=explain.SIGNIFICANCE_KEY,
+                       methods=explain.METHOD_NAMES, byar_from=intervals.BYAR_FROM, z=intervals.Z)
     return env
 
 
