@@ -162,7 +162,7 @@ def test_a_failure_inside_the_transaction_changes_nothing(con, catalogue, monkey
     populations.load(con, upload(FIRST, catalogue))
     before = dump(con)
 
-    def fail(*args: Any) -> None:
+    def fail(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(loading, "write_staged", fail)

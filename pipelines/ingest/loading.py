@@ -117,10 +117,15 @@ def stage(con: duckdb.DuckDBPyConnection, rows: Iterable[Sequence[Any]], tables:
         os.unlink(tmp)
     changed = " OR ".join(f"o.{c} IS DISTINCT FROM s.{c}" for c in tables.values)
     key = ", ".join(tables.key)
+    # Compared only with the stored rows in the staged rows' span of the key's last column (the
+    # quarter, the year): rows are stored in load order, so DuckDB skips the other row groups.
+    last = tables.key[-1]
+    span = con.execute(f"SELECT min({last}), max({last}) FROM staging").fetchone()
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE staged AS SELECT s.*, CASE WHEN o.{tables.key[0]} IS NULL THEN 'added'"
         f" WHEN {changed} THEN 'revised' ELSE 'unchanged' END AS change"
-        f" FROM staging s LEFT JOIN {tables.table} o USING ({key})"
+        f" FROM staging s LEFT JOIN (SELECT * FROM {tables.table} WHERE {last} BETWEEN $first AND $last) o"
+        f" USING ({key})", {"first": span[0] if span else None, "last": span[1] if span else None}
     )
 
 

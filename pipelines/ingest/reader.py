@@ -73,6 +73,10 @@ XLSX_MAX_SECONDS = 120.0  # wall clock for reading one workbook, checked as it g
 # defusedxml is not used either: the scan refuses any DOCTYPE before openpyxl parses a
 # part, and with defusedxml installed openpyxl reads a workbook about 30% slower.
 
+# Invisible characters a cell must not carry into the database: C0 controls other than tab and
+# line breaks, DEL, and the bidirectional overrides that can make text display as other text.
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+
 XLSX_MAGIC = b"PK\x03\x04"
 _CHUNK = 64 * 1024
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -109,6 +113,9 @@ class Table:
     header: list[str]
     records: list[tuple[int, list[str]]]  # (line number in the file, fields)
     delimiter: str = ","
+    # False when the text was searched whole and holds no invisible control character, so the
+    # checks need not search row by row (CONTROL); True when it may (a workbook)
+    may_hold_controls: bool = True
 
 
 def too_big(name: str, size: int, limit: int) -> str:
@@ -218,7 +225,9 @@ def _read_text(text: str, name: str, progress: Progress | None = None, size: int
         raise UnreadableFile(
             f"{name}, line {reader.line_num}: the CSV is malformed ({exc}); check the quotes on that line."
         ) from None
-    return _finish(header or [], records, name, delimiter)
+    table = _finish(header or [], records, name, delimiter)
+    table.may_hold_controls = CONTROL.search(text) is not None  # one search of the whole text
+    return table
 
 
 def _too_many_rows(name: str, limit: int) -> str:

@@ -11,7 +11,7 @@ from datetime import date
 
 from pipelines.catalogue import quarters
 from pipelines.catalogue.config import Catalogue, Indicator, suggest
-from pipelines.ingest.reader import PROGRESS_EVERY, Progress, Table
+from pipelines.ingest.reader import CONTROL, PROGRESS_EVERY, Progress, Table
 from pipelines.storage.schema import ObservationRow
 
 REQUIRED = ("indicator", "area", "quarter", "value")
@@ -34,9 +34,6 @@ _SIMPLE = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 # No indicator's figure comes near this; beyond it shortfalls and percentages lose their
 # meaning (1e308 made percent_off infinite and the JSON output invalid).
 LARGEST = 1e12
-# Invisible characters a cell must not carry into the database: C0 controls other than tab and
-# line breaks, DEL, and the bidirectional overrides that can make text display as other text.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 # Problems kept for showing: every one is counted, but a file of a million bad rows must not
 # become a million objects in memory nor a page of a million rows.
 KEPT_PROBLEMS = 500
@@ -278,7 +275,8 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
           progress: Progress | None = None) -> Checked:
     """Every problem in ``table``; ``today`` (default: the real date) bounds the latest quarter.
     With ``progress``, reports (``CHECKING``, rows checked, rows) every few thousand rows."""
-    out = Checked()
+    problems = Problems()
+    out = Checked(problems=problems)
     header = table.header
     check_header(header, REQUIRED, OPTIONAL, out.problems)
     if out.problems:
@@ -307,28 +305,34 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
             hints[(name, where)] = _hint(name, known, where)
         return hints[(name, where)]
 
+    controls = table.may_hold_controls
+    # in a ';'-separated file '1.234' may be a thousand: every number goes through parse_number
+    simple = _SIMPLE.fullmatch if table.delimiter != ";" else (lambda text: None)
+    # the figures' columns the file has; the others are None in every row
+    numeric = [col for col in NUMERIC if col in pos]
+    absent: dict[str, float | None] = {col: None for col in NUMERIC if col not in pos}
     for line, fields in _reporting(table.records, progress):
-        if len(fields) > width and any(f.strip() for f in fields[width:]):
-            out.problems.append(Problem(line, "", "", f"has {len(fields)} fields but the header has {width}",
-                                        "check for an unquoted separator inside a value"))
+        n = len(fields)
+        if n > width and any(f.strip() for f in fields[width:]):
+            problems.append(Problem(line, "", "", f"has {n} fields but the header has {width}",
+                                    "check for an unquoted separator inside a value"))
             continue
-        if len(fields) <= last_required:
-            missing = [c for c in REQUIRED if pos[c] >= len(fields)]
-            out.problems.append(Problem(line, missing[0], "", f"has {len(fields)} fields but the header has"
-                                        f" {width}, so {', '.join(missing)} is missing",
-                                        "leave an empty field (,,) for a figure that is not available"))
+        if n <= last_required:
+            missing = [c for c in REQUIRED if pos[c] >= n]
+            problems.append(Problem(line, missing[0], "", f"has {n} fields but the header has"
+                                    f" {width}, so {', '.join(missing)} is missing",
+                                    "leave an empty field (,,) for a figure that is not available"))
             continue
         cells = blank.copy()
-        if len(fields) >= width:  # the usual row: the header's columns are every field's names
+        if n >= width:  # the usual row: the header's columns are every field's names
             cells.update(zip(header, map(str.strip, fields), strict=False))  # blank extra fields are allowed
         else:
-            cells.update({col: fields[i].strip() for col, i in pos.items() if i < len(fields)})
+            cells.update({col: fields[i].strip() for col, i in pos.items() if i < n})
         get = cells.__getitem__
-        problems = out.problems
-        before = count(problems)
+        before = problems.total
         # one search of the whole row first: a cell is part of a field, so no match means no cell has one
-        for col, text in cells.items() if _CONTROL.search("".join(fields)) else ():
-            hidden = _CONTROL.search(text)
+        for col, text in cells.items() if controls and CONTROL.search("".join(fields)) else ():
+            hidden = CONTROL.search(text)
             if hidden:
                 problems.append(Problem(line, col, text.encode("unicode_escape").decode("ascii"),
                                         f"contains an invisible control character (U+{ord(hidden.group()):04X})",
@@ -364,12 +368,17 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
             problems.append(Problem(line, "quarter", qtext, qi,
                                     "" if "write" in qi or "check" in qi else f"write {quarters.ACCEPTED_FORMS}"))
 
-        numbers: dict[str, float | None] = {}
-        for col in NUMERIC:
+        numbers = absent.copy()
+        for col in numeric:
             text = get(col)
             if not text:
                 numbers[col] = None
                 continue
+            if simple(text):  # parse_number's first case, without the call: most cells are plain
+                number = float(text)
+                if -LARGEST < number < LARGEST:
+                    numbers[col] = number
+                    continue
             try:
                 numbers[col] = parse_number(text, table.delimiter)
             except ValueError as exc:
@@ -398,7 +407,7 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
                                         f"'{reported_text}' is not a status",
                                         "use G, A, R, GREY or NA, or the full words"))
 
-        if count(problems) > before or ind is None or isinstance(qi, str):
+        if problems.total > before or ind is None or isinstance(qi, str):
             continue
         key = (ind_id, area, qi)
         if key in seen:
