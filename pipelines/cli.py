@@ -62,6 +62,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--area", help="the county or a district")
     p.add_argument("--indicator", help="e.g. 'NI 16'")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p = sub.add_parser("spc", parents=[common],
+                       help="an indicator's XmR chart for an area: mean, limits, special causes, readings")
+    p.add_argument("--indicator", required=True, help="e.g. 'NI 16'")
+    p.add_argument("--area", help="the county or a district (default: the county)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p = sub.add_parser("init", parents=[common], help="create the database from data/sample/")
     p.add_argument("--force", action="store_true",
                    help="load the sample even into a database that already holds loads")
@@ -312,6 +317,36 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+# The spc command's columns: a row per quarter with a figure, the readings filled on the last
+SPC_COLUMNS = ["quarter", "value", "mean", "lower_limit", "upper_limit", "special_cause", "point_type",
+               "variation", "assurance"]
+
+
+def cmd_spc(args: argparse.Namespace) -> int:
+    from pipelines.stats import spc
+
+    catalogue = _catalogue(args)
+    area = args.area or catalogue.county
+    if area not in catalogue.areas:
+        raise CliError(f"Unknown area '{area}'{config.suggest(area, catalogue.areas)}", 2)
+    ids = [i.id for i in catalogue.indicators]
+    if args.indicator not in ids:
+        raise CliError(f"Unknown indicator '{args.indicator}'{config.suggest(args.indicator, ids)}", 2)
+    if not catalogue.in_scope(catalogue.indicator(args.indicator), area):
+        raise CliError(f"{args.indicator} is not measured for {area}; choose the county or another indicator.", 2)
+    _ensure_database(args, catalogue)
+    with store.connect(args.db, read_only=True) as con:
+        quarter_indexes = [q for q in store.loaded_quarters(con) if quarters.acceptable(q)]
+        points = spc.chart(con, catalogue, args.indicator, area, quarter_indexes)
+    if not points:
+        raise CliError(f"{args.indicator} has no figures for {area} yet; load some first.")
+    # special_cause as the words true and false in every format but JSON, which has its own
+    said = (lambda b: b) if args.format == "json" else (lambda b: "true" if b else "false")
+    rows = [tuple(said(p[c]) if c == "special_cause" else p[c] for c in SPC_COLUMNS) for p in points]
+    _write(rows, SPC_COLUMNS, args.format)
+    return 0
+
+
 def _quarter(args: argparse.Namespace, con: Any) -> int:
     if args.quarter:
         try:
@@ -470,5 +505,5 @@ _COMMANDS = {
     "validate": cmd_validate, "load": cmd_load, "status": cmd_status, "init": cmd_init,
     "loads": cmd_loads, "undo": cmd_undo, "add-analyst": cmd_add_analyst,
     "remove-analyst": cmd_remove_analyst, "report": cmd_report, "sign-ins": cmd_sign_ins,
-    "load-populations": cmd_load_populations,
+    "load-populations": cmd_load_populations, "spc": cmd_spc,
 }

@@ -140,7 +140,8 @@ def test_duplicate_keys_are_still_refused_after_the_good_file_was_cached(tmp_pat
         config.load(path)
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "retyped", "other-file", "bad-json"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "retyped", "other-file", "bad-json",
+                                    "nan-target", "district-is-county", "repeated-id"])
 def test_a_corrupt_entry_is_ignored(damage: str, tmp_path: Path, folder: Path, parses: list[str]) -> None:
     path = write(tmp_path)
     good = config.load(path)
@@ -158,6 +159,12 @@ def test_a_corrupt_entry_is_ignored(damage: str, tmp_path: Path, folder: Path, p
             payload = payload.replace(b"11.35", b'"11.35"')
         elif damage == "other-file":  # a valid entry, but for other bytes
             name = cache.key(b"something else").encode()
+        elif damage == "nan-target":  # well typed, but no catalogue has it: json reads NaN
+            payload = payload.replace(b"11.35", b"NaN")
+        elif damage == "district-is-county":
+            payload = payload.replace(b'"districts": ["', b'"districts": ["Shire", "')
+        elif damage == "repeated-id":
+            payload = payload.replace(b'"id": "NI 2"', b'"id": "NI 1"')
         else:
             payload = payload[:-3]
         entry.write_bytes(name + b" " + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)

@@ -126,6 +126,22 @@ def test_a_rate_per_population_needs_only_its_numerator(cat: config.Catalogue) -
         " not 68.5 (check the figure)"]
 
 
+def test_a_rate_per_population_takes_its_numerator_or_its_value_not_both(cat: config.Catalogue) -> None:
+    # the population is not known when the file is checked, so 1.0 beside 150 could not be checked
+    assert problems(cat, "NI 16,Dale,2010/11 Q1,1.0,150,\n") == [
+        "line 2, column value: NI 16 is worked out from the numerator and the population, so the row must"
+        " not give the value as well (leave value empty to have it computed, or leave numerator empty)"]
+
+
+def test_a_proportion_of_a_population_is_refused_in_the_catalogue() -> None:
+    with pytest.raises(config.ConfigError) as refused:
+        config.parse({"county": "Shire", "indicators": [
+            {"id": "P", "name": "P", "better": "higher", "measure": "proportion", "denominator": "population"}]})
+    assert refused.value.problems == [
+        "indicators[0] (P): denominator: a population is the denominator of a rate; for a share of the"
+        " population write 'measure: rate' with 'per: 100'"]
+
+
 # --- Figures as given ---------------------------------------------------------------------------------
 
 def test_a_value_indicator_keeps_its_counts_unchecked(cat: config.Catalogue) -> None:

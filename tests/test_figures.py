@@ -12,6 +12,7 @@ from scipy.stats import chi2, gamma
 from pipelines.catalogue import config
 from pipelines.ingest import loading
 from pipelines.present import explain, words
+from pipelines.rules import status
 from pipelines.storage import store
 
 Q1 = 2010 * 4  # 2010/11 Q1
@@ -187,3 +188,86 @@ def test_status_csv_carries_the_new_columns(rows) -> None:
             cells["aggregated_from"]) == ("59.0", "15000.0", "byar", "similar", "3")
     lower = 59 * (1 - 1 / 531 - Z95 / (3 * math.sqrt(59))) ** 3 / 15000 * 1000
     assert float(cells["ci_lower"]) == pytest.approx(lower, rel=1e-9)
+
+
+def test_where_neither_is_better_there_is_no_shortfall_band_or_percentage(rows) -> None:
+    r = rows[("N", "Shire", Q1)]
+    assert (r["shortfall"], r["percent_off"], r["band_width"], r["band_edge"]) == (None, None, None, None)
+    assert (r["target"], r["significance"]) == (50, "lower")
+
+
+def test_an_incomplete_window_was_added_up_from_nothing(rows) -> None:
+    county = rows[("W", "Shire", Q1)]  # Cedar has no counts in any quarter
+    assert (county["reason_code"], county["aggregated_from"], county["value"]) == ("incomplete_aggregate", None, None)
+
+
+POPULATION_CATALOGUE: dict[str, Any] = {"county": "Shire", "districts": ["Ash", "Birch"], "indicators": [
+    {"id": "C", "name": "Crimes per 1,000", "better": "lower", "measure": "rate", "per": 1000,
+     "denominator": "population", "levels": ["county", "district"], "targets": {"2010/11": 5.0}}]}
+
+
+def population_rows(figures: str, populations: str) -> dict[tuple[str, int], dict[str, Any]]:
+    from pipelines.ingest import populations as pops
+    cat = config.parse(POPULATION_CATALOGUE)
+    with store.connect(":memory:") as con:
+        pops.load(con, pops.read_upload(("area,year,population\n" + populations).encode(), "p.csv", cat))
+        upload = loading.read_upload(("indicator,area,quarter,value,numerator\n" + figures).encode(), "c.csv", cat)
+        assert upload.ok, upload.checked.problems
+        loading.load(con, upload)
+        return {(r["area"], r["qi"]): r for r in words.status_rows(con, cat, [Q1])}
+
+
+def test_a_rate_per_population_divides_by_the_years_population() -> None:
+    found = population_rows("C,Ash,2010/11 Q1,,60,\nC,Birch,2010/11 Q1,,30,\n",
+                            "Ash,2010/11,10000\nBirch,2010/11,20000\n")
+    assert found[("Ash", Q1)]["value"] == pytest.approx(6.0) and found[("Ash", Q1)]["denominator"] == 10000
+    county = found[("Shire", Q1)]  # added up: 90 crimes in 30,000 people
+    assert (county["numerator"], county["denominator"], county["aggregated_from"]) == (90, 30000, 2)
+    assert county["value"] == pytest.approx(3.0)
+
+
+def test_the_countys_own_count_is_divided_by_its_districts_population_when_its_own_is_not_loaded() -> None:
+    found = population_rows("C,Shire,2010/11 Q1,,999,\nC,Ash,2010/11 Q1,,50,\nC,Birch,2010/11 Q1,,40,\n",
+                            "Ash,2010/11,10000\nBirch,2010/11,20000\n")
+    county = found[("Shire", Q1)]  # its own 999, not the districts' 90
+    assert (county["numerator"], county["denominator"], county["aggregated_from"]) == (999, 30000, None)
+    assert county["value"] == pytest.approx(999 / 30000 * 1000)
+
+
+def test_a_district_without_a_population_has_no_figure_and_says_why() -> None:
+    found = population_rows("C,Ash,2010/11 Q1,,60,\nC,Birch,2010/11 Q1,,30,\n", "Ash,2010/11,10000\n")
+    birch = found[("Birch", Q1)]
+    assert (birch["status"], birch["reason_code"]) == ("NA", "no_population")
+    assert birch["reason"] == "no population for Birch in 2010/11: load it with load-populations"
+    assert found[("Shire", Q1)]["reason_code"] == "incomplete_aggregate"
+
+
+GRID = [(x, n) for x in (0, 1, 5, 9, 10, 11, 50, 356) for n in (356, 1000, 250_000)]
+
+
+@pytest.mark.parametrize("confidence", [95, 99.8])
+def test_the_status_querys_intervals_are_the_reference_functions(confidence: float) -> None:
+    """The SQL the status query runs against intervals.py's Python over a grid of counts, both levels
+    (the Python functions themselves are checked against independent numbers in test_intervals.py)."""
+    from pipelines.rules import intervals
+    cat = config.parse({"county": "Shire", "districts": [f"D{i}" for i in range(len(GRID))], "indicators": [
+        {"id": "R", "name": "R", "better": "lower", "measure": "rate", "per": 100000, "confidence": confidence,
+         "levels": ["district"], "targets": {"2010/11": 1.0}},
+        {"id": "P", "name": "P", "better": "higher", "measure": "proportion", "confidence": confidence,
+         "levels": ["district"], "targets": {"2010/11": 1.0}}]})
+    lines = ["indicator,area,quarter,value,numerator,denominator"]
+    for i, (x, n) in enumerate(GRID):
+        lines += [f"R,D{i},2010/11 Q1,,{x},{n}", f"P,D{i},2010/11 Q1,,{x},{n}"]
+    with store.connect(":memory:") as con:
+        loading.load(con, loading.read_upload("\n".join(lines).encode(), "grid.csv", cat))
+        found = {(r["indicator"], r["area"]): r for r in status.query(con, cat, [Q1])}
+    for i, (x, n) in enumerate(GRID):
+        rate, share = found[("R", f"D{i}")], found[("P", f"D{i}")]
+        lower, upper, method = intervals.rate_interval(x, n, 100000, float(confidence))
+        assert (rate["ci_method"], rate["ci_lower"], rate["ci_upper"]) == (
+            method, pytest.approx(lower, rel=1e-12, abs=1e-12), pytest.approx(upper, rel=1e-12))
+        assert rate["significance"] == intervals.significance(lower, upper, rate["value"], 1.0, "lower")
+        lower, upper = intervals.wilson(x, n, 100, float(confidence))
+        assert (share["ci_method"], share["ci_lower"], share["ci_upper"]) == (
+            "wilson", pytest.approx(lower, rel=1e-12, abs=1e-12), pytest.approx(upper, rel=1e-12))
+        assert share["significance"] == intervals.significance(lower, upper, share["value"], 1.0, "higher")

@@ -245,3 +245,21 @@ def test_overview_offers_the_board_pack(sample_db: Path, monkeypatch: pytest.Mon
     assert [r[0] for r in exceptions[1:]] == [r[0] for r in overview[1:] if r[2].split()[1] in ("AMBER", "RED",
                                                                                                  "GREY")]
     assert "NI 16" not in [r[0] for r in exceptions]
+
+
+def test_a_populations_load_is_listed_and_can_be_undone_from_the_page(sample_db: Path) -> None:
+    at = sign_in(run(UPLOAD), PASSWORD)
+    loads = table(at, "loads")
+    assert loads[-1][0] == "1" and loads[-1][3] == "derbyshire.csv" and loads[-1][-1] == "populations, applied"
+    at = at.selectbox(key="undo_choice").select(1).run()
+    next(b for b in at.button if b.label == "Undo load 1").click()
+    at = at.run()
+    assert "Load 1 undone (recorded as load 11); 0 earlier values restored." in [s.value for s in at.success]
+    with store.connect(sample_db) as con:
+        assert con.execute("SELECT count(*) FROM populations").fetchone() == (0,)
+    # without populations the county's NI 16 cannot be worked out from its districts' counts
+    at.switch_page(INDICATOR).run()
+    at.query_params["indicator"] = "NI 16"
+    at.query_params["area"] = "Chesterfield"
+    at.run()
+    assert "no population for Chesterfield in 2010/11" in text(at)

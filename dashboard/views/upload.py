@@ -195,7 +195,8 @@ else:
     def _state(r: dict[str, Any]) -> str:
         if r["kind"] == "undo":
             return f"undo of load {r['undoes']}"
-        return f"undone by load {r['undone_by']}" if r["undone_by"] else "applied"
+        applied = f"undone by load {r['undone_by']}" if r["undone_by"] else "applied"
+        return f"populations, {applied}" if r["kind"] == "populations" else applied
 
     st.html(ui.table(
         ["Load", "When", "Analyst", "File", "SHA-256", "Added", "Revised", "Unchanged", "State"],
@@ -204,7 +205,7 @@ else:
           r["rows_added"], r["rows_revised"], r["rows_unchanged"], _state(r)) for r in history],
         numeric=(0, 5, 6, 7), wide=(3,), nowrap=(1, 8), test_id="loads",
         caption="Newest first. The SHA-256 fingerprint identifies the exact file (point at it to see all of it)."))
-    undoable = [r for r in history if r["kind"] == "load" and not r["undone_by"]]
+    undoable = [r for r in history if r["kind"] != "undo" and not r["undone_by"]]
     if analyst and undoable:
         st.subheader("Undo a load", anchor=False)
         st.caption("Undoing removes the rows the load added and restores the values it replaced. The undo is"

@@ -32,11 +32,12 @@ from pipelines.catalogue.models import (
     Catalogue,
     Indicator,
     Level,
+    Spc,
     Tolerance,
     default_name,
 )
 
-__all__ = ["CONFIDENCE_LEVELS", "MAX_WINDOW", "Catalogue", "ConfigError", "Indicator", "Level", "Tolerance",
+__all__ = ["CONFIDENCE_LEVELS", "MAX_WINDOW", "Catalogue", "ConfigError", "Indicator", "Level", "Spc", "Tolerance",
            "config_path", "default_name", "load", "parse", "parse_tolerance", "read_yaml", "suggest"]
 
 if TYPE_CHECKING:  # imported where a file is parsed: a catalogue from the cache never needs yaml
@@ -400,8 +401,20 @@ def _dump(cat: Catalogue) -> dict[str, Any]:
             "grey_when_not_significant": ind.grey_when_not_significant, "description": ind.description,
             "targets": list(ind.targets.items()),
             "area_targets": [[area, list(years.items())] for area, years in ind.area_targets.items()],
+            "spc": _spc_dump(ind.spc),
         } for ind in cat.indicators],
+        "spc": _spc_dump(cat.spc),
     }
+
+
+def _spc_dump(spc: Spc) -> list[Any]:
+    return [None if spc.rebase is None else list(spc.rebase), spc.screen_outliers]
+
+
+def _spc_back(value: Any) -> Spc:
+    rebase, screen = _of(list, value)
+    return Spc(rebase=None if rebase is None else tuple(_of(int, q) for q in _of(list, rebase)),
+               screen_outliers=_optional(bool, screen))
 
 
 def _from_cache(data: bytes) -> Catalogue | None:
@@ -409,9 +422,28 @@ def _from_cache(data: bytes) -> Catalogue | None:
     if payload is None:
         return None
     try:
-        return _rebuild(json.loads(payload))
+        return _sound(_rebuild(json.loads(payload, parse_constant=_no_constant)))
     except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return None  # not what _dump wrote: read the file instead
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is no figure")  # json reads NaN and Infinity unless told not to
+
+
+def _sound(cat: Catalogue) -> Catalogue:
+    """The rules a validated catalogue always meets, checked again on a cached one: an entry is
+    written only by ``_dump``, but the folder could be written to by the same user's other code."""
+    ids = [ind.id for ind in cat.indicators]
+    if len(set(ids)) != len(ids) or cat.county in cat.districts or len(set(cat.districts)) != len(cat.districts):
+        raise ValueError("names repeat")
+    for ind in cat.indicators:
+        numbers = [*ind.targets.values(), *(t for years in ind.area_targets.values() for t in years.values())]
+        if not ind.levels or any(not math.isfinite(t) or abs(t) >= PLAUSIBLE for t in numbers):
+            raise ValueError("not a catalogue's indicator")
+        if ind.counted != (ind.per is not None and ind.per > 0) or not 1 <= (ind.window or 1) <= MAX_WINDOW:
+            raise ValueError("not a catalogue's measure")
+    return cat
 
 
 def _of(kind: type, value: Any) -> Any:
@@ -468,8 +500,10 @@ def _rebuild(raw: Any) -> Catalogue:
             grey_when_not_significant=_of(bool, ind["grey_when_not_significant"]),
             description=_of(str, ind["description"]), targets=_years(ind["targets"]),
             area_targets={_of(str, area): _years(years) for area, years in _of(list, ind["area_targets"])},
+            spc=_spc_back(ind["spc"]),
         ))
     return Catalogue(
         name=_of(str, raw["name"]), county=_of(str, raw["county"]), districts=_strs(raw["districts"]),
         amber_tolerance=_tolerance_back(raw["amber_tolerance"]), indicators=tuple(indicators),
+        spc=_spc_back(raw["spc"]),
     )

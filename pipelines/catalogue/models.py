@@ -37,6 +37,19 @@ def _num(x: float) -> str:
 
 
 @dataclass(frozen=True)
+class Spc:
+    """How an XmR chart is drawn: where its periods start, and whether moving ranges are screened.
+    In an indicator's ``spc:`` block a key left out (None) takes the catalogue's."""
+
+    rebase: tuple[int, ...] | None = None  # quarter indexes, each the first point of a new period
+    screen_outliers: bool | None = None
+
+
+# The defaults when the catalogue says nothing: one period, moving ranges screened (NHSRplotthedots)
+SPC_DEFAULTS = Spc(rebase=(), screen_outliers=True)
+
+
+@dataclass(frozen=True)
 class Indicator:
     id: str
     name: str
@@ -54,6 +67,7 @@ class Indicator:
     description: str = ""
     targets: dict[int, float] = field(default_factory=dict)  # financial year's start -> target
     area_targets: dict[str, dict[int, float]] = field(default_factory=dict)
+    spc: Spc = Spc()
 
     @property
     def at_district(self) -> bool:
@@ -87,6 +101,7 @@ class Catalogue:
     indicators: tuple[Indicator, ...]
     districts: tuple[str, ...] = ()
     amber_tolerance: Tolerance = Tolerance("percent", 5.0)
+    spc: Spc = SPC_DEFAULTS
 
     @property
     def areas(self) -> tuple[str, ...]:
@@ -106,3 +121,11 @@ class Catalogue:
 
     def in_scope(self, ind: Indicator, area: str) -> bool:
         return self.level(area) in ind.levels
+
+    def spc_for(self, ind: Indicator) -> Spc:
+        """The indicator's SPC settings, each key it leaves out taken from the catalogue's."""
+        return Spc(
+            rebase=ind.spc.rebase if ind.spc.rebase is not None else self.spc.rebase,
+            screen_outliers=(ind.spc.screen_outliers if ind.spc.screen_outliers is not None
+                             else self.spc.screen_outliers),
+        )

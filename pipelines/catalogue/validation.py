@@ -32,11 +32,13 @@ from pipelines.catalogue.config import (
 from pipelines.catalogue.models import (
     CONFIDENCE_LEVELS,
     MAX_WINDOW,
+    SPC_DEFAULTS,
     Better,
     Catalogue,
     Indicator,
     Level,
     Measure,
+    Spc,
     Tolerance,
     default_name,
 )
@@ -49,10 +51,15 @@ def validate(raw: Any, path: str | Path = "indicators.yaml") -> Catalogue:
         spec = CatalogueSpec.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(path, _problems(exc, raw)) from None
+    defaults = spec.spc.settings()
     return Catalogue(
         name=spec.name, county=spec.county, districts=spec.districts, amber_tolerance=spec.amber_tolerance,
-        indicators=tuple(Indicator(**{f.name: getattr(ind, f.name) for f in fields(Indicator)})
+        indicators=tuple(Indicator(**{f.name: getattr(ind, f.name) for f in fields(Indicator) if f.name != "spc"},
+                                   spc=ind.spc.settings())
                          for ind in spec.indicators),
+        spc=Spc(rebase=defaults.rebase if defaults.rebase is not None else SPC_DEFAULTS.rebase,
+                screen_outliers=(defaults.screen_outliers if defaults.screen_outliers is not None
+                                 else SPC_DEFAULTS.screen_outliers)),
     )
 
 
@@ -87,6 +94,42 @@ def _confidence(value: Any) -> float:
     return float(value)
 
 
+class SpcSpec(_Strict):
+    """The ``spc:`` block: ``rebase`` (quarters, each starting a new period), ``screen_outliers``."""
+
+    rebase: tuple[int, ...] | None = None
+    screen_outliers: bool | None = None
+
+    @field_validator("rebase", mode="before")
+    @classmethod
+    def _rebase(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            raise ValueError("must list quarters, e.g. ['2009/10 Q1']")
+        out = []
+        for item in value:
+            try:
+                out.append(quarters.parse(str(item)))
+            except quarters.QuarterError as exc:
+                raise ValueError(str(exc)) from None
+        if len(set(out)) != len(out):
+            raise ValueError("a quarter is listed twice; keep one")
+        return tuple(sorted(out))
+
+    @field_validator("screen_outliers", mode="before")
+    @classmethod
+    def _screen(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, bool):
+            raise ValueError(f"must be true or false, got {_shown(value)}")
+        return value
+
+    def settings(self) -> Spc:
+        return Spc(rebase=self.rebase, screen_outliers=self.screen_outliers)
+
+
 class IndicatorSpec(_Strict):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -105,6 +148,7 @@ class IndicatorSpec(_Strict):
     targets: YearTargets = Field(default_factory=dict)
     # each area's targets validated as an item, so a problem's path ends in the area's name
     area_targets: dict[str, YearTargets] = Field(default_factory=dict)
+    spc: SpcSpec = SpcSpec()
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, defer_build=True)
 
@@ -168,6 +212,10 @@ class IndicatorSpec(_Strict):
                          if getattr(self, key) is not None]
         elif self.per is None:
             problems.append("per: a rate needs its multiplier, e.g. 'per: 1000' for a rate per 1,000 population")
+        if self.measure == "proportion" and self.denominator == "population":
+            # nothing could check that the numerator is within the population it is a part of
+            problems.append("denominator: a population is the denominator of a rate; for a share of the"
+                            " population write 'measure: rate' with 'per: 100'")
         if self.better == "neither" and self.grey_when_not_significant:
             problems.append("grey_when_not_significant: an indicator with 'better: neither' is not rated,"
                             " so it never turns GREY; remove one of them")
@@ -187,6 +235,7 @@ class CatalogueSpec(_Strict):
     districts: tuple[str, ...] = ()
     amber_tolerance: Tolerance = Tolerance("percent", 5.0)
     indicators: tuple[IndicatorSpec, ...]
+    spc: SpcSpec = SpcSpec()
 
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, defer_build=True)
 

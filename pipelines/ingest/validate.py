@@ -198,6 +198,12 @@ class _Counts:
             problems.append(Problem(line, "denominator", get("denominator"),
                                     f"{self.ind_id} is a rate per population, so the row must not give a denominator",
                                     FROM_POPULATION))
+        elif self.from_population and get("numerator") and get("value"):
+            # the population is not known until the load, so the two could not be checked against it
+            problems.append(Problem(line, "value", get("value"),
+                                    f"{self.ind_id} is worked out from the numerator and the population, so the"
+                                    " row must not give the value as well",
+                                    "leave value empty to have it computed, or leave numerator empty"))
         elif not self.from_population and bool(get("numerator")) != bool(get("denominator")):
             missing = "denominator" if get("numerator") else "numerator"
             problems.append(Problem(line, missing, "", "a figure from counts needs both numerator and denominator",

@@ -36,6 +36,18 @@ WHERE ($only_indicators IS NULL OR list_contains($only_indicators, indicator))
   AND qi BETWEEN $from_qi AND $last_qi AND list_contains($needed_qis, qi)""",
                 "the observations that can be asked for")
 
+# Each area's population by financial year; the county's, when not loaded, is its districts' sum
+# (when every district's is loaded), so a county row's own count has its denominator too
+AREA_POPULATIONS = Step("area_populations", """
+SELECT area, year, population FROM populations
+UNION ALL
+SELECT $county AS area, p.year, sum(p.population) AS population
+FROM populations p JOIN catalogue_areas a ON a.area = p.area AND a.level = 'district'
+WHERE p.year NOT IN (SELECT year FROM populations WHERE area = $county)
+GROUP BY p.year
+HAVING count(*) = (SELECT count(*) FROM catalogue_areas WHERE level = 'district')""",
+                        "each area's population, the county's added up from its districts' if not loaded")
+
 # Each row's counts: the denominator from the populations table when the indicator says so
 OWN = Step("own", """
 SELECT o.indicator, o.area, o.qi, o.value AS given_value, o.lower, o.upper, o.numerator,
@@ -44,7 +56,7 @@ SELECT o.indicator, o.area, o.qi, o.value AS given_value, o.lower, o.upper, o.nu
     i.uses_population AND p.population IS NULL AS lacks_population
 FROM observed o
 JOIN catalogue_indicators i USING (indicator)
-LEFT JOIN populations p ON i.uses_population AND p.area = o.area AND p.year = o.qi // 4""",
+LEFT JOIN area_populations p ON i.uses_population AND p.area = o.area AND p.year = o.qi // 4""",
            "each row's counts, with populations as denominators where the catalogue says so")
 
 FIGURED = Step("figured", """
@@ -117,7 +129,7 @@ SELECT indicator, area, qi,
     CASE WHEN complete AND counted THEN numerator END AS numerator,
     CASE WHEN complete AND counted THEN denominator END AS denominator,
     NULL AS lower, NULL AS upper, reported_status, note, complete AND counted AS has_counts,
-    aggregated_from,
+    CASE WHEN complete THEN aggregated_from END AS aggregated_from,
     coalesce(anchor_missing, CASE WHEN NOT complete THEN array_to_string(list_transform(
         list_filter(range(qi - span + 1, qi + 1), lambda q: NOT list_contains(coalesce(usable, []), q)),
         lambda q: """ + LABEL.format(qi="q") + """), ', ') END) AS missing,
@@ -130,7 +142,7 @@ SELECT b.* FROM base b JOIN catalogue_indicators i USING (indicator) WHERE i.spa
 UNION ALL BY NAME
 SELECT * FROM window_figures""", "every figure, windowed where the catalogue says so")
 
-STEPS = (NEEDED_QUARTERS, OBSERVED, OWN, FIGURED, DISTRICT_COUNTS, AGGREGATES, BASE, WINDOWED,
+STEPS = (NEEDED_QUARTERS, OBSERVED, AREA_POPULATIONS, OWN, FIGURED, DISTRICT_COUNTS, AGGREGATES, BASE, WINDOWED,
          WINDOW_FIGURES, FIGURES)
 
 # When no indicator asked about has counts or a window, every figure is the row's own: the same

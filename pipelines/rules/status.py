@@ -121,8 +121,10 @@ FROM targets_and_bands""", "the figure against its target, allowing for chance")
 # shortfall > 0 is worse than target; the band is band_width wide, on the worse side of the target
 GAPS = Step("gaps", """
 SELECT *,
-    round(CASE better WHEN 'lower' THEN value - target ELSE target - value END, 9) AS shortfall,
-    round(CASE band_kind WHEN 'percent' THEN band * abs(target) / 100 ELSE band END, 9) AS band_width
+    round(CASE better WHEN 'lower' THEN value - target WHEN 'higher' THEN target - value END, 9) AS shortfall,
+    -- no band where neither direction is better: the indicator is monitored, not rated
+    CASE WHEN better <> 'neither' THEN
+        round(CASE band_kind WHEN 'percent' THEN band * abs(target) / 100 ELSE band END, 9) END AS band_width
 FROM significance""", "the shortfall and the band's width")
 
 # The reason first, in the rule's order; the status follows from the reason (codes.REASON_STATUS).

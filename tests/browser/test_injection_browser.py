@@ -57,6 +57,8 @@ def test_a_note_commentary_and_file_name_with_markdown_stay_text(
     # A new session opened on the indicator, signed in on the Upload page, then back.
     page.goto(f"{server}/indicator?indicator=NI+20&area=High+Peak&quarter=2010/11+Q1")
     wait_idle(page)
+    # the page has taken the indicator from the address before we leave it (a busy machine is slow)
+    expect(page.get_by_role("heading", name=re.compile("^NI 20"))).to_be_visible(timeout=TIMEOUT)
     go(page, "Upload")
     sign_in(page, PASSWORD)
     expect(main(page)).to_contain_text(f"Signed in as {ANALYST}", timeout=TIMEOUT)

@@ -1,0 +1,155 @@
+"""The XmR chart, rule by rule, against series worked out by hand (NHSRplotthedots 0.2's conventions)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.catalogue import config, quarters
+from pipelines.ingest import loading
+from pipelines.stats import spc
+from pipelines.storage import store
+
+FIRST = 2008 * 4  # 2008/09 Q1
+
+
+def chart(values: list[float | None], better: str = "lower", target: float | None = None,
+          spc_block: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Load ``values`` as consecutive quarters of one county indicator and draw its chart."""
+    ind: dict[str, Any] = {"id": "X", "name": "Test", "better": better}
+    if target is not None:
+        ind["targets"] = {quarters.financial_year(q): target for q in range(FIRST, FIRST + len(values), 4)}
+    if spc_block is not None:
+        ind["spc"] = spc_block
+    cat = config.parse({"county": "Shire", "indicators": [ind]})
+    lines = ["indicator,area,quarter,value"] + [
+        f"X,Shire,{quarters.label(FIRST + i)},{'' if v is None else v}" for i, v in enumerate(values)]
+    with store.connect(":memory:") as con:
+        upload = loading.read_upload("\n".join(lines).encode(), "series.csv", cat)
+        assert upload.ok, upload.checked.problems
+        loading.load(con, upload)
+        return spc.chart(con, cat, "X", "Shire", list(range(FIRST, FIRST + len(values))))
+
+
+def rules(rows: list[dict[str, Any]]) -> list[str]:
+    return [r["rule"] for r in rows]
+
+
+def test_limits_are_the_mean_plus_and_minus_2_66_mean_moving_ranges() -> None:
+    rows = chart([10, 11, 10, 11, 10, 11])  # mean 10.5, moving ranges all 1
+    for r in rows:
+        assert (r["mean"], r["lower_limit"], r["upper_limit"]) == (
+            10.5, pytest.approx(10.5 - 2.66), pytest.approx(10.5 + 2.66))
+    assert rules(rows) == ["none"] * 6
+    assert rows[-1]["variation"] == "common_cause" and rows[-1]["assurance"] is None
+    assert [r["variation"] for r in rows[:-1]] == [None] * 5  # the readings are the last point's
+
+
+def test_screening_drops_a_moving_range_not_below_3_267_times_the_mean() -> None:
+    values = [10, 11, 10, 11, 10, 30]  # moving ranges 1, 1, 1, 1, 20: mean 4.8; 20 >= 3.267 x 4.8 = 15.68
+    mean = 82 / 6
+    screened = chart(values)  # the mean moving range is 1 once 20 is dropped
+    assert screened[0]["upper_limit"] == pytest.approx(mean + 2.66 * 1)
+    # 10 and 11 are both below mean - 2.66 = 11.0067, 30 above mean + 2.66: all six outside
+    assert rules(screened) == ["outside"] * 6
+    plain = chart(values, spc_block={"screen_outliers": False})  # as the NHS Excel tool: 4.8
+    assert plain[0]["upper_limit"] == pytest.approx(mean + 2.66 * 4.8)
+    assert rules(plain) == ["none"] * 5 + ["outside"]
+    assert plain[-1]["point_type"] == "special_cause_concern" and plain[-1]["variation"] == "concern_high"
+
+
+def test_two_in_three_flags_the_close_points_and_a_run_of_seven_is_special() -> None:
+    # mean 4.2; moving ranges 1,1,4,1,1,1,1,1,1: mean 12/9, 4 < 3.267 x 12/9 so kept
+    # limits 4.2 -/+ 3.547 (0.653, 7.747); two thirds of the way: 1.836 and 6.564
+    rows = chart([1, 2, 1, 5, 6, 5, 6, 5, 6, 5])
+    amr = 12 / 9
+    assert rows[0]["lower_limit"] == pytest.approx(4.2 - 2.66 * amr)
+    # 1, 2, 1 are all below the mean and both 1s beyond 1.836: those two are flagged, not the 2
+    assert rules(rows) == ["two_in_three", "none", "two_in_three"] + ["run"] * 7
+    # lower is better: low is an improvement, a run above the mean a concern
+    assert [r["point_type"] for r in rows[:3]] == ["special_cause_improvement", "common_cause",
+                                                   "special_cause_improvement"]
+    assert rows[-1]["point_type"] == "special_cause_concern" and rows[-1]["variation"] == "concern_high"
+
+
+def test_six_points_above_the_mean_are_not_a_run() -> None:
+    rows = chart([1, 2, 1, 2, 5, 6, 5, 6, 5, 6])  # only six above the mean of 3.9
+    assert "run" not in rules(rows)
+
+
+def test_a_trend_of_seven_rising_points_by_precedence_after_points_outside() -> None:
+    # 1..7: mean 4, moving ranges 1, limits 1.34 and 6.66: 1 and 7 are outside, 2 to 6 a trend
+    rows = chart([1, 2, 3, 4, 5, 6, 7], better="higher")
+    assert rules(rows) == ["outside"] + ["trend"] * 5 + ["outside"]
+    assert [r["point_type"] for r in rows] == (["special_cause_concern"] + ["special_cause_improvement"] * 6)
+    assert rows[-1]["variation"] == "improvement_high"
+
+
+def test_a_tie_breaks_a_trend() -> None:
+    rows = chart([1, 2, 3, 3, 4, 5, 6, 7, 7, 8], better="higher")
+    assert "trend" not in rules(rows)
+
+
+def test_assurance_compares_the_limits_with_the_target_strictly() -> None:
+    values = [10, 11, 10, 11, 10, 11]  # limits 7.84 and 13.16
+    assert chart(values, "higher", 5)[-1]["assurance"] == "consistent_pass"
+    assert chart(values, "higher", 20)[-1]["assurance"] == "consistent_fail"
+    assert chart(values, "higher", 10)[-1]["assurance"] == "inconsistent"
+    assert chart(values, "lower", 20)[-1]["assurance"] == "consistent_pass"
+    assert chart(values, "lower", 5)[-1]["assurance"] == "consistent_fail"
+    assert chart(values, "neither", 5)[-1]["assurance"] is None
+
+
+def test_where_neither_is_better_a_special_cause_is_neither() -> None:
+    rows = chart([10, 11, 10, 11, 10, 11, 10, 30], better="neither", spc_block={"screen_outliers": False})
+    assert rows[-1]["point_type"] == "special_cause_neither" and rows[-1]["variation"] == "neither_high"
+
+
+def test_a_rebase_starts_a_new_period_and_nothing_crosses_it() -> None:
+    rows = chart([10, 11, 10, 11, 20, 21, 20, 21], spc_block={"rebase": [quarters.label(FIRST + 4)]})
+    assert [r["period"] for r in rows] == [0] * 4 + [1] * 4
+    assert [r["mean"] for r in rows] == [10.5] * 4 + [20.5] * 4
+    # the jump from 11 to 20 is no moving range: each period's are all 1
+    assert rows[-1]["upper_limit"] == pytest.approx(20.5 + 2.66)
+    assert rules(rows) == ["none"] * 8 and rows[0]["period_points"] == 4
+
+
+def test_quarters_without_a_figure_are_left_out_and_their_neighbours_are_consecutive() -> None:
+    rows = chart([10, 11, None, 10, 11])
+    assert [r["quarter"] for r in rows] == ["2008/09 Q1", "2008/09 Q2", "2008/09 Q4", "2009/10 Q1"]
+    assert rows[0]["mean"] == 10.5 and rows[0]["upper_limit"] == pytest.approx(10.5 + 2.66)  # ranges 1, 1, 1
+
+
+def test_the_spc_command_end_to_end(tmp_path: Path) -> None:
+    """NI 32 in the sample, 2008/09 Q1 to 2010/11 Q1: 10.2, 11.0, 11.8, 12.5, 13.1, 13.6, 14.2, 14.9, 15.45."""
+    values = [10.2, 11.0, 11.8, 12.5, 13.1, 13.6, 14.2, 14.9, 15.45]
+    mean = sum(values) / 9
+    amr = sum(abs(b - a) for a, b in zip(values, values[1:], strict=False)) / 8  # none is screened out
+    env = {**os.environ, "RAGBOARD_DB": str(tmp_path / "spc.duckdb")}
+    env.pop("RAGBOARD_CONFIG", None)
+    result = subprocess.run([sys.executable, "-m", "pipelines", "spc", "--indicator", "NI 32", "--format", "json"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert list(rows[0]) == ["quarter", "value", "mean", "lower_limit", "upper_limit", "special_cause",
+                             "point_type", "variation", "assurance"]
+    assert [r["value"] for r in rows] == pytest.approx(values, abs=0.005)
+    assert rows[0]["mean"] == pytest.approx(mean, abs=0.001)
+    assert rows[0]["upper_limit"] == pytest.approx(mean + 2.66 * amr, abs=0.001)
+    # 10.2 and 11.0 are below the lower limit (11.23): outside, and higher is better, so a concern;
+    # 14.9 and 15.45 are above the upper (14.72); 11.8 to 14.2 are part of nine points each higher
+    # than the one before (a trend, after outside in precedence): all improvements
+    assert [r["point_type"] for r in rows] == ["special_cause_concern"] * 2 + ["special_cause_improvement"] * 7
+    assert all(r["special_cause"] is True for r in rows)
+    assert [r["variation"] for r in rows[:-1]] == [None] * 8
+    # the target is 27%, above the upper limit: the process cannot meet it without a change
+    assert (rows[-1]["variation"], rows[-1]["assurance"]) == ("improvement_high", "consistent_fail")
+    table = subprocess.run([sys.executable, "-m", "pipelines", "spc", "--indicator", "NI 20", "--area", "Hig Peak"],
+                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert table.returncode == 2 and "Unknown area 'Hig Peak'; did you mean 'High Peak'?" in table.stderr
