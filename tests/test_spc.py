@@ -91,6 +91,24 @@ def test_a_trend_of_seven_rising_points_by_precedence_after_points_outside() -> 
     assert rows[-1]["variation"] == "improvement_high"
 
 
+def test_six_rising_points_are_not_a_trend() -> None:
+    # mean 3.5, limits 0.84 and 6.16, two thirds of the way 1.727 and 5.273: only 1 and 6 are beyond
+    # those, one on each side, so no rule applies
+    assert rules(chart([1, 2, 3, 4, 5, 6])) == ["none"] * 6
+
+
+def test_a_point_on_the_mean_breaks_a_run() -> None:
+    # The mean is exactly 5 (60 / 12): the fourth point is on it, so eight points above the mean are
+    # two runs of 3 and 4, not one of 8. Moving ranges: ten of 1 and one of 5; their mean 15/11, and 5
+    # is not below 3.267 x 15/11 = 4.455, so it is screened out: the mean moving range is 1, the
+    # limits 5 -/+ 2.66 (2.34, 7.66), two thirds of the way 3.227 and 6.773.
+    rows = chart([6, 7, 6, 5, 6, 7, 6, 7, 2, 3, 2, 3])
+    assert rows[0]["mean"] == 5 and rows[0]["upper_limit"] == pytest.approx(5 + 2.66)
+    # 7, 6, 7 (points 6 to 8): the two 7s are beyond 6.773; the 2s are outside, the 3s beyond 3.227
+    assert rules(rows) == ["none"] * 5 + ["two_in_three", "none", "two_in_three",
+                                          "outside", "two_in_three", "outside", "two_in_three"]
+
+
 def test_a_tie_breaks_a_trend() -> None:
     rows = chart([1, 2, 3, 3, 4, 5, 6, 7, 7, 8], better="higher")
     assert "trend" not in rules(rows)
