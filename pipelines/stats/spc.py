@@ -77,48 +77,33 @@ SELECT *, sign(value - mean)::INTEGER AS side,
 FROM spc_limits
 WINDOW w AS (PARTITION BY indicator, area, period ORDER BY qi)""", "which side of the mean, which way it moved")
 
-# Islands: a new one starts wherever the side (or the step) changes
-ISLANDS = Step("spc_islands", """
-SELECT *, sum(side_change) OVER w AS side_island, sum(step_change) OVER w AS step_island
-FROM (SELECT *,
-        CASE WHEN side IS DISTINCT FROM lag(side) OVER w THEN 1 ELSE 0 END AS side_change,
-        CASE WHEN step IS DISTINCT FROM lag(step) OVER w THEN 1 ELSE 0 END AS step_change
-      FROM spc_sides
-      WINDOW w AS (PARTITION BY indicator, area, period ORDER BY qi))
-WINDOW w AS (PARTITION BY indicator, area, period ORDER BY qi)""", "runs of one side, runs of one step")
+# Each rule as a window of points that ends here: 7 on one side of the mean (a run), 6 steps the
+# same way (a trend of 7 points), 3 on one side with 2 or more of them close to a limit
+ENDS = Step("spc_ends", f"""
+SELECT *,
+    count(*) OVER run = {RUN} AND side <> 0 AND min(side) OVER run = max(side) OVER run AS run_ends,
+    count(*) OVER trend = {RUN - 1} AND min(step) OVER trend = 1 AND max(step) OVER trend = 1 AS rise_ends,
+    count(*) OVER trend = {RUN - 1} AND min(step) OVER trend = -1 AND max(step) OVER trend = -1 AS fall_ends,
+    count(*) OVER three = 3 AND min(side) OVER three = 1 AND sum(close_high::INTEGER) OVER three >= 2 AS high_ends,
+    count(*) OVER three = 3 AND max(side) OVER three = -1 AND sum(close_low::INTEGER) OVER three >= 2 AS low_ends
+FROM spc_sides
+WINDOW w AS (PARTITION BY indicator, area, period ORDER BY qi),
+    run AS (w ROWS {RUN - 1} PRECEDING), trend AS (w ROWS {RUN - 2} PRECEDING), three AS (w ROWS 2 PRECEDING)""",
+            "the windows of points each rule looks for, by the point they end at")
 
-LENGTHS = Step("spc_lengths", """
-SELECT *, count(*) OVER (PARTITION BY indicator, area, period, side_island) AS side_length,
-    count(*) OVER (PARTITION BY indicator, area, period, step_island) AS step_length
-FROM spc_islands""")
-
-# A trend of 7 points is 6 steps the same way: the steps' island and the point before its first step
+# A point is in a run (or trend, or two in three) when such a window ends at it or at one of the
+# points after it that the window reaches back over; a trend's window of 6 steps covers 7 points.
 RULES = Step("spc_rules", f"""
 SELECT *,
-    side <> 0 AND side_length >= {RUN} AS in_run,
-    CASE WHEN step <> 0 AND step_length >= {RUN - 1} THEN step
-         WHEN lead(step) OVER w <> 0 AND lead(step_length) OVER w >= {RUN - 1}
-              AND lead(step) OVER w IS DISTINCT FROM step THEN lead(step) OVER w
-    END AS trend,
-    -- each window of three starting here: all on one side, two or more of them close to a limit
-    (lead(side, 2) OVER w = 1 AND side = 1 AND lead(side) OVER w = 1
-     AND close_high::INTEGER + (lead(close_high) OVER w)::INTEGER + (lead(close_high, 2) OVER w)::INTEGER >= 2)
-        AS three_high,
-    (lead(side, 2) OVER w = -1 AND side = -1 AND lead(side) OVER w = -1
-     AND close_low::INTEGER + (lead(close_low) OVER w)::INTEGER + (lead(close_low, 2) OVER w)::INTEGER >= 2)
-        AS three_low
-FROM spc_lengths
-WINDOW w AS (PARTITION BY indicator, area, period ORDER BY qi)""", "the four rules, each on its own")
+    bool_or(run_ends) OVER ahead_run AS in_run,
+    CASE WHEN bool_or(rise_ends) OVER ahead_run THEN 1 WHEN bool_or(fall_ends) OVER ahead_run THEN -1 END AS trend,
+    CASE WHEN close_high AND bool_or(high_ends) OVER ahead_three THEN 1
+         WHEN close_low AND bool_or(low_ends) OVER ahead_three THEN -1 END AS two_in_three
+FROM spc_ends
+WINDOW w AS (PARTITION BY indicator, area, period ORDER BY qi),
+    ahead_run AS (w ROWS BETWEEN CURRENT ROW AND {RUN - 1} FOLLOWING),
+    ahead_three AS (w ROWS BETWEEN CURRENT ROW AND 2 FOLLOWING)""", "the four rules, each on its own")
 
-TWO_IN_THREE = Step("spc_two_in_three", """
-SELECT *,
-    CASE WHEN close_high AND (coalesce(three_high, false) OR coalesce(lag(three_high) OVER w, false)
-                              OR coalesce(lag(three_high, 2) OVER w, false)) THEN 1
-         WHEN close_low AND (coalesce(three_low, false) OR coalesce(lag(three_low) OVER w, false)
-                             OR coalesce(lag(three_low, 2) OVER w, false)) THEN -1
-    END AS two_in_three
-FROM spc_rules
-WINDOW w AS (PARTITION BY indicator, area, period ORDER BY qi)""", "the close points of a two-in-three window")
 
 # One rule per point, by precedence, and the way it points: 1 high (above, rising), -1 low
 CAUSES = Step("spc_causes", """
@@ -131,7 +116,7 @@ FROM (SELECT *,
              WHEN two_in_three IS NOT NULL THEN 'two_in_three' WHEN in_run THEN 'run' ELSE 'none' END AS rule,
         CASE WHEN outside THEN sign(value - mean)::INTEGER WHEN trend IS NOT NULL THEN trend
              WHEN two_in_three IS NOT NULL THEN two_in_three WHEN in_run THEN side END AS direction
-      FROM spc_two_in_three)""", "each point's type")
+      FROM spc_rules)""", "each point's type")
 
 # The readings of the series' last point
 READINGS = Step("spc_readings", """
@@ -152,7 +137,7 @@ SELECT *,
 FROM (SELECT *, qi = max(qi) OVER (PARTITION BY indicator, area) AS last_point FROM spc_causes)""",
                   "the variation and assurance of each series' last point")
 
-STEPS = (POINTS, MOVING, LIMITS, SIDES, ISLANDS, LENGTHS, RULES, TWO_IN_THREE, CAUSES, READINGS)
+STEPS = (POINTS, MOVING, LIMITS, SIDES, ENDS, RULES, CAUSES, READINGS)
 
 
 # ---- asking ---------------------------------------------------------------------------------
