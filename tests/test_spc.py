@@ -171,3 +171,21 @@ def test_the_spc_command_end_to_end(tmp_path: Path) -> None:
     table = subprocess.run([sys.executable, "-m", "pipelines", "spc", "--indicator", "NI 20", "--area", "Hig Peak"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert table.returncode == 2 and "Unknown area 'Hig Peak'; did you mean 'High Peak'?" in table.stderr
+
+
+def test_readings_are_each_series_last_point_as_of_the_quarter_asked(sample_db: Path) -> None:
+    cat = config.load()
+    with store.connect(sample_db, read_only=True) as con:
+        now = {(r["indicator"], r["area"]): r for r in spc.readings(con, cat, 2010 * 4)}
+        earlier = {(r["indicator"], r["area"]): r for r in spc.readings(con, cat, 2009 * 4 + 3)}
+        ni32 = spc.chart(con, cat, "NI 32", "Derbyshire", [2010 * 4])
+        ni32_then = spc.chart(con, cat, "NI 32", "Derbyshire", [2009 * 4 + 3])
+    # one reading per indicator and area in scope: 11 county indicators and 2 x 8 districts
+    assert len(now) == 27 and len(earlier) == 27
+    assert (now[("NI 32", "Derbyshire")]["variation"], now[("NI 32", "Derbyshire")]["assurance"]) == (
+        ni32[-1]["variation"], ni32[-1]["assurance"]) == ("improvement_high", "consistent_fail")
+    # as of 2009/10 Q4 the chart has eight points, and its limits are those eight's
+    assert earlier[("NI 32", "Derbyshire")]["quarter"] == "2009/10 Q4" and len(ni32_then) == 8
+    assert earlier[("NI 32", "Derbyshire")]["period_points"] == 8
+    # the county's NI 16 is read from the figures added up from its districts
+    assert now[("NI 16", "Derbyshire")]["quarter"] == "2010/11 Q1"

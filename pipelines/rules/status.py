@@ -96,16 +96,25 @@ FROM (SELECT m.*, m.numerator AS x, m.denominator AS n, """ + intervals.z_sql("m
 
 # Targets and bands as period ranges: a row applies to every quarter from valid_from to valid_to,
 # so a target or band that changes mid-year is one more row, not a change to the rule.
-TARGETS_AND_BANDS = Step("targets_and_bands", """
-SELECT m.*, coalesce(own.target, dflt.target) AS target, b.band_kind, b.band
-FROM intervals m
+def target_in_force(name: str, source: str) -> Step:
+    """A step adding ``target`` to each row of ``source`` (indicator, area, qi): the area's own
+    target for the quarter, else the indicator's. Written once; SPC's assurance reads it too."""
+    return Step(name, """
+SELECT m.*, coalesce(own.target, dflt.target) AS target
+FROM """ + ident(source) + """ m
 LEFT JOIN catalogue_targets own
     ON own.indicator = m.indicator AND own.area = m.area AND m.qi BETWEEN own.valid_from AND own.valid_to
 LEFT JOIN catalogue_targets dflt
-    ON dflt.indicator = m.indicator AND dflt.area = '' AND m.qi BETWEEN dflt.valid_from AND dflt.valid_to
+    ON dflt.indicator = m.indicator AND dflt.area = '' AND m.qi BETWEEN dflt.valid_from AND dflt.valid_to""",
+                "the target in force (the area's own, else the indicator's)")
+
+
+TARGETS = target_in_force("targets", "intervals")
+TARGETS_AND_BANDS = Step("targets_and_bands", """
+SELECT m.*, b.band_kind, b.band
+FROM targets m
 LEFT JOIN catalogue_bands b
-    ON b.indicator = m.indicator AND m.qi BETWEEN b.valid_from AND b.valid_to""",
-                          "the target in force (the area's own, else the indicator's) and the band")
+    ON b.indicator = m.indicator AND m.qi BETWEEN b.valid_from AND b.valid_to""", "the band in force")
 
 # Fingertips' comparison: the target inside the interval (ends included) is 'similar'
 SIGNIFICANCE = Step("significance", """
@@ -200,7 +209,7 @@ def steps(counted: bool = True, windowed: bool = True) -> tuple[Step, ...]:
     are the rows as given (``figures.needed``). The rule's steps are the same either way."""
     return (
         *CATALOGUE, *figures.needed(counted, windowed), SCOPE, MEASURES, INTERVAL_METHODS, EXACT_POISSON,
-        INTERVALS, TARGETS_AND_BANDS, SIGNIFICANCE, GAPS, RATED, EARLIER, DIRECTIONS,
+        INTERVALS, TARGETS, TARGETS_AND_BANDS, SIGNIFICANCE, GAPS, RATED, EARLIER, DIRECTIONS,
         columns_step("output", OUTPUT, "directions"),
     )
 

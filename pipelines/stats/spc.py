@@ -31,7 +31,7 @@ from typing import Any
 import duckdb
 
 from pipelines.catalogue.config import Catalogue
-from pipelines.rules import status
+from pipelines.rules import figures, status
 from pipelines.rules.sql import Step, bound, compose
 
 LIMIT = 2.66  # 3 / d2 as NHSRplotthedots rounds it (d2 = 1.128)
@@ -118,7 +118,12 @@ FROM (SELECT *,
              WHEN two_in_three IS NOT NULL THEN two_in_three WHEN in_run THEN side END AS direction
       FROM spc_rules)""", "each point's type")
 
-# The readings of the series' last point
+# Each series' last point, with the target in force then (the rule's own choice of target)
+LAST = Step("spc_last", """
+SELECT *, qi = max(qi) OVER (PARTITION BY indicator, area) AS last_point FROM spc_causes""")
+ENDS_OF_SERIES = Step("spc_ends_of_series", "SELECT indicator, area, qi FROM spc_last WHERE last_point")
+LAST_TARGETS = status.target_in_force("spc_last_targets", "spc_ends_of_series")
+
 READINGS = Step("spc_readings", """
 SELECT *,
     CASE WHEN NOT last_point THEN NULL
@@ -134,22 +139,29 @@ SELECT *,
          WHEN better = 'lower' AND lower_limit > target THEN 'consistent_fail'
          ELSE 'inconsistent'
     END AS assurance
-FROM (SELECT *, qi = max(qi) OVER (PARTITION BY indicator, area) AS last_point FROM spc_causes)""",
+FROM (SELECT c.*, t.target FROM spc_last c
+      LEFT JOIN spc_last_targets t ON t.indicator = c.indicator AND t.area = c.area AND t.qi = c.qi)""",
                   "the variation and assurance of each series' last point")
 
-STEPS = (POINTS, MOVING, LIMITS, SIDES, ENDS, RULES, CAUSES, READINGS)
+STEPS = (POINTS, MOVING, LIMITS, SIDES, ENDS, RULES, CAUSES, LAST, ENDS_OF_SERIES, LAST_TARGETS, READINGS)
 
 
 # ---- asking ---------------------------------------------------------------------------------
 
 # Each indicator's settings, as the catalogue gives them (rebases as quarter indexes)
 SETTINGS = Step("spc_settings", "SELECT unnest($spc_settings, recursive := true)")
-# The series: every figure of the status query's output, with its polarity, target and settings
+# The series: every figure (as given, from counts, added up, windowed) of the areas asked, with the
+# indicator's polarity and settings. The figures alone, not the status rule's output: a national
+# history is 1.2 million of them.
 SERIES = Step("spc_series", """
-SELECT o.indicator, o.area, o.qi, o.quarter, o.value, o.better, o.target, s.rebases, s.screen
-FROM output o JOIN spc_settings s USING (indicator)""")
+SELECT f.indicator, f.area, f.qi, f.value, i.better, s.rebases, s.screen
+FROM figures f
+JOIN catalogue_indicators i USING (indicator)
+JOIN spc_settings s USING (indicator)
+WHERE ($only_areas IS NULL OR list_contains($only_areas, f.area)) AND f.qi <= $last_qi""")
 
-OUTPUT = Step("spc_output", "SELECT *, rule <> 'none' AS special_cause FROM spc_readings")
+OUTPUT = Step("spc_output", "SELECT *, rule <> 'none' AS special_cause, " + figures.LABEL.format(qi="qi")
+              + " AS quarter FROM spc_readings")
 COLUMNS = ("indicator", "area", "quarter", "qi", "value", "mean", "lower_limit", "upper_limit", "special_cause",
            "point_type", "rule", "period", "period_points", "variation", "assurance")
 
@@ -166,16 +178,41 @@ def settings(catalogue: Catalogue, indicators: list[str] | None = None) -> list[
     return out
 
 
-def chart(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, indicator: str, area: str,
-          quarter_indexes: list[int]) -> list[dict[str, Any]]:
-    """One series' XmR chart over ``quarter_indexes``: a row per quarter with a figure, in order,
-    the readings (variation, assurance) on the last."""
-    if not quarter_indexes:
-        return []
-    steps = (*status.steps_for(catalogue, [indicator]), SETTINGS, SERIES, *STEPS, OUTPUT)
-    sql = compose(steps, list(COLUMNS), ("qi",))
-    params = status.parameters(catalogue, quarter_indexes, [area], [indicator], asked_years_only=True)
-    params["spc_settings"] = settings(catalogue, [indicator])
+def _steps(catalogue: Catalogue, indicators: list[str] | None) -> tuple[Step, ...]:
+    counted = any(i.counted for i in catalogue.indicators if not indicators or i.id in indicators)
+    windowed = any((i.window or 1) > 1 for i in catalogue.indicators if not indicators or i.id in indicators)
+    return (*status.CATALOGUE, *figures.needed(counted, windowed), SETTINGS, SERIES, *STEPS, OUTPUT)
+
+
+def _run(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, sql: str, upto: int,
+         areas: list[str] | None, indicators: list[str] | None) -> list[dict[str, Any]]:
+    # every quarter from the first loaded up to ``upto``: a chart's points, a reading's history
+    first = con.execute("SELECT min(qi) FROM observations").fetchone()
+    start = min(first[0], upto) if first and first[0] is not None else upto
+    params = status.parameters(catalogue, list(range(start, upto + 1)), areas, indicators)
+    params["spc_settings"] = settings(catalogue, indicators)
     result = con.execute(sql, bound(sql, params))
     names = [d[0] for d in result.description]
     return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+
+def chart(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, indicator: str, area: str,
+          quarter_indexes: list[int]) -> list[dict[str, Any]]:
+    """One series' XmR chart up to the last of ``quarter_indexes``: a row per quarter with a
+    figure, in order, the readings (variation, assurance) on the last."""
+    if not quarter_indexes:
+        return []
+    sql = compose(_steps(catalogue, [indicator]), list(COLUMNS), ("qi",))
+    return _run(con, catalogue, sql, max(quarter_indexes), [area], [indicator])
+
+
+READING_COLUMNS = ("indicator", "area", "qi", "quarter", "point_type", "rule", "period_points", "variation",
+                   "assurance")
+
+
+def readings(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, upto: int,
+             areas: list[str] | None = None, indicators: list[str] | None = None) -> list[dict[str, Any]]:
+    """Each series' reading as of quarter ``upto``: its last point with a figure up to then."""
+    steps = (*_steps(catalogue, indicators), Step("spc_last_points", "SELECT * FROM spc_output WHERE last_point"))
+    sql = compose(steps, list(READING_COLUMNS))
+    return _run(con, catalogue, sql, upto, areas, indicators)
