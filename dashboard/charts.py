@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 from dashboard import ui
 from pipelines.catalogue import quarters
-from pipelines.present import explain, words
+from pipelines.present import explain, spc_words, words
 from pipelines.report import svgchart
 from pipelines.rules.codes import Reason
 
@@ -184,6 +184,73 @@ def _compare_hover(r: Row) -> str:
         parts.append(f"<br>{_plain(explain.significance_words(r['significance']))} the target of"
                      f" {explain.number(r['target'])}")
     return "".join(parts)
+
+
+# Each SPC point type: (plotly marker, colour, size). Shape and colour both differ, kept apart from
+# the statuses' shapes (circle, triangle, square, diamond) and colours; the legend names each.
+SPC_STYLE: dict[str, tuple[str, str, int]] = {
+    "common_cause": ("circle", "#8a8a8a", 7),
+    "special_cause_improvement": ("star", "#0072B2", 15),
+    "special_cause_concern": ("x", "#CC79A7", 13),
+    "special_cause_neither": ("hourglass", "#8C510A", 13),
+}
+MEAN_COLOUR = "#222"
+LIMIT_COLOUR = "#555"
+
+
+def _by_period(rows: list[Row], column: str) -> tuple[list[str], list[float | None]]:
+    """One line per period for a plotly trace: a None after each period's last point, so that a
+    rebase starts a new segment (the mean and limits never cross it)."""
+    x: list[str] = []
+    y: list[float | None] = []
+    for i, r in enumerate(rows):
+        x.append(r["quarter"])
+        y.append(r[column])
+        if i + 1 < len(rows) and rows[i + 1]["period"] != r["period"]:
+            x.append(r["quarter"])
+            y.append(None)
+    return x, y
+
+
+def spc(rows: list[Row], *, title: str, unit: str | None, targets: dict[int, float | None] | None = None) -> go.Figure:
+    """An XmR chart: the values joined by a line, each period's mean (solid) and process limits
+    (dashed), the target where there is one (dotted), and each point marked by its type, shape and
+    colour both, with the rule it broke in its hover label. Only quarters with a figure are points."""
+    x = [r["quarter"] for r in rows]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=[r["value"] for r in rows], mode="lines", name="Value",
+                             line={"color": "#777", "width": 1.5}, hoverinfo="skip", showlegend=False))
+    lines = (("mean", "Mean", {"color": MEAN_COLOUR, "width": 2}),
+             ("upper_limit", "Upper process limit", {"color": LIMIT_COLOUR, "width": 1.5, "dash": "dash"}),
+             ("lower_limit", "Lower process limit", {"color": LIMIT_COLOUR, "width": 1.5, "dash": "dash"}))
+    for column, name, line in lines:
+        lx, ly = _by_period(rows, column)
+        fig.add_trace(go.Scatter(x=lx, y=ly, mode="lines", name=name, line=line, connectgaps=False,
+                                 hovertemplate=f"{name} %{{y:.4g}}<extra></extra>"))
+    if targets and any(targets.get(r["qi"]) is not None for r in rows):
+        fig.add_trace(go.Scatter(
+            x=x, y=[targets.get(r["qi"]) for r in rows], mode="lines", name="Target",
+            line={"color": "#000", "width": 1.5, "dash": "dot", "shape": "hvh"}, connectgaps=False,
+            hovertemplate="Target %{y}<extra></extra>"))
+    for kind, (marker, colour, size) in SPC_STYLE.items():
+        pts = [r for r in rows if r["point_type"] == kind]
+        if not pts:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[r["quarter"] for r in pts], y=[r["value"] for r in pts], mode="markers",
+            name=spc_words.POINT_WORDS[kind],
+            marker={"symbol": marker, "size": size, "color": colour, "line": {"color": "#111", "width": 1}},
+            text=[_plain(spc_words.point(r)) for r in pts],
+            hovertemplate="%{x}: %{y}<br>%{text}<extra></extra>"))
+    fig.update_layout(
+        title={"text": _plain(title)}, height=420, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "y": -0.25}, plot_bgcolor="white",
+        xaxis={"title": {"text": X_TITLE}, "type": "category", "categoryorder": "array", "categoryarray": x,
+               "showgrid": False, "linecolor": "#888"},
+        yaxis={"title": {"text": _plain(ui.unit_words(unit))}, "gridcolor": "#e5e5e5", "linecolor": "#888",
+               "zeroline": False},
+    )
+    return fig
 
 
 def sparkline(rows: list[Row], width: int = 130, height: int = 30) -> ui.Html:

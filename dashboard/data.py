@@ -24,6 +24,7 @@ from pipelines.catalogue import quarters as quarters_mod
 from pipelines.ingest import loading
 from pipelines.present import export, words
 from pipelines.report import pack
+from pipelines.stats import spc
 from pipelines.storage import commentary, store
 
 # A dashboard reader should not hang for the CLI's full wait; the error says try again.
@@ -154,6 +155,23 @@ def rows(
     time so a national-scale database answers quickly."""
     return _rows(snap.db, snap.load_id, snap.config_key, tuple(sorted(set(quarters))),
                  tuple(areas) if areas else None, tuple(indicators) if indicators else None)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _spc_rows(
+    db: str, load_id: int, config_key: str, quarters: tuple[int, ...], indicator: str, area: str,
+) -> list[Row]:
+    with _read(db) as con:
+        return spc.chart(con, catalogue(), indicator, area, list(quarters))
+
+
+def spc_rows(snap: Snapshot, indicator: str, area: str) -> list[Row]:
+    """The XmR chart of one indicator and area over every loaded quarter (``pipelines.stats.spc``):
+    a row per quarter with a figure, oldest first, the variation and assurance on the last."""
+    if snap.empty:
+        return []
+    span = tuple(range(min(snap.quarters), max(snap.quarters) + 1))
+    return _spc_rows(snap.db, snap.load_id, snap.config_key, span, indicator, area)
 
 
 def window(qi: int, length: int) -> list[int]:

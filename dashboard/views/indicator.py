@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import charts, data, notes, state, ui
 from dashboard.ui import Html, chip, esc
 from pipelines.catalogue import quarters
-from pipelines.present import explain, words
+from pipelines.present import explain, spc_words, words
 
 ctx = state.context()
 cat = ctx.catalogue
@@ -67,6 +67,36 @@ elif area is not None:
                         key="trend")
     else:
         st.info(f"No figures for {ui.md_text(ind.id)} in {ui.md_text(area)} have been loaded.")
+
+    # ---- SPC view: the XmR chart over every loaded quarter, its reading beside the status ----------
+    st.subheader("SPC view")
+    points = data.spc_rows(ctx.snap, ind.id, area)
+    if len(points) < 2:
+        st.info(spc_words.too_few(len(points)))
+    else:
+        last = points[-1]
+        by_qi = {r["qi"]: r for r in trend}
+        st.html(f'<div class="rb-why" style="border-left-color:#0072B2" data-testid="spc-reading">'
+                f"{esc(spc_words.reading(by_qi.get(last['qi']), last))}</div>"
+                f'<ul data-testid="spc-readings"><li><b>Variation:</b> {esc(spc_words.variation(last["variation"]))}'
+                f'</li><li><b>Assurance:</b> {esc(spc_words.assurance(last["assurance"]))}</li></ul>')
+        notes_ = [spc_words.few_points(last["period_points"])]
+        if last["qi"] != ctx.qi:
+            notes_.append(spc_words.latest_only(last["quarter"], ctx.quarter))
+        for said in filter(None, notes_):
+            st.html(f'<p class="rb-byline" data-testid="spc-note">{esc(said)}</p>')
+        targets = {r["qi"]: r["target"] for r in trend}
+        st.plotly_chart(charts.spc(points, title=f"{ind.id} in {area}: XmR chart of every loaded quarter",
+                                   unit=ind.unit, targets=targets), key="spc")
+        # the chart's text alternative: in words, and every point in a table
+        st.html(f'<p class="rb-byline" data-testid="spc-summary">{esc(spc_words.summary(points))}'
+                " See Definitions for the method.</p>")
+        with st.expander("The XmR chart's figures"):
+            st.html(ui.table(
+                ["Quarter", "Value", "Mean", "Lower limit", "Upper limit", "Point"],
+                [[r["quarter"], ui.number(r["value"]), ui.number(r["mean"]), ui.number(r["lower_limit"]),
+                  ui.number(r["upper_limit"]), spc_words.point(r)] for r in points],
+                numeric=(1, 2, 3, 4), nowrap=(0,), wide=(), test_id="spc-table"))
 
 
 def status_cell(r: data.Row) -> Html:

@@ -1,0 +1,150 @@
+"""The words for an XmR chart's codes (``pipelines.stats.spc``), made once: the variation and
+assurance readings, each with a short symbol that reads in print and never relies on colour, the
+rule each special-cause point broke, and one sentence joining the RAG status with the reading.
+
+The symbols are kept apart from the statuses' (● ▲ ■ ◆ ○) and the significance's (✓ ✗ ≈ ↑ ↓):
+the variation's after the NHS "Making Data Count" icons (⊕ improvement, ⊖ concern, ⊙ neither,
+then H for high or L for low; ∿ common cause), the assurance's as a bracketed letter (P pass,
+F fail, ? hit and miss).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipelines.present import explain
+from pipelines.stats.spc import FEW, RUN
+
+METHOD = 'XmR chart (NHS England "Making Data Count", computed as NHSRplotthedots 0.2 does)'
+
+VARIATION_WORDS = {
+    "common_cause": "common-cause variation: no sign of a real change",
+    "improvement_high": "special cause: improvement (high)",
+    "improvement_low": "special cause: improvement (low)",
+    "concern_high": "special cause: concern (high)",
+    "concern_low": "special cause: concern (low)",
+    "neither_high": "special cause: neither better nor worse (high)",
+    "neither_low": "special cause: neither better nor worse (low)",
+}
+VARIATION_SYMBOLS = {
+    "common_cause": "∿", "improvement_high": "⊕H", "improvement_low": "⊕L", "concern_high": "⊖H",
+    "concern_low": "⊖L", "neither_high": "⊙H", "neither_low": "⊙L",
+}
+
+ASSURANCE_WORDS = {
+    "consistent_pass": "will consistently meet the target",
+    "consistent_fail": "will consistently fail the target unless something changes",
+    "inconsistent": "will meet and miss the target by chance",
+}
+ASSURANCE_SYMBOLS = {"consistent_pass": "[P]", "consistent_fail": "[F]", "inconsistent": "[?]"}
+NO_ASSURANCE = "no assurance reading: there is no target, or neither higher nor lower is better"
+
+RULE_WORDS = {
+    "outside": "outside the limits",
+    "trend": f"part of {RUN} or more points rising or falling",
+    "two_in_three": "2 of 3 points close to a limit",
+    "run": f"part of {RUN} or more points on one side of the mean",
+}
+
+# Each point's type, for a chart's legend and hover labels
+POINT_WORDS = {
+    "common_cause": "Common cause",
+    "special_cause_improvement": "Special cause: improvement",
+    "special_cause_concern": "Special cause: concern",
+    "special_cause_neither": "Special cause: neither better nor worse",
+}
+
+
+def variation(code: str | None) -> str:
+    """'⊕H special cause: improvement (high)'; '' for no reading."""
+    if code is None:
+        return ""
+    return f"{VARIATION_SYMBOLS[code]} {VARIATION_WORDS[code]}"
+
+
+def assurance(code: str | None) -> str:
+    """'[F] will consistently fail the target unless something changes', or why there is none."""
+    if code is None:
+        return NO_ASSURANCE
+    return f"{ASSURANCE_SYMBOLS[code]} {ASSURANCE_WORDS[code]}"
+
+
+def point(row: dict[str, Any]) -> str:
+    """A point in words, for a hover label: 'Special cause: concern: outside the limits'."""
+    said = POINT_WORDS[row["point_type"]]
+    if row["rule"] == "none":
+        return said
+    return f"{said}: {RULE_WORDS[row['rule']]}"
+
+
+def _status(status_row: dict[str, Any] | None) -> str:
+    status = status_row["status"] if status_row else None
+    if status is None or status == "NA":
+        return "No status (NA)"
+    return str(status)
+
+
+def reading(status_row: dict[str, Any] | None, last_spc_row: dict[str, Any]) -> str:
+    """The RAG status and the chart's reading of the same quarter in one sentence, e.g.
+    '2010/11 Q1: RED, but within common-cause variation: no evidence of a real change this quarter'
+    or '2010/11 Q1: AMBER, but improving: the latest point is part of 7 or more points on one side
+    of the mean'."""
+    status = _status(status_row)
+    worse = status in ("RED", "AMBER")
+    quarter = last_spc_row["quarter"]
+    code = last_spc_row["variation"]
+    if code is None or code == "common_cause":
+        joined = ", but within" if worse else ", within"
+        return f"{quarter}: {status}{joined} common-cause variation: no evidence of a real change this quarter"
+    rule = RULE_WORDS[last_spc_row["rule"]]
+    kind, side = code.rsplit("_", 1)
+    if kind == "improvement":
+        said = ", but improving" if worse else " and improving"
+    elif kind == "concern":
+        said = " and getting worse" if worse or status != "GREEN" else ", but getting worse"
+    else:
+        said = f", and a real change {'upwards' if side == 'high' else 'downwards'} (neither better nor worse)"
+    return f"{quarter}: {status}{said}: the latest point is {rule}"
+
+
+def few_points(n: int) -> str:
+    """The note for limits resting on few points; '' when there are enough."""
+    if n >= FEW:
+        return ""
+    return (f"The limits rest on {n} point{'s' if n != 1 else ''}: with fewer than {FEW} they are rough,"
+            " and will move as quarters are added.")
+
+
+def summary(rows: list[dict[str, Any]]) -> str:
+    """The chart in words, its text alternative: the span, each period's mean and limits, and how
+    many points are special causes of each type."""
+    if not rows:
+        return "No figures to chart."
+    periods: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        periods.setdefault(r["period"], []).append(r)
+    parts = []
+    for pts in periods.values():
+        first = pts[0]
+        parts.append(f"{pts[0]['quarter']} to {pts[-1]['quarter']} ({len(pts)} points): mean"
+                     f" {explain.number(first['mean'])}, limits {explain.number(first['lower_limit'])} to"
+                     f" {explain.number(first['upper_limit'])}")
+    special = [r for r in rows if r["point_type"] != "common_cause"]
+    kinds = [f"{sum(r['point_type'] == t for r in special)} {POINT_WORDS[t].removeprefix('Special cause: ')}"
+             for t in POINT_WORDS if t != "common_cause" and any(r["point_type"] == t for r in special)]
+    specials = (f"{len(special)} of {len(rows)} points are special causes ({', '.join(kinds)})" if special
+                else f"all {len(rows)} points are common cause")
+    rebased = f"; rebased {len(periods) - 1} time{'s' if len(periods) > 2 else ''}" if len(periods) > 1 else ""
+    return f"XmR chart, {'; '.join(parts)}{rebased}; {specials}."
+
+
+def too_few(n: int) -> str:
+    """Why there is no chart: an XmR chart needs two figures for a moving range."""
+    return (f"An XmR chart needs at least 2 figures (one moving range); {n} {'is' if n == 1 else 'are'}"
+            " loaded for this area.")
+
+
+def latest_only(latest: str, chosen: str) -> str:
+    """The chart runs over every loaded quarter, so its reading is the latest's, not the chosen one's."""
+    return (f"The chart covers every loaded quarter, so its reading is for the latest with a figure,"
+            f" {latest}, not the quarter chosen ({chosen}).")
