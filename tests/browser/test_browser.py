@@ -80,7 +80,7 @@ def test_a_link_opens_exactly_that_view(page: Page, server: str, artifacts: Path
 
     page.get_by_role("link", name="NI 20 (RED)").click()
     expect(page).to_have_url(re.compile(r"/indicator\?.*indicator=NI\+20"), timeout=TIMEOUT)
-    expect(page.locator(".rb-why")).to_contain_text(
+    expect(page.locator(".rb-why").first).to_contain_text(
         "7.44 per 1,000 population (95% CI 6.89 to 8.02, 683 ÷ 91,804 × 1,000): significantly worse than the"
         " target of 6.2, lower is better: 1.24 worse, 20.0% of the target, beyond the 5% band → RED",
         timeout=TIMEOUT)
@@ -99,8 +99,10 @@ def test_indicator_with_intervals_draws_error_bars(page: Page, server: str, arti
     """NI 32 is a proportion of counts (55 of 356 in 2010/11 Q1): each quarter's Wilson interval is an
     error bar on the trend; NI 1, a figure as given with no interval, has none."""
     page.goto(server + "/indicator?indicator=NI+32&quarter=2010/11+Q1")
-    expect(page.locator(".rb-why")).to_contain_text("(95% CI 12.07 to 19.57, 55 of 356): significantly worse than"
-                                                    " the target of 27", timeout=TIMEOUT)
+    expect(page.locator(".rb-why").first).to_contain_text(
+        "(95% CI 12.07 to 19.57, 55 of 356): significantly worse than the target of 27", timeout=TIMEOUT)
+    # beside it, the SPC reading of the same quarter in one sentence
+    expect(page.get_by_test_id("spc-reading")).to_contain_text("2010/11 Q1: RED, but improving", timeout=TIMEOUT)
     trend = page.locator(".js-plotly-plot").first
     expect(trend).to_be_visible(timeout=TIMEOUT)
     expect(trend).to_contain_text("95% confidence interval")  # the legend names the whiskers
@@ -111,7 +113,7 @@ def test_indicator_with_intervals_draws_error_bars(page: Page, server: str, arti
     shoot(page, artifacts / "indicator-ni32-intervals.png")
 
     page.goto(server + "/indicator?indicator=NI+1&quarter=2010/11+Q1")
-    expect(page.locator(".rb-why")).to_contain_text("74.1 against a target of 76.8", timeout=TIMEOUT)
+    expect(page.locator(".rb-why").first).to_contain_text("74.1 against a target of 76.8", timeout=TIMEOUT)
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=TIMEOUT)
     wait_idle(page)
     expect(page.locator(".js-plotly-plot").first.locator("g.errorbar path.yerror")).to_have_count(0)
