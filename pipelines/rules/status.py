@@ -307,7 +307,7 @@ def parameters(
         "from_qi": first - 4 - (longest - 1),
         "needed_qis": needed_quarters(quarter_indexes, longest),
         "only_areas": list(areas) if areas else None,
-        "observed_areas": observed_areas(catalogue, areas),
+        "observed_areas": observed_areas(catalogue, areas, any(row["aggregable"] for row in inds)),
         "only_indicators": list(indicators) if indicators else None,
     }
 
@@ -319,11 +319,13 @@ def needed_quarters(quarter_indexes: list[int], longest: int) -> list[int]:
     return sorted({end - k for end in ends for k in range(longest)})
 
 
-def observed_areas(catalogue: Catalogue, areas: list[str] | None) -> list[str] | None:
-    """The areas whose rows a question about ``areas`` reads: the county's include its districts'."""
+def observed_areas(catalogue: Catalogue, areas: list[str] | None, aggregable: bool = True) -> list[str] | None:
+    """The areas whose rows a question about ``areas`` reads: the county's include its districts'
+    when an indicator asked about may be added up from them."""
     if not areas:
         return None
-    return list(dict.fromkeys([*areas, *(catalogue.districts if catalogue.county in areas else ())]))
+    adds_up = aggregable and catalogue.county in areas
+    return list(dict.fromkeys([*areas, *(catalogue.districts if adds_up else ())]))
 
 
 # ---- asking ---------------------------------------------------------------------------------
