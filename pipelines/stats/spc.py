@@ -45,12 +45,11 @@ VARIATIONS = ("common_cause", "improvement_high", "improvement_low", "concern_hi
 ASSURANCES = ("consistent_pass", "consistent_fail", "inconsistent")
 POINT_TYPES = ("common_cause", "special_cause_improvement", "special_cause_concern", "special_cause_neither")
 
-# Each series' points in order, in its period; $series_from (a relation of indicator, area, qi,
-# value, better, rebases, screen, target) is named by the caller.
+# Each series' points (from ``spc_series``: indicator, area, qi, value, better, rebases, screen)
+# with the period each is in: the number of rebases at or before it
 POINTS = Step("spc_points", """
-SELECT *, row_number() OVER (PARTITION BY indicator, area, period ORDER BY qi) AS k
-FROM (SELECT s.*, len(list_filter(s.rebases, lambda r: r <= s.qi)) AS period
-      FROM spc_series s WHERE s.value IS NOT NULL)""", "each series' points, numbered within their period")
+SELECT s.*, len(list_filter(s.rebases, lambda r: r <= s.qi)) AS period
+FROM spc_series s WHERE s.value IS NOT NULL""", "each series' points and their periods")
 
 MOVING = Step("spc_moving", """
 SELECT *, abs(value - lag(value) OVER w) AS mr, avg(value) OVER p AS mean,
@@ -77,32 +76,44 @@ SELECT *, sign(value - mean)::INTEGER AS side,
 FROM spc_limits
 WINDOW w AS (PARTITION BY indicator, area, period ORDER BY qi)""", "which side of the mean, which way it moved")
 
-# Each rule as a window of points that ends here: 7 on one side of the mean (a run), 6 steps the
-# same way (a trend of 7 points), 3 on one side with 2 or more of them close to a limit
+def _all_back(column: str, value: int, points: int) -> str:
+    """SQL: ``column`` equals ``value`` at this point and each of the ``points - 1`` before it
+    (shifted copies, which DuckDB makes in one pass over the ordered series)."""
+    return " AND ".join([f"{column} = {value}"] + [f"lag({column}, {i}) OVER w = {value}" for i in range(1, points)])
+
+
+def _any_ahead(column: str, points: int) -> str:
+    """SQL: ``column`` is true at this point or at one of the ``points - 1`` after it."""
+    return "(" + " OR ".join([f"coalesce({column}, false)"] + [f"coalesce(lead({column}, {i}) OVER w, false)"
+                                                                for i in range(1, points)]) + ")"
+
+
+_WINDOW = "WINDOW w AS (PARTITION BY indicator, area, period ORDER BY qi)"
+
+# Each rule as the points it needs, ending here: 7 on one side of the mean (a run), 6 steps the same
+# way (a trend of 7 points), 3 on one side with 2 or more of them close to a limit (two in three)
 ENDS = Step("spc_ends", f"""
 SELECT *,
-    count(*) OVER run = {RUN} AND side <> 0 AND min(side) OVER run = max(side) OVER run AS run_ends,
-    count(*) OVER trend = {RUN - 1} AND min(step) OVER trend = 1 AND max(step) OVER trend = 1 AS rise_ends,
-    count(*) OVER trend = {RUN - 1} AND min(step) OVER trend = -1 AND max(step) OVER trend = -1 AS fall_ends,
-    count(*) OVER three = 3 AND min(side) OVER three = 1 AND sum(close_high::INTEGER) OVER three >= 2 AS high_ends,
-    count(*) OVER three = 3 AND max(side) OVER three = -1 AND sum(close_low::INTEGER) OVER three >= 2 AS low_ends
+    ({_all_back("side", 1, RUN)}) OR ({_all_back("side", -1, RUN)}) AS run_ends,
+    {_all_back("step", 1, RUN - 1)} AS rise_ends,
+    {_all_back("step", -1, RUN - 1)} AS fall_ends,
+    {_all_back("side", 1, 3)} AND close_high::INTEGER + (lag(close_high) OVER w)::INTEGER
+        + (lag(close_high, 2) OVER w)::INTEGER >= 2 AS high_ends,
+    {_all_back("side", -1, 3)} AND close_low::INTEGER + (lag(close_low) OVER w)::INTEGER
+        + (lag(close_low, 2) OVER w)::INTEGER >= 2 AS low_ends
 FROM spc_sides
-WINDOW w AS (PARTITION BY indicator, area, period ORDER BY qi),
-    run AS (w ROWS {RUN - 1} PRECEDING), trend AS (w ROWS {RUN - 2} PRECEDING), three AS (w ROWS 2 PRECEDING)""",
-            "the windows of points each rule looks for, by the point they end at")
+{_WINDOW}""", "the points each rule needs, by the point they end at")
 
-# A point is in a run (or trend, or two in three) when such a window ends at it or at one of the
-# points after it that the window reaches back over; a trend's window of 6 steps covers 7 points.
+# A point is in a run (or trend, or two in three) when such points end at it or at one of the
+# points after it that they reach back over; a trend's 6 steps span 7 points.
 RULES = Step("spc_rules", f"""
 SELECT *,
-    bool_or(run_ends) OVER ahead_run AS in_run,
-    CASE WHEN bool_or(rise_ends) OVER ahead_run THEN 1 WHEN bool_or(fall_ends) OVER ahead_run THEN -1 END AS trend,
-    CASE WHEN close_high AND bool_or(high_ends) OVER ahead_three THEN 1
-         WHEN close_low AND bool_or(low_ends) OVER ahead_three THEN -1 END AS two_in_three
+    {_any_ahead("run_ends", RUN)} AS in_run,
+    CASE WHEN {_any_ahead("rise_ends", RUN)} THEN 1 WHEN {_any_ahead("fall_ends", RUN)} THEN -1 END AS trend,
+    CASE WHEN close_high AND {_any_ahead("high_ends", 3)} THEN 1
+         WHEN close_low AND {_any_ahead("low_ends", 3)} THEN -1 END AS two_in_three
 FROM spc_ends
-WINDOW w AS (PARTITION BY indicator, area, period ORDER BY qi),
-    ahead_run AS (w ROWS BETWEEN CURRENT ROW AND {RUN - 1} FOLLOWING),
-    ahead_three AS (w ROWS BETWEEN CURRENT ROW AND 2 FOLLOWING)""", "the four rules, each on its own")
+{_WINDOW}""", "the four rules, each on its own")
 
 
 # One rule per point, by precedence, and the way it points: 1 high (above, rising), -1 low
