@@ -174,6 +174,29 @@ def spc_rows(snap: Snapshot, indicator: str, area: str) -> list[Row]:
     return _spc_rows(snap.db, snap.load_id, snap.config_key, span, indicator, area)
 
 
+@st.cache_data(show_spinner=False, max_entries=128)
+def _spc_readings(
+    db: str, load_id: int, config_key: str, qi: int,
+    areas: tuple[str, ...] | None, indicators: tuple[str, ...] | None,
+) -> dict[tuple[str, str], Row]:
+    with _read(db) as con:
+        found = spc.readings(con, catalogue(), qi, list(areas) if areas else None,
+                             list(indicators) if indicators else None)
+    return {(r["indicator"], r["area"]): r for r in found}
+
+
+def spc_readings(
+    snap: Snapshot, qi: int, areas: Sequence[str] | None = None, indicators: Sequence[str] | None = None,
+) -> dict[tuple[str, str], Row]:
+    """Each series' XmR reading as of quarter ``qi`` (``pipelines.stats.spc.readings``: its last point
+    with a figure up to then, with its variation and assurance), keyed by (indicator, area); ask only
+    for the areas and indicators a page shows, so a national-scale database answers quickly."""
+    if snap.empty:
+        return {}
+    return _spc_readings(snap.db, snap.load_id, snap.config_key, qi, tuple(areas) if areas else None,
+                         tuple(indicators) if indicators else None)
+
+
 def window(qi: int, length: int) -> list[int]:
     """The ``length`` quarters ending at ``qi``, oldest first."""
     return list(range(qi - length + 1, qi + 1))

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipelines.present import explain, words
+from pipelines.present import explain, spc_words, words
 from pipelines.present.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
 from pipelines.rules import intervals
 from pipelines.rules.codes import Reason
@@ -60,6 +60,13 @@ table.rb caption {caption-side:top; text-align:left; color:#555; padding-bottom:
 .rb-sig {white-space:nowrap; font-size:0.88em; color:#111; margin-left:0.3em}
 .rb-sig .sym {font-size:1.1em; margin-right:0.1em; font-weight:700}
 br + .rb-sig {margin-left:0}
+/* SPC icons beside a status: the symbols shown, their words in a tooltip and for screen readers. */
+.rb-spc {white-space:nowrap; font-size:0.88em; color:#111; margin-left:0.3em; font-weight:600; cursor:help}
+.rb-spc::before {content:attr(data-spc-icons)}
+br + .rb-spc {margin-left:0}
+table.rb-spc-summary td {min-width:9rem}
+table.rb-spc-summary th:first-child, table.rb-spc-summary td:first-child {min-width:12rem}
+.rb-spc-item {display:inline-block; white-space:nowrap; margin:0.1rem 0.5rem 0.1rem 0}
 .rb-byline {color:#555; font-size:0.88rem; margin:0 0 0.6rem}
 .rb-byline .rb-due {color:#111}
 /* Inside an expander (a district's indicator), section headings step down a size. */
@@ -189,6 +196,19 @@ def significance(row: dict[str, Any], short: bool = True) -> Html:
                 f'<span class="sym" aria-hidden="true">{esc(symbol)}</span> {esc(shown)}</span>')
 
 
+def spc_icons(reading: dict[str, Any] | None, qi: int | None = None) -> Html:
+    """'⊕H [F]' beside a status: the XmR chart's variation and assurance symbols, with their words in a
+    tooltip and, for screen readers, as the icon's accessible name (role="img" with an aria-label);
+    empty when there is no reading. The symbols are drawn from ``data-spc-icons`` by the stylesheet,
+    so the cell's text (its status, figure and significance, which other pages and tests read) is
+    unchanged."""
+    symbols, said = spc_words.icons(reading, qi)
+    if not symbols:
+        return Html("")
+    return Html(f'<span class="rb-spc" role="img" data-spc="{esc(reading["variation"] if reading else "")}"'
+                f' data-spc-icons="{esc(symbols)}" title="{esc(said)}" aria-label="{esc(said)}"></span>')
+
+
 def measure_words(ind: Any) -> str:
     """How an indicator's figure is made, briefly: 'rate: events ÷ population × 1,000, 95% CI; the
     county added up from its districts' (the Definitions page's Methods say how)."""
@@ -269,19 +289,24 @@ def unit_words(unit: str | None) -> str:
     return explain.unit_words(unit)
 
 
-def value_cell(row: dict[str, Any]) -> Html:
-    """A grid cell: the chip, then the figure under it and, where it was compared with its target
-    allowing for chance, the significance ('≈ similar')."""
+def value_cell(row: dict[str, Any], reading: dict[str, Any] | None = None) -> Html:
+    """A grid cell: the chip (with the SPC ``reading``'s icons beside it, when given), then the figure
+    under it and, where it was compared with its target allowing for chance, the significance
+    ('≈ similar')."""
     figure = number(row["value"], row["unit"]) if row["value"] is not None else words.row_reason(row)
     sig = significance(row)
-    return Html(f'{chip(row["status"], explain_title(row))}<br><span class="sub">{esc(figure)}</span>'
-                + (f' {sig}' if sig else ""))
+    spc = spc_icons(reading, row["qi"])
+    return Html(f'{chip(row["status"], explain_title(row))}{f" {spc}" if spc else ""}'
+                f'<br><span class="sub">{esc(figure)}</span>' + (f' {sig}' if sig else ""))
 
 
-def status_cell(row: dict[str, Any]) -> Html:
-    """The chip with the significance under it ('≈ similar'), when the figure was compared."""
+def status_cell(row: dict[str, Any], reading: dict[str, Any] | None = None) -> Html:
+    """The chip with the significance under it ('≈ similar'), when the figure was compared, and the
+    SPC ``reading``'s icons under that, when given."""
     sig = significance(row)
-    return Html(f"{chip(row['status'], explain_title(row))}" + (f"<br>{sig}" if sig else ""))
+    spc = spc_icons(reading, row["qi"])
+    return Html(f"{chip(row['status'], explain_title(row))}" + (f"<br>{sig}" if sig else "")
+                + (f"<br>{spc}" if spc else ""))
 
 
 def figure_cell(row: dict[str, Any], labelled: bool = True) -> Html:
@@ -338,3 +363,26 @@ def why_box(row: dict[str, Any]) -> str:
     colour = STATUS_STYLE[row["status"]][1]
     return (f'<div class="rb-why" style="border-left-color:{colour}">{chip(row["status"])}'
             f" {esc(explain.why(row))}</div>")
+
+
+def spc_summary(rows: Sequence[dict[str, Any]], readings: dict[tuple[str, str], dict[str, Any]]) -> str:
+    """The board's SPC summary: variation (rows) × assurance (columns), each indicator's id with its
+    status chip in the cell its XmR reading puts it in. Rows without a reading are left out (the
+    caller says so)."""
+    cells: dict[tuple[str, str | None], list[str]] = {}
+    for r in rows:
+        reading = readings.get((r["indicator"], r["area"]))
+        kind = spc_words.kind(reading["variation"]) if reading else None
+        if reading is None or kind is None:
+            continue
+        symbols, said = spc_words.icons(reading, r["qi"])
+        tip = f"{r['indicator']} {r['name']}: {r['status']}; {said}"
+        cells.setdefault((kind, reading["assurance"]), []).append(
+            f'<span class="rb-spc-item" title="{esc(tip)}"><b>{esc(r["indicator"])}</b>'
+            f' {chip(r["status"], tip)}</span>')
+    body = [[Html(f'<span aria-hidden="true">{esc(symbol)}</span> {esc(label)}'),
+             *[Html(" ".join(cells.get((kind, code), [])) or '<span class="sub">–</span>')
+               for code in spc_words.ASSURANCE_COLUMNS]]
+            for kind, (symbol, label) in spc_words.KINDS.items()]
+    return table(["Variation / assurance", *spc_words.ASSURANCE_COLUMNS.values()], body, wide=(),
+                 cls="rb-spc-summary", test_id="spc-summary-matrix", caption=spc_words.SUMMARY_CAPTION)

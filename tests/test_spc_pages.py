@@ -9,11 +9,13 @@ target of 27 (it cannot pass without a change); NI 20 in High Peak ends above it
 from __future__ import annotations
 
 import json
+import re
+from html import escape
 from typing import Any
 
 import pytest
 
-from helpers import DEFINITIONS, INDICATOR, html, run, table, text
+from helpers import DEFINITIONS, DISTRICT, INDICATOR, html, row, run, table, text
 from pipelines.present import explain, palette, spc_words
 from pipelines.stats import spc
 
@@ -161,3 +163,87 @@ def test_definitions_page_names_the_method_and_its_icons() -> None:
     assert ["⊕H", "special cause: improvement (high)"] in variation
     assert len(variation) == 1 + len(spc.VARIATIONS)
     assert ["[?]", "will meet and miss the target by chance"] in table(at, "spc-assurance")
+
+
+# --- The Overview and District pages (the icons beside each status, the board's SPC summary) ---------
+
+def _icons(variation: str, assurance: str | None) -> str:
+    """The icon beside a status: its symbols drawn by the stylesheet, its words in the tooltip and as
+    the accessible name a screen reader reads."""
+    symbols, said = spc_words.icons({"variation": variation, "assurance": assurance})
+    return f'data-spc-icons="{escape(symbols)}" title="{escape(said)}" aria-label="{escape(said)}"'
+
+
+def _cells(at: Any, test_id: str, start: str) -> list[str]:
+    """The markup of each cell of the row of table ``test_id`` whose first cell's text starts so."""
+    markup = html(at)
+    found = re.search(rf'<table[^>]*data-testid="{test_id}".*?</table>', markup, re.S)
+    assert found, f"no table {test_id!r}"
+    for tr in re.findall(r"<tr>(.*?)</tr>", found.group(), re.S):
+        cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", tr, re.S)
+        if cells and re.sub(r"<[^>]+>", "", cells[0]).strip().startswith(start):
+            return cells
+    raise AssertionError(f"no row starting {start!r} in {test_id!r}")
+
+
+def test_the_icons_in_words() -> None:
+    reading = {"qi": 2010 * 4, "quarter": "2010/11 Q1", "variation": "improvement_high",
+               "assurance": "consistent_fail"}
+    assert spc_words.icons(reading) == (
+        "⊕H [F]", "SPC: special cause: improvement (high); will consistently fail the target unless something"
+                  " changes")
+    assert spc_words.icons({**reading, "assurance": None})[0] == "⊕H"
+    assert spc_words.icons({**reading, "assurance": None})[1].endswith(spc_words.NO_ASSURANCE)
+    assert spc_words.icons(reading, 2010 * 4 + 1)[1].endswith(
+        "(as of 2010/11 Q1, the latest quarter with a figure)")
+    assert spc_words.icons(None) == ("", "")
+    assert [spc_words.kind(c) for c in ("improvement_low", "common_cause", "concern_high", "neither_low", None)] == [
+        "improvement", "common", "concern", "neither", None]
+    assert list(spc_words.ASSURANCE_COLUMNS) == ["consistent_pass", "inconsistent", "consistent_fail", None]
+
+
+@on_the_sample
+def test_overview_shows_the_spc_summary_matrix() -> None:
+    at = run(quarter="2010/11 Q1")
+    assert "SPC summary" in [h.value for h in at.subheader]
+    matrix = table(at, "spc-summary-matrix")
+    assert matrix[0] == ["Variation / assurance", "[P] Consistent pass", "[?] Inconsistent (hit and miss)",
+                         "[F] Consistent fail", "No target"]
+    assert [r[0] for r in matrix[1:]] == ["⊕ Improvement (special cause)", "∿ Common cause",
+                                          "⊖ Concern (special cause)", "⊙ Neither better nor worse (special cause)"]
+    improvement, common, concern, _ = matrix[1:]
+    # NI 32 rises above its upper limit, yet its whole band is below the target of 27: improvement, but
+    # it will consistently fail without a change; beside its id, its status in a chip with the word
+    assert "NI 32 ■ RED" in improvement[3]
+    assert "NI 18" in concern[3] and "NI 27" in common[2]
+    # every county indicator placed once (each reading in the sample has 8 or 9 points)
+    ids = re.findall(r"\b(?:NI|LI) \d+\b", " ".join(" ".join(r[1:]) for r in matrix[1:]))
+    county = [r[0].split(" ", 2)[:2] for r in table(at, "breakdown")[1:]]
+    assert sorted(ids) == sorted(" ".join(c) for c in county)
+    assert f"<caption>{escape(spc_words.SUMMARY_CAPTION)}</caption>" in html(at)
+
+
+@on_the_sample
+def test_overview_puts_the_icons_beside_the_statuses() -> None:
+    at = run(quarter="2010/11 Q1")
+    # under NI 32's status in the breakdown: improvement, and it will fail without a change
+    ni32 = _cells(at, "breakdown", "NI 32")[5]
+    assert 'data-status="RED"' in ni32 and _icons("improvement_high", "consistent_fail") in ni32
+    assert 'role="img"' in ni32
+    grid = table(at, "district-grid")
+    ni20 = grid[0].index(next(h for h in grid[0] if h.startswith("NI 20")))
+    # High Peak's NI 20 ends above its upper limit (lower is better: a concern); the county's does not
+    assert _icons("concern_high", "consistent_fail") in _cells(at, "district-grid", "High Peak")[ni20]
+    assert _icons("common_cause", "inconsistent") in _cells(at, "district-grid", "Derbyshire")[ni20]
+    # the icons add no text to the cells: the status, figure and significance read as before
+    assert row(grid, "High Peak")[ni20] == "■ RED 7.44 ✗ worse"
+    assert "SPC icons: ⊕ improvement" in text(at)
+    assert ".rb-spc::before {content:attr(data-spc-icons)}" in html(at)
+
+
+@on_the_sample
+def test_district_page_puts_the_icons_beside_the_statuses() -> None:
+    at = run(DISTRICT, area="High Peak", quarter="2010/11 Q1")
+    assert _icons("concern_high", "consistent_fail") in _cells(at, "district-table", "NI 20")[1]
+    assert _icons("improvement_low", "inconsistent") in _cells(at, "district-table", "NI 16")[1]
+    assert "SPC icons: ⊕ improvement" in text(at)

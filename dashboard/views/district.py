@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import charts, data, notes, state, ui
 from dashboard.ui import Html, chip, esc
 from pipelines.catalogue import quarters
-from pipelines.present import explain
+from pipelines.present import explain, spc_words
 
 SPARK_QUARTERS = 8
 
@@ -48,6 +48,7 @@ for r in window:
     if r["area"] == ctx.area:
         history.setdefault(r["indicator"], []).append(r)
 
+readings = data.spc_readings(ctx.snap, ctx.qi, [ctx.area])
 rows.sort(key=lambda r: (ui.SEVERITY[r["status"]], ids.index(r["indicator"])))
 counts = Counter(r["status"] for r in rows)
 due = counts["RED"] + counts["AMBER"]
@@ -69,7 +70,7 @@ def county_cell(r: data.Row) -> Html | str:
 
 def status_cell(r: data.Row) -> Html:
     due = ui.update_due(r["status"])
-    return Html(ui.status_cell(r) + (f"<br>{due}" if due else ""))
+    return Html(ui.status_cell(r, readings.get((r["indicator"], r["area"]))) + (f"<br>{due}" if due else ""))
 
 
 def trend_cell(r: data.Row) -> Html:
@@ -90,6 +91,8 @@ st.html(ui.table(
     caption=f"{ctx.area}, {ctx.quarter}: RED first, then AMBER; targets are {ctx.area}'s own where set."))
 if any(r["significance"] for r in rows):
     st.caption(explain.SIGNIFICANCE_KEY)
+if readings:
+    st.caption(ui.md_text(spc_words.KEY))
 
 flagged = [r for r in rows if r["status"] in ui.NEEDS_UPDATE]
 if flagged:

@@ -9,7 +9,7 @@ import streamlit as st
 from dashboard import data, state, ui
 from dashboard.ui import Html, chip, esc
 from pipelines.catalogue import quarters
-from pipelines.present import explain
+from pipelines.present import explain, spc_words
 
 ctx = state.context()
 cat = ctx.catalogue
@@ -24,6 +24,9 @@ recent = data.window(ctx.qi, 4)
 county_rows = data.rows(ctx.snap, recent, areas=[cat.county])
 by_key = {(r["indicator"], r["qi"]): r for r in county_rows}
 current = [r for r in county_rows if r["qi"] == ctx.qi]
+# The XmR chart's reading of each county series as of this quarter (the districts' below, for the
+# districts the grid shows only: at national scale each series costs a little).
+county_spc = data.spc_readings(ctx.snap, ctx.qi, [cat.county])
 
 st.subheader(f"{ctx.quarter}: county indicators at a glance")
 if all(ui.no_data(r) for r in current):
@@ -61,7 +64,7 @@ if any(r.get("significance") for r in county_rows):
 st.subheader("Numerical breakdown")
 body = [
     [ui.indicator_cell(r, note=True), ui.figure_cell(r, labelled=False), ui.number(r["target"], r["unit"]),
-     ui.shortfall(r), ui.percent_off(r), ui.status_cell(r),
+     ui.shortfall(r), ui.percent_off(r), ui.status_cell(r, county_spc.get((r["indicator"], r["area"]))),
      explain.direction(r["direction"]), explain.direction(r["direction_year"]),
      chip(r["reported_status"]) if r["reported_status"] else "–"]
     for r in current
@@ -71,7 +74,22 @@ st.html(ui.table(
      "% off target", "Status", "Since last quarter", "Since a year ago", "Reported status"],
     body, numeric=(1, 2, 3, 4), nowrap=(3, 4, 5, 6, 7), test_id="breakdown",
     caption=f"{ctx.quarter}; shortfall and % off are against the target (positive is worse). Under each"
-            " value, its confidence interval: the range the true figure is likely to lie in."))
+            " value, its confidence interval: the range the true figure is likely to lie in; under each"
+            " status, the SPC icons (variation and assurance)."))
+if county_spc:
+    st.caption(ui.md_text(spc_words.KEY))
+
+st.subheader("SPC summary")
+placed = [r for r in current if spc_words.kind(county_spc.get((r["indicator"], r["area"]), {}).get("variation"))]
+if placed:
+    st.html(ui.spc_summary(placed, county_spc))
+    ids = {r["indicator"] for r in placed}
+    unplaced = [r["indicator"] for r in current if r["indicator"] not in ids]
+    if unplaced:
+        st.caption(f"Not placed, with fewer than 2 figures up to {ctx.quarter} for an XmR chart:"
+                   f" {', '.join(unplaced)}.")
+else:
+    st.markdown(f"No county indicator has the 2 or more figures up to {ctx.quarter} an XmR chart needs.")
 
 # A grid a board can read: at national scale (hundreds of districts and indicators) it keeps the
 # first indicators and the districts with the most RED and AMBER, and says so.
@@ -88,20 +106,23 @@ if district_ids and cat.districts:
         worst[r["area"]] += {"RED": 1000, "AMBER": 1}.get(r["status"], 0)
     shown = set(sorted(cat.districts, key=lambda d: -worst[d])[:MAX_GRID_DISTRICTS])
     grid_districts = [d for d in cat.districts if d in shown]
+    grid_spc = data.spc_readings(ctx.snap, ctx.qi, grid_districts, district_ids)
     names = {i.id: i for i in cat.indicators}
     head = ["District", *[f"{i} {names[i].name} ({ui.unit_words(names[i].unit)})" for i in district_ids]]
     county_cells = {r["indicator"]: r for r in current}
     # One cell under every heading: a district-only indicator has no county figure to show.
     body = [[Html(f"<b>{esc(cat.county)}</b> (county)"),
-             *[ui.value_cell(county_cells[i]) if i in county_cells
+             *[ui.value_cell(county_cells[i], county_spc.get((i, cat.county))) if i in county_cells
                else Html('<span class="sub">not measured for the county</span>') for i in district_ids]]]
     for d in grid_districts:
-        body.append([d, *[ui.value_cell(cells[(d, i)]) for i in district_ids]])
+        body.append([d, *[ui.value_cell(cells[(d, i)], grid_spc.get((i, d))) for i in district_ids]])
     st.html(ui.table(head, body, test_id="district-grid",
                      caption=f"District-level indicators, {ctx.quarter}, each against the district's own"
-                             " target; beside each status, whether it differs significantly from the target."))
+                             " target; beside each status, its SPC icons (key above) and, under it, whether it"
+                             " differs significantly from the target."))
     if any(r.get("significance") for r in district_rows):
         st.caption(explain.SIGNIFICANCE_KEY)
+
     if len(district_ids) < len(all_district_ids) or len(grid_districts) < len(cat.districts):
         st.caption(f"Showing {len(district_ids)} of {len(all_district_ids)} district-level indicators and the"
                    f" {len(grid_districts)} of {len(cat.districts)} districts with the most RED and AMBER;"

@@ -148,3 +148,49 @@ def latest_only(latest: str, chosen: str) -> str:
     """The chart runs over every loaded quarter, so its reading is the latest's, not the chosen one's."""
     return (f"The chart covers every loaded quarter, so its reading is for the latest with a figure,"
             f" {latest}, not the quarter chosen ({chosen}).")
+
+
+# --- Icons beside a status, and the board's SPC summary (Overview and District pages) -------------
+
+# The summary's rows (the kind of variation, without high or low) and columns (the assurance; None:
+# no target, or neither direction better), in the order an NHS board's SPC summary reads them.
+KINDS = {
+    "improvement": ("⊕", "Improvement (special cause)"),
+    "common": ("∿", "Common cause"),
+    "concern": ("⊖", "Concern (special cause)"),
+    "neither": ("⊙", "Neither better nor worse (special cause)"),
+}
+ASSURANCE_COLUMNS: dict[str | None, str] = {
+    "consistent_pass": "[P] Consistent pass",
+    "inconsistent": "[?] Inconsistent (hit and miss)",
+    "consistent_fail": "[F] Consistent fail",
+    None: "No target",
+}
+KEY = ("SPC icons: ⊕ improvement, ⊖ concern, ⊙ neither better nor worse (a special cause; H high, L low),"
+       " ∿ common-cause variation only; [P] will consistently meet the target, [?] will meet and miss it by"
+       " chance, [F] will consistently fail it unless something changes. Hover over an icon for its words.")
+SUMMARY_CAPTION = ("Each county indicator placed by its XmR chart's latest reading: the row says whether its"
+                   " figures show a real change (a special cause) or only common-cause variation, the column"
+                   " whether its process limits say it will meet its target every quarter, only by chance, or"
+                   " not without a change.")
+
+
+def kind(code: str | None) -> str | None:
+    """The summary's row for a variation code: 'improvement_high' → 'improvement'; None for no reading."""
+    if code is None:
+        return None
+    return "common" if code == "common_cause" else code.rsplit("_", 1)[0]
+
+
+def icons(reading: dict[str, Any] | None, qi: int | None = None) -> tuple[str, str]:
+    """(symbols, words) for an icon beside a status: ('⊕H [F]', 'SPC: special cause: improvement (high);
+    will consistently fail the target unless something changes'); ('', '') for no reading. The words
+    name the reading's quarter when it is not the status's quarter ``qi`` (no figure since)."""
+    if not reading or reading.get("variation") is None:
+        return "", ""
+    code = reading["assurance"]
+    symbols = VARIATION_SYMBOLS[reading["variation"]] + (f" {ASSURANCE_SYMBOLS[code]}" if code else "")
+    said = f"SPC: {VARIATION_WORDS[reading['variation']]}; {ASSURANCE_WORDS[code] if code else NO_ASSURANCE}"
+    if qi is not None and reading.get("qi") != qi:
+        said += f" (as of {reading['quarter']}, the latest quarter with a figure)"
+    return symbols, said
