@@ -239,7 +239,8 @@ def cmd_load(args: argparse.Namespace) -> int:
     with store.connect(args.db) as con:
         try:
             with _progress() as progress:  # the transaction's steps: a bar without counts
-                result = load(con, upload, analyst=args.analyst, progress=progress)
+                # the command prints only the counts, so no rows are listed for it
+                result = load(con, upload, analyst=args.analyst, progress=progress, detail_limit=0)
         except LoadRefused as exc:
             raise CliError(str(exc)) from None
     print(f"{Path(args.file).name}: {result.summary()}.")

@@ -215,12 +215,13 @@ def load(
         step(1)
         counts = staged_counts(con)
         load_id = store.latest_load_id(con) + 1
-        quarters = sorted({r[3] for r in rows})
-        indicators = sorted({r[0] for r in rows})
+        quarters = sorted({r[3] for r in rows}) if rate else []
+        indicators = sorted({r[0] for r in rows}) if rate else []
         # the quarter after each loaded one changes its direction, not its status: quarters suffice
         before = rate(con, quarters, indicators) if rate else []
         step(2)
-        revisions = store.records(con.execute(f"""
+        # the rows revised and added, for a preview to show (none asked for: the queries are skipped)
+        revisions = [] if not (detail_limit and counts.get("revised")) else store.records(con.execute(f"""
             SELECT s.indicator, s.area, s.quarter, o.value AS old_value, s.value AS new_value,
                    o.numerator AS old_numerator, s.numerator AS new_numerator,
                    o.denominator AS old_denominator, s.denominator AS new_denominator,
@@ -228,7 +229,7 @@ def load(
                    o.note AS old_note, s.note AS new_note
             FROM staged s JOIN observations o USING (indicator, area, qi)
             WHERE s.change = 'revised' ORDER BY s.indicator, s.area, s.qi LIMIT {int(detail_limit)}"""))
-        new_rows = store.records(con.execute(f"""
+        new_rows = [] if not (detail_limit and counts.get("added")) else store.records(con.execute(f"""
             SELECT indicator, area, quarter, value, numerator, denominator, reported_status, note FROM staged
             WHERE change = 'added' ORDER BY indicator, area, qi LIMIT {int(detail_limit)}"""))
         record_load(con, load_id, "load", upload.name, upload.sha256, analyst, counts)
