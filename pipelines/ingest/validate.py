@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -297,7 +298,6 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
     quarter_cache: dict[str, int | str] = {}
     seen: dict[tuple[str, str, int], int] = {}
     width = len(header)
-    blank = dict.fromkeys(REQUIRED + OPTIONAL, "")
     last_required = max(pos[c] for c in REQUIRED)
     labels: dict[int, str] = {}  # each quarter's label, made once
     hints: dict[tuple[str, str], str] = {}
@@ -314,8 +314,15 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
     controls = table.may_hold_controls
     # in a ';'-separated file '1.234' may be a thousand: every number goes through parse_number
     simple = _SIMPLE.fullmatch if table.delimiter != ";" else (lambda text: None)
+    # Each row's cells as a list in the order of ``order``: the file's columns, then the ones it
+    # lacks (always ""), so a cell is found by its index rather than through a dict per row
+    order = [*header, *(c for c in REQUIRED + OPTIONAL if c not in pos)]
+    at = {c: i for i, c in enumerate(order)}
+    pad = [""] * (len(order) - width)
+    i_ind, i_area, i_q, i_lo, i_hi, i_rep, i_note = (at[c] for c in (
+        "indicator", "area", "quarter", "lower", "upper", "reported_status", "note"))
     # the figures' columns the file has; the others are None in every row
-    numeric = [col for col in NUMERIC if col in pos]
+    numeric = [(col, at[col]) for col in NUMERIC if col in pos]
     absent: dict[str, float | None] = {col: None for col in NUMERIC if col not in pos}
     for line, fields in _reporting(table.records, progress):
         n = len(fields)
@@ -329,28 +336,28 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
                                     f" {width}, so {', '.join(missing)} is missing",
                                     "leave an empty field (,,) for a figure that is not available"))
             continue
-        cells = blank.copy()
-        if n >= width:  # the usual row: the header's columns are every field's names
-            cells.update(zip(header, map(str.strip, fields), strict=False))  # blank extra fields are allowed
-        else:
-            cells.update({col: fields[i].strip() for col, i in pos.items() if i < n})
-        get = cells.__getitem__
+        # blank extra fields are allowed; a short row's missing fields are empty
+        cells = list(map(str.strip, fields if n == width else fields[:width]))
+        if n < width:
+            cells += [""] * (width - n)
+        if pad:
+            cells += pad
         before = problems.total
         # one search of the whole row first: a cell is part of a field, so no match means no cell has one
-        for col, text in cells.items() if controls and CONTROL.search("".join(fields)) else ():
+        for col, text in zip(order, cells, strict=True) if controls and CONTROL.search("".join(fields)) else ():
             hidden = CONTROL.search(text)
             if hidden:
                 problems.append(Problem(line, col, text.encode("unicode_escape").decode("ascii"),
                                         f"contains an invisible control character (U+{ord(hidden.group()):04X})",
                                         "delete it, or retype the cell"))
 
-        ind_id = get("indicator")
+        ind_id = cells[i_ind]
         ind = indicators.get(ind_id)
         if ind is None:
             problems.append(Problem(line, "indicator", ind_id,
                                     "indicator is empty" if not ind_id else f"unknown indicator '{ind_id}'",
                                     hint(ind_id, indicators, "indicators.yaml")))
-        area = get("area")
+        area = cells[i_area]
         if area not in areas:
             problems.append(Problem(line, "area", area,
                                     "area is empty" if not area else f"unknown area '{area}'",
@@ -360,7 +367,7 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
                                     f"{ind_id} is measured at county level only, not for the district '{area}'",
                                     f"remove the row, or add district to {ind_id}'s levels"))
 
-        qtext = get("quarter")
+        qtext = cells[i_q]
         qi = quarter_cache.get(qtext)
         if qi is None:
             try:
@@ -375,8 +382,8 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
                                     "" if "write" in qi or "check" in qi else f"write {quarters.ACCEPTED_FORMS}"))
 
         numbers = absent.copy()
-        for col in numeric:
-            text = get(col)
+        for col, i in numeric:
+            text = cells[i]
             if not text:
                 numbers[col] = None
                 continue
@@ -394,17 +401,17 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
                 numbers[col] = None
         lo, hi = numbers["lower"], numbers["upper"]
         if lo is not None and hi is not None and lo > hi:
-            problems.append(Problem(line, "lower", get("lower"), f"lower ({lo:g}) is above upper ({hi:g})",
+            problems.append(Problem(line, "lower", cells[i_lo], f"lower ({lo:g}) is above upper ({hi:g})",
                                     "swap them"))
-        if bool(get("lower")) != bool(get("upper")):
-            problems.append(Problem(line, "upper" if get("lower") else "lower", "",
+        if bool(cells[i_lo]) != bool(cells[i_hi]):
+            problems.append(Problem(line, "upper" if cells[i_lo] else "lower", "",
                                     "a confidence interval needs both lower and upper",
                                     "fill in both or neither"))
         rule = counted.get(ind_id)
         if rule is not None:
-            rule.check(line, get, numbers, problems)
+            rule.check(line, functools.partial(_cell, cells, at), numbers, problems)
 
-        reported_text = get("reported_status")
+        reported_text = cells[i_rep]
         reported = None
         if reported_text:
             reported = STATUS_WORDS.get(reported_text.upper())
@@ -422,13 +429,17 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
                                     "keep one row per indicator, area and quarter"))
             continue
         seen[key] = line
-        note = get("note") or None
         said = labels.get(qi)
         if said is None:
             said = labels[qi] = quarters.label(qi)
         out.rows.append((ind_id, area, said, qi, numbers["value"], lo, hi,
-                         numbers["numerator"], numbers["denominator"], reported, note))
+                         numbers["numerator"], numbers["denominator"], reported, cells[i_note] or None))
     return out
+
+
+def _cell(cells: list[str], at: dict[str, int], column: str) -> str:
+    """A row's cell by its column's name (the counts' checks ask for a few, on some rows)."""
+    return cells[at[column]]
 
 
 def _hint(name: str, known: Iterable[str], where: str) -> str:
