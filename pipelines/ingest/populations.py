@@ -11,7 +11,7 @@ the kind 'populations', each revised population kept in ``population_history``, 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -20,7 +20,15 @@ from pipelines.catalogue import quarters
 from pipelines.catalogue.config import Catalogue, suggest
 from pipelines.ingest import loading
 from pipelines.ingest.reader import Table, UnreadableFile, read_bytes
-from pipelines.ingest.validate import KEPT_PROBLEMS, Problem, Problems, check_header, count, parse_number, plural
+from pipelines.ingest.validate import (
+    KEPT_PROBLEMS,
+    Findings,
+    Problem,
+    Problems,
+    check_header,
+    parse_number,
+    plural,
+)
 from pipelines.storage import store
 from pipelines.storage.schema import POPULATION_COLUMNS, POPULATION_TABLES, PopulationRow
 
@@ -28,22 +36,12 @@ COLUMNS = POPULATION_COLUMNS  # area, year, population: every one required
 KIND = "populations"  # loads.kind of a load of populations
 
 
-@dataclass
-class PopulationUpload:
+@dataclass(kw_only=True)
+class PopulationUpload(Findings[PopulationRow]):
     """A file of populations read and checked, ready to load."""
 
     name: str
     sha256: str
-    rows: list[PopulationRow] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=Problems)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    @property
-    def problem_count(self) -> int:
-        return count(self.problems)
 
     def summary(self) -> str:
         years = sorted({r[1] for r in self.rows})
@@ -73,16 +71,16 @@ def read_upload(data: bytes, name: str, catalogue: Catalogue) -> PopulationUploa
     try:
         table = read_bytes(data, name)
     except UnreadableFile as exc:
-        return PopulationUpload(name, sha, problems=[Problem(0, "", "", _unreadable(exc))])
+        return PopulationUpload(name=name, sha256=sha, problems=[Problem(0, "", "", _unreadable(exc))])
     rows, problems = check(table, catalogue)
-    return PopulationUpload(name, sha, rows, problems)
+    return PopulationUpload(name=name, sha256=sha, rows=rows, problems=problems)
 
 
 def read_file(path: str | Path, catalogue: Catalogue) -> PopulationUpload:
     path = Path(path)
     data = loading.file_bytes(path)
     if isinstance(data, Problem):
-        return PopulationUpload(path.name, "", problems=[data])
+        return PopulationUpload(name=path.name, sha256="", problems=[data])
     return read_upload(data, path.name, catalogue)
 
 

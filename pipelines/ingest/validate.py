@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Generic, TypeVar
 
 from pipelines.catalogue import quarters
 from pipelines.catalogue.config import Catalogue, Indicator, suggest
@@ -77,9 +78,15 @@ def count(problems: list[Problem]) -> int:
 Row = ObservationRow
 
 
+RowT = TypeVar("RowT")
+
+
 @dataclass
-class Checked:
-    rows: list[Row] = field(default_factory=list)
+class Findings(Generic[RowT]):
+    """A file's clean rows and every problem found in it (all counted, the first KEPT_PROBLEMS kept):
+    what checking a quarter's figures, or a file of populations, gives."""
+
+    rows: list[RowT] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=Problems)
 
     @property
@@ -93,6 +100,10 @@ class Checked:
     @property
     def problems_not_shown(self) -> int:
         return self.problem_count - len(self.problems)
+
+
+@dataclass
+class Checked(Findings[Row]):
 
     def summary(self, name: str) -> str:
         qs = sorted({r[3] for r in self.rows})
