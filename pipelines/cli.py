@@ -294,15 +294,20 @@ def cmd_init(args: argparse.Namespace) -> int:
     return _init(args, _catalogue(args))
 
 
+def _known(catalogue: config.Catalogue, area: str | None, indicator: str | None) -> None:
+    """Refuse an area or indicator the catalogue does not name, suggesting the closest."""
+    if area and area not in catalogue.areas:
+        raise CliError(f"Unknown area '{area}'{config.suggest(area, catalogue.areas)}", 2)
+    ids = [i.id for i in catalogue.indicators]
+    if indicator and indicator not in ids:
+        raise CliError(f"Unknown indicator '{indicator}'{config.suggest(indicator, ids)}", 2)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from pipelines.present import words
 
     catalogue = _catalogue(args)
-    if args.area and args.area not in catalogue.areas:
-        raise CliError(f"Unknown area '{args.area}'{config.suggest(args.area, catalogue.areas)}", 2)
-    ids = [i.id for i in catalogue.indicators]
-    if args.indicator and args.indicator not in ids:
-        raise CliError(f"Unknown indicator '{args.indicator}'{config.suggest(args.indicator, ids)}", 2)
+    _known(catalogue, args.area, args.indicator)
     _ensure_database(args, catalogue)
     areas, indicators = [args.area] if args.area else None, [args.indicator] if args.indicator else None
     with store.connect(args.db, read_only=True) as con:
@@ -328,11 +333,7 @@ def cmd_spc(args: argparse.Namespace) -> int:
 
     catalogue = _catalogue(args)
     area = args.area or catalogue.county
-    if area not in catalogue.areas:
-        raise CliError(f"Unknown area '{area}'{config.suggest(area, catalogue.areas)}", 2)
-    ids = [i.id for i in catalogue.indicators]
-    if args.indicator not in ids:
-        raise CliError(f"Unknown indicator '{args.indicator}'{config.suggest(args.indicator, ids)}", 2)
+    _known(catalogue, area, args.indicator)
     if not catalogue.in_scope(catalogue.indicator(args.indicator), area):
         raise CliError(f"{args.indicator} is not measured for {area}; choose the county or another indicator.", 2)
     _ensure_database(args, catalogue)

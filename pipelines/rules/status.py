@@ -227,11 +227,16 @@ def statement(columns: tuple[str, ...] | None = None, steps: tuple[Step, ...] = 
     return compose(steps, columns, ORDER, exclude=ORDER[:2])
 
 
-def steps_for(catalogue: Catalogue, indicators: list[str] | None = None) -> tuple[Step, ...]:
-    """The steps a question about ``indicators`` (default: all) of ``catalogue`` needs."""
+def needs(catalogue: Catalogue, indicators: list[str] | None = None) -> tuple[bool, bool]:
+    """Whether any of ``indicators`` (default: all) has counts, and whether any has a window."""
     wanted = set(indicators) if indicators else None
     asked = [i for i in catalogue.indicators if wanted is None or i.id in wanted]
-    return steps(any(i.counted for i in asked), any((i.window or 1) > 1 for i in asked))
+    return any(i.counted for i in asked), any((i.window or 1) > 1 for i in asked)
+
+
+def steps_for(catalogue: Catalogue, indicators: list[str] | None = None) -> tuple[Step, ...]:
+    """The steps a question about ``indicators`` (default: all) of ``catalogue`` needs."""
+    return steps(*needs(catalogue, indicators))
 
 
 # ---- the parameters --------------------------------------------------------------------------

@@ -190,9 +190,9 @@ def settings(catalogue: Catalogue, indicators: list[str] | None = None) -> list[
 
 
 def _steps(catalogue: Catalogue, indicators: list[str] | None) -> tuple[Step, ...]:
-    counted = any(i.counted for i in catalogue.indicators if not indicators or i.id in indicators)
-    windowed = any((i.window or 1) > 1 for i in catalogue.indicators if not indicators or i.id in indicators)
-    return (*status.CATALOGUE, *figures.needed(counted, windowed), SETTINGS, SERIES, *STEPS, OUTPUT)
+    """The status query's figures (the same steps, chosen the same way), then the chart's."""
+    return (*status.CATALOGUE, *figures.needed(*status.needs(catalogue, indicators)), SETTINGS, SERIES, *STEPS,
+            OUTPUT)
 
 
 def _run(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, sql: str, upto: int,
