@@ -101,7 +101,7 @@ def _error_bars(pts: list[Row]) -> dict[str, Any]:
 
 def _interval_name(rows: list[Row]) -> str:
     """The legend's name for the whiskers: '95% confidence interval', or the level of each kind."""
-    made = {ui.ci_heading(r.get("confidence"), r.get("measure")) for r in rows if _has_interval(r)}
+    made = {explain.ci_heading(r.get("confidence"), r.get("measure")) for r in rows if _has_interval(r)}
     if made == {"Confidence interval"}:
         return "Confidence interval (as supplied)"
     levels = sorted(h.removesuffix(" CI") for h in made if h != "Confidence interval")

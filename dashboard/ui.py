@@ -17,7 +17,6 @@ from typing import Any
 
 from pipelines.present import explain, spc_words, words
 from pipelines.present.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
-from pipelines.rules import intervals
 from pipelines.rules.codes import Reason
 
 # One look for a status everywhere (pages, charts, the printed pack): pipelines.rules.codes, as
@@ -209,43 +208,9 @@ def spc_icons(reading: dict[str, Any] | None, qi: int | None = None) -> Html:
                 f' data-spc-icons="{esc(symbols)}" title="{esc(said)}" aria-label="{esc(said)}"></span>')
 
 
-def measure_words(ind: Any) -> str:
-    """How an indicator's figure is made, briefly: 'rate: events ÷ population × 1,000, 95% CI; the
-    county added up from its districts' (the Definitions page's Methods say how)."""
-    window = f", over {ind.window} quarters" if ind.window and ind.window > 1 else ""
-    if ind.measure == "value":
-        return "as given" + (f", averaged over {ind.window} quarters" if window else "")
-    per = explain.number(ind.multiplier)
-    if ind.measure == "proportion":
-        text = f"proportion: numerator ÷ denominator × {per}{window}"
-    else:
-        bottom = "population" if ind.denominator == "population" else "denominator"
-        text = f"rate: events ÷ {bottom} × {per}{window}"
-    text += f", {ind.confidence:g}% CI"
-    if "county" in ind.levels and "district" in ind.levels:
-        text += "; the county added up from its districts"
-    return text
-
-
-def method_words(ind: Any) -> str:
-    """The interval's method for an indicator: "95%, Byar's method (exact Poisson interval below 10
-    events)"; for a figure as given, where it comes from."""
-    if ind.measure == "proportion":
-        return f"{ind.confidence:g}%, {explain.METHOD_NAMES['wilson']}"
-    if ind.measure == "rate":
-        return (f"{ind.confidence:g}%, {explain.METHOD_NAMES['byar']} ({explain.METHOD_NAMES['exact']} below"
-                f" {intervals.BYAR_FROM} events)")
-    return "as given with the figure (lower and upper), if any"
-
-
 def sentence(text: str) -> str:
     """The text with its first letter capitalised ('exact Poisson interval' → 'Exact Poisson interval')."""
     return text[:1].upper() + text[1:]
-
-
-def ci_heading(confidence: float | None, measure: str | None) -> str:
-    """'95% CI' for intervals computed from counts; 'Confidence interval' when they are supplied."""
-    return f"{confidence:g}% CI" if measure in ("rate", "proportion") and confidence else "Confidence interval"
 
 
 def table(header: Sequence[str], body: Iterable[Sequence[Any]], *, caption: str | None = None,

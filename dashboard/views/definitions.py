@@ -129,7 +129,7 @@ for ind in cat.indicators:
     own = f"<br>({len(ind.area_targets)} areas have their own)" if ind.area_targets else ""
     body.append([
         Html(f"<b>{esc(ind.id)}</b>"), ind.name, ui.unit_words(ind.unit), explain.polarity(ind.better),
-        ui.measure_words(ind), ", ".join(ind.levels), ui.band_words(cat.tolerance(ind), ind.unit),
+        explain.measure_words(ind), ", ".join(ind.levels), ui.band_words(cat.tolerance(ind), ind.unit),
         "yes" if ind.grey_when_not_significant else "no", Html((targets or "none") + own), ind.description,
     ])
 st.html(ui.table(["Id", "Name", "Unit", "Polarity", "Figure", "Measured for", "Amber band",

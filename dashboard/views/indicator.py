@@ -118,7 +118,7 @@ if ctx.qi is not None and ind.at_district and cat.districts:
     # the counts behind each figure, for an analyst; no column where every figure was given as it is
     counted = any(explain.counts(r) for r in areas)
     st.html(ui.table(
-        ["Area", "Status", "Significance", "Value", ui.ci_heading(ind.confidence, ind.measure), "Target",
+        ["Area", "Status", "Significance", "Value", explain.ci_heading(ind.confidence, ind.measure), "Target",
          "% off target", "Since last quarter", *(["Counts"] if counted else [])],
         [[area_cell(r), status_cell(r),
           ui.significance(r, short=False) or "–", ui.number(r["value"], r["unit"]), explain.ci_range(r) or "–",
@@ -151,8 +151,8 @@ else:
     st.warning(f"{ui.md_text(ind.id)} has no targets in the catalogue, so it has no status (NA).")
 st.markdown(
     f"- **Unit:** {ui.md_text(ui.unit_words(ind.unit))}\n- **Polarity:** {explain.polarity(ind.better)}\n"
-    f"- **Figure:** {ui.md_text(ui.measure_words(ind))}\n"
-    f"- **Confidence interval:** {ui.md_text(ui.method_words(ind))}; see Definitions, Methods\n"
+    f"- **Figure:** {ui.md_text(explain.measure_words(ind))}\n"
+    f"- **Confidence interval:** {ui.md_text(explain.method_words(ind))}; see Definitions, Methods\n"
     f"- **Amber band:** worse than target by no more than {ui.md_text(ui.band_words(tol, ind.unit))};"
     " beyond it is RED\n"
     f"- **Measured for:** {', '.join(ind.levels)}"

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipelines.present.words import row_reason
+from pipelines.rules import intervals
 
 
 def number(x: float | None, unit: str = "") -> str:
@@ -204,3 +205,37 @@ def _compared(row: dict[str, Any]) -> str:
     """'9.6 per 1,000 population (95% CI 9.3 to 9.9): significantly better than the target of 11.35'."""
     said = interval(row)
     return f"{figure(row)}{f' ({said})' if said else ''}: {versus_target(row)}"
+
+
+def measure_words(ind: Any) -> str:
+    """How an indicator's figure is made, briefly: 'rate: events ÷ population × 1,000, 95% CI; the
+    county added up from its districts' (the Definitions page's Methods say how)."""
+    window = f", over {ind.window} quarters" if ind.window and ind.window > 1 else ""
+    if ind.measure == "value":
+        return "as given" + (f", averaged over {ind.window} quarters" if window else "")
+    per = number(ind.multiplier)
+    if ind.measure == "proportion":
+        text = f"proportion: numerator ÷ denominator × {per}{window}"
+    else:
+        bottom = "population" if ind.denominator == "population" else "denominator"
+        text = f"rate: events ÷ {bottom} × {per}{window}"
+    text += f", {ind.confidence:g}% CI"
+    if "county" in ind.levels and "district" in ind.levels:
+        text += "; the county added up from its districts"
+    return text
+
+
+def method_words(ind: Any) -> str:
+    """The interval's method for an indicator: "95%, Byar's method (exact Poisson interval below 10
+    events)"; for a figure as given, where it comes from."""
+    if ind.measure == "proportion":
+        return f"{ind.confidence:g}%, {METHOD_NAMES['wilson']}"
+    if ind.measure == "rate":
+        return (f"{ind.confidence:g}%, {METHOD_NAMES['byar']} ({METHOD_NAMES['exact']} below"
+                f" {intervals.BYAR_FROM} events)")
+    return "as given with the figure (lower and upper), if any"
+
+
+def ci_heading(confidence: float | None, measure: str | None) -> str:
+    """'95% CI' for intervals computed from counts; 'Confidence interval' when they are supplied."""
+    return f"{confidence:g}% CI" if measure in ("rate", "proportion") and confidence else "Confidence interval"
