@@ -335,16 +335,13 @@ def spc_summary(rows: Sequence[dict[str, Any]], readings: dict[tuple[str, str], 
     status chip in the cell its XmR reading puts it in. Rows without a reading are left out (the
     caller says so)."""
     cells: dict[tuple[str, str | None], list[str]] = {}
-    for r in rows:
-        reading = readings.get((r["indicator"], r["area"]))
-        kind = spc_words.kind(reading["variation"]) if reading else None
-        if reading is None or kind is None:
-            continue
-        symbols, said = spc_words.icons(reading, r["qi"])
-        tip = f"{r['indicator']} {r['name']}: {r['status']}; {said}"
-        cells.setdefault((kind, reading["assurance"]), []).append(
-            f'<span class="rb-spc-item" title="{esc(tip)}"><b>{esc(r["indicator"])}</b>'
-            f' {chip(r["status"], tip)}</span>')
+    for where, placed_rows in spc_words.placed(list(rows), readings).items():
+        for r in placed_rows:
+            _, said = spc_words.icons(readings[(r["indicator"], r["area"])], r["qi"])
+            tip = f"{r['indicator']} {r['name']}: {r['status']}; {said}"
+            cells.setdefault(where, []).append(
+                f'<span class="rb-spc-item" title="{esc(tip)}"><b>{esc(r["indicator"])}</b>'
+                f' {chip(r["status"], tip)}</span>')
     body = [[Html(f'<span aria-hidden="true">{esc(symbol)}</span> {esc(label)}'),
              *[Html(" ".join(cells.get((kind, code), [])) or '<span class="sub">–</span>')
                for code in spc_words.ASSURANCE_COLUMNS]]

@@ -7,6 +7,7 @@ and no test module imports another test module.
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -159,6 +161,29 @@ def table(at: AppTest, test_id: str) -> list[list[str]]:
     found = {t.test_id: t.rows for t in tables_in(html(at))}
     assert test_id in found, f"no table {test_id!r}; have {list(found)}"
     return found[test_id]
+
+
+def pack_figures(markup: str) -> dict[str, dict[str, Any]]:
+    """The pack's charts, by the id of the element each is drawn in: the plotly figures it embeds."""
+    found = re.search(r"var figures = (.*?);\n", markup)
+    assert found, "the pack embeds no figures"
+    return {f["id"]: f["figure"] for f in json.loads(found.group(1))}
+
+
+def section_figures(markup: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each indicator section's figures in the pack: {'NI 32': {'trend': figure, 'spc': figure}}."""
+    figures = pack_figures(markup)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for part in markup.split('<div class="indicator">')[1:]:
+        indicator = re.match(r"\s*<h3>([^:]+):", part).group(1)  # type: ignore[union-attr]
+        ids = re.findall(r'<div class="chart" id="(chart-\d+-(trend|spc))"', part)
+        out[indicator] = {kind: figures[chart_id] for chart_id, kind in ids}
+    return out
+
+
+def without_scripts(markup: str) -> str:
+    """The markup with its <script> elements taken out (plotly.js holds strings such as 'href=')."""
+    return re.sub(r"<script>.*?</script>", "", markup, flags=re.S)
 
 
 def table_under(markup: str, heading: str) -> list[list[str]]:

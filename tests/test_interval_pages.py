@@ -8,7 +8,6 @@ indicator that is monitored but not rated)."""
 from __future__ import annotations
 
 import json
-import re
 import shutil
 from collections.abc import Iterator
 from html import unescape
@@ -18,7 +17,19 @@ from typing import Any
 import pytest
 import streamlit as st
 
-from helpers import CONFIG_PATH, DEFINITIONS, DISTRICT, INDICATOR, html, row, run, table, table_under, text
+from helpers import (
+    CONFIG_PATH,
+    DEFINITIONS,
+    DISTRICT,
+    INDICATOR,
+    html,
+    row,
+    run,
+    section_figures,
+    table,
+    table_under,
+    text,
+)
 from pipelines.catalogue import config
 from pipelines.ingest import loading
 from pipelines.report import pack
@@ -185,17 +196,24 @@ def test_pack_gives_the_interval_and_significance_and_draws_whiskers(counted: Pa
     with store.connect(counted) as con:
         text_html = pack.html(con, catalogue, Q1)
     overview = table_under(text_html, "1. County overview")
-    assert row(overview, "NI 32")[2:] == ["■ RED ✗ worse", "95% CI 12.07 to 19.57, 55 of 356"]
+    assert row(overview, "NI 32")[2:4] == ["■ RED ✗ worse", "95% CI 12.07 to 19.57, 55 of 356"]
     breakdown = table_under(text_html, "3. Numerical breakdown")
     assert row(breakdown, "NI 32 ")[1] == "15.45 12.07 to 19.57"
     comparison = table_under(text_html, "2. Quarterly comparison")
-    assert row(comparison, "NI 32")[4].startswith("■ RED ✗ worse")
-    # one section per indicator: NI 32's chart has a whisker for each of its 8 quarters (and one in its
-    # legend); NI 1 (no interval) has none
-    parts = text_html.split('<div class="indicator">')[1:]
-    sections = {re.match(r"\s*<h3>([^:]+):", part).group(1): part for part in parts}  # type: ignore[union-attr]
-    assert sections["NI 32"].count('class="whisker"') == 8 + 1 and ">95% CI</text>" in sections["NI 32"]
-    assert 'class="whisker"' not in sections["NI 1"]
+    assert row(comparison, "NI 32")[4].startswith("■ RED") and "✗ worse" in row(comparison, "NI 32")[4]
+    # one section per indicator: NI 32's trend has a whisker for each of its 8 quarters, from its
+    # interval's lower limit to its upper (15.45 in 2010/11 Q1: 12.07 to 19.57), named in the legend;
+    # NI 1 (no interval) has none
+    figures = section_figures(text_html)
+    points = [t for t in figures["NI 32"]["trend"]["data"] if t.get("error_y")]
+    assert sum(len(t["x"]) for t in points) == 8
+    latest = next(t for t in points if "2010/11 Q1" in t["x"])
+    at = latest["x"].index("2010/11 Q1")
+    assert latest["y"][at] == pytest.approx(15.45, abs=0.005)
+    assert latest["y"][at] - latest["error_y"]["arrayminus"][at] == pytest.approx(12.07, abs=0.005)
+    assert latest["y"][at] + latest["error_y"]["array"][at] == pytest.approx(19.57, abs=0.005)
+    assert "95% confidence interval" in [t.get("name") for t in figures["NI 32"]["trend"]["data"]]
+    assert not any(t.get("error_y", {}).get("visible") for t in figures["NI 1"]["trend"]["data"])
     assert "Wilson score interval for proportions" in text_html  # the method page
 
 
@@ -299,5 +317,6 @@ def test_pack_for_an_indicator_not_rated_and_a_county_not_added_up(shire: Path, 
     breakdown = table_under(text_html, "3. Numerical breakdown")
     m1 = row(breakdown, "M 1 ")
     assert "neither higher nor lower is better (not rated)" in m1[0]
-    assert m1[5:] == ["○ NA ≈ similar", "↓ lower", "–"]
+    # not rated, yet still charted: its XmR reading (∿ common cause) has no assurance without a polarity
+    assert m1[5:] == ["○ NA ∿ ≈ similar", "↓ lower", "–"]
     assert row(breakdown, "R 1 ")[1:2] == ["–"]  # no figure: the county could not be added up

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, load_sample, row, table_under
+from helpers import ROOT, load_sample, pack_figures, row, table_under, without_scripts
 from pipelines.catalogue import config
 from pipelines.ingest import loading
+from pipelines.present import charts
 from pipelines.report import pack
 from pipelines.rules import status
 from pipelines.storage import commentary, store
@@ -102,12 +104,24 @@ def test_html_pack_has_every_part(pack_db: Path, catalogue: config.Catalogue) ->
     for heading in ("County overview", "Quarterly comparison", "Numerical breakdown", "District exceptions",
                     "Indicators: trend, commentary and actions", "Method"):
         assert heading in text
-    assert "<script>" not in text and "&lt;script&gt;" in text  # commentary is text, never markup
-    assert text.count("<svg") == 11
-    assert "src=" not in text and "href=" not in text  # self-contained
+    assert "Assaults &lt;script&gt;alert(1)&lt;/script&gt; rose 3%" in text  # commentary is text, never markup
+    # two scripts: plotly.js, embedded, and the one that draws the charts; nothing fetched
+    assert text.count("<script>") == 2 and "plotly.js v" in text
+    own = without_scripts(text)
+    assert "src=" not in own and "href=" not in own and "<script" not in own
+    # every indicator's trend and XmR chart (each sample series has 2 figures or more), each with its words
+    figures = pack_figures(text)
+    assert len(figures) == 2 * 11 and text.count('<div class="chart"') == 22
     # each table holds its rows, each value in its own column
     overview = table_under(text, "1. County overview")
-    assert overview[0] == ["Indicator", "Description", "Status", "Confidence interval"]
+    assert overview[0] == ["Indicator", "Description", "Status", "Confidence interval", "SPC reading"]
+    # NI 16 falls every quarter from 2008/09 Q2 and its latest figure, 9.6, is below the lower limit
+    # (mean 11.13, limits 10.2 to 12.06 from its 9 quarters): an improvement, low; the target 11.35
+    # lies between the limits: hit and miss
+    assert row(overview, "NI 16")[4] == ("⊕L [?] special cause: improvement (low); will meet and miss the"
+                                         " target by chance")
+    matrix = table_under(text, "SPC summary")
+    assert row(matrix, "⊕ Improvement")[2].startswith("NI 16 ● GREEN")
     # each status with its significance beside it (symbol and word) where the figure has an interval
     assert {r[0]: r[2] for r in overview[1:]} == {
         "NI 1": "▲ AMBER", "NI 16": "● GREEN ✓ better", "NI 18": "◆ GREY ≈ similar", "NI 20": "▲ AMBER ≈ similar",
@@ -119,16 +133,18 @@ def test_html_pack_has_every_part(pack_db: Path, catalogue: config.Catalogue) ->
     assert row(overview, "NI 18")[3] == "CI -1.48 to 10.6" and row(overview, "NI 1")[3] == "–"
     comparison = table_under(text, "2. Quarterly comparison")
     assert comparison[0] == ["Indicator", "2009/10 Q2", "2009/10 Q3", "2009/10 Q4", "2010/11 Q1"]
-    assert row(comparison, "NI 39")[1:] == ["■ RED", "■ RED", "▲ AMBER", "▲ AMBER printed RED"]
-    assert row(comparison, "NI 49")[1:] == ["● GREEN", "● GREEN", "● GREEN", "■ RED"]
+    # each status with its SPC icons as of that quarter (NI 16's, worked out above, in the last column)
+    assert [no_spc(c) for c in row(comparison, "NI 39")[1:]] == ["■ RED", "■ RED", "▲ AMBER", "▲ AMBER printed RED"]
+    assert [no_spc(c) for c in row(comparison, "NI 49")[1:]] == ["● GREEN", "● GREEN", "● GREEN", "■ RED"]
+    assert row(comparison, "NI 16")[4] == "● GREEN ⊕L [?] ✓ better"
     breakdown = table_under(text, "3. Numerical breakdown")
     assert breakdown[0] == ["Indicator", "Actual (confidence interval)", "Target", "Shortfall", "% off target",
                             "Status", "Since last quarter", "Since a year ago"]
-    assert row(breakdown, "NI 20 ")[1:] == ["7.19 7 to 7.38", "7.07", "0.12 worse", "1.7% worse", "▲ AMBER ≈ similar",
-                                            "↗ improving", "↘ worsening"]
-    assert row(breakdown, "NI 39 ")[1:6] == ["1,839", "1,753", "86 worse", "4.9% worse", "▲ AMBER"]
+    assert [no_spc(c) for c in row(breakdown, "NI 20 ")[1:]] == [
+        "7.19 7 to 7.38", "7.07", "0.12 worse", "1.7% worse", "▲ AMBER ≈ similar", "↗ improving", "↘ worsening"]
+    assert [no_spc(c) for c in row(breakdown, "NI 39 ")[1:6]] == ["1,839", "1,753", "86 worse", "4.9% worse", "▲ AMBER"]
     districts = table_under(text, "4. District exceptions")
-    assert [(r[0], r[1][:5], r[2], r[3], r[5], r[6]) for r in districts[1:]] == [
+    assert [(r[0], r[1][:5], r[2], r[3], no_spc(r[5]), r[6]) for r in districts[1:]] == [
         ("Chesterfield", "NI 16", "15.34 14.58 to 16.12", "14.2", "■ RED ✗ worse", "⚑ update due"),
         ("High Peak", "NI 20", "7.44 6.89 to 8.02", "6.2", "■ RED ✗ worse", "⚑ update due"),
         ("South Derbyshire", "NI 20", "7.71 7.16 to 8.29", "5.8", "■ RED ✗ worse", "⚑ update due"),
@@ -136,6 +152,11 @@ def test_html_pack_has_every_part(pack_db: Path, catalogue: config.Catalogue) ->
         ("Chesterfield", "NI 20", "9.79 9.2 to 10.42", "9.6", "▲ AMBER ≈ similar", "⚑ update due")]
     actions = table_under(text, "NI 20: Assault with injury crime rate ▲ AMBER ≈ similar")
     assert actions[1][:4] == ["Licensed premises checks", "High Peak", "Insp. Ward", "30 Sep 2010"]
+
+
+def no_spc(cell: str) -> str:
+    """A cell without its SPC icons ('■ RED ∿ [F] ✗ worse' → '■ RED ✗ worse')."""
+    return re.sub(r" (∿|[⊕⊖⊙][HL])( \[[PF?]\])?", "", cell)
 
 
 def test_exceptions_only_keeps_amber_red_and_grey(pack_db: Path, catalogue: config.Catalogue) -> None:
@@ -168,6 +189,9 @@ def test_pdf_pack_from_the_command_line(pack_db: Path, tmp_path: Path) -> None:
         assert any(line.split()[:2] == ind.split() and word in line for line in text.splitlines()), ind
     assert "Assaults <script>alert(1)</script> rose 3%" in text
     assert "Derbyshire Safer Communities Board · performance report 2010/11 Q1 · Page 1 of" in text
+    # Chromium drew the charts before printing: their titles, axes and legends are text in the PDF
+    assert text.count("XmR chart of every loaded quarter") == 11 and text.count("Upper process limit") == 11
+    assert "per 1,000 population" in text and "2010/11 Q1: GREEN and improving" in text
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
     assert "595.92 x 842.88 pts (A4)" in info or "595 x 842 pts (A4)" in info
     subprocess.run(["pdftoppm", "-r", "40", "-png", "-f", "1", "-l", "2", str(out), str(tmp_path / "page")],
@@ -234,8 +258,9 @@ def test_pack_chart_leaves_a_gap_for_a_missing_quarter(tmp_path: Path, catalogue
     with store.connect(tmp_path / "g.duckdb") as con:
         loading.load(con, loading.read_upload(text.encode(), "g.csv", catalogue))
         rows = status.query(con, catalogue, list(range(Q1 - 4, Q1 + 1)), areas=["Derbyshire"], indicators=["NI 16"])
-    from pipelines.report import svgchart
-
-    svg = svgchart.trend(rows, "per 1,000 population")
-    # 2009/10 Q1 stands alone (Q2 is missing); Q3, Q4 and 2010/11 Q1 are one line
-    assert svg.count("<polyline") == 2
+    figure = charts.trend(rows, title="NI 16")
+    value = next(t for t in figure["data"] if t.get("name") == "Value")
+    # 2009/10 Q1 stands alone (Q2 is missing: no point, a break in the line); Q3, Q4 and 2010/11 Q1 join up
+    assert value["x"] == ["2009/10 Q1", "2009/10 Q2", "2009/10 Q3", "2009/10 Q4", "2010/11 Q1"]
+    assert value["y"] == [11, None, 10, 10.5, 9.6]
+    assert "connectgaps" not in value  # plotly's default: a gap is not bridged

@@ -78,36 +78,7 @@ st.html(
 
 # ---- Statistical process control ----------------------------------------------------------------
 st.subheader("Statistical process control (SPC)")
-rules = spc_words.RULE_WORDS
-st.html(
-    '<div data-testid="spc-method">'
-    "<p>The Indicator page's SPC view is an <b>XmR chart</b> (values and moving ranges) of one indicator"
-    " and area over every loaded quarter, read the way NHS England's <b>Making Data Count</b> programme"
-    " reads one and computed as <b>NHSRplotthedots 0.2</b> (the NHS-R community's reference"
-    " implementation) computes it. It asks whether a change is real (a special cause) or the ordinary"
-    " quarter-to-quarter wobble (common cause), which the RAG status alone cannot say.</p><ul>"
-    "<li><b>Periods:</b> the whole series, or the parts between the quarters an indicator rebases at"
-    " (<code>spc: {rebase: [...]}</code> in the catalogue); nothing crosses a rebase. Quarters with no"
-    " figure are left out.</li>"
-    "<li><b>Mean</b> of the period's points; <b>moving range</b> |yₖ − yₖ₋₁| inside the period;"
-    f" <b>limits</b> mean ± {spc.LIMIT} × the mean moving range. Moving ranges not below {spc.SCREEN} ×"
-    " their mean are dropped and the mean recomputed, unless the catalogue says"
-    " <code>screen_outliers: false</code> (as the NHS Excel tool, which does not screen).</li>"
-    "<li><b>Special cause</b>, one rule a point, in this order: "
-    f"{esc(rules['outside'])} (strictly); a <b>trend</b>, {spc.RUN} or more points in a row each higher"
-    " (or lower) than the one before; <b>two in three</b>, 2 of 3 points in a row on one side of the"
-    " mean beyond two thirds of the way to a limit; a <b>run</b>,"
-    f" {spc.RUN} or more points in a row on one side of the mean (a point on the mean breaks it). Above"
-    " or rising is high, below or falling low; with the polarity this makes it an improvement or a"
-    " concern (neither, where neither is better).</li>"
-    "<li><b>Variation</b> is the last point's reading; <b>assurance</b> compares its period's limits"
-    " with the target: the whole band between the limits on the good side passes, on the bad side"
-    " fails, otherwise hit and miss; none without a target or where neither is better.</li>"
-    f"<li>Limits resting on fewer than {spc.FEW} points in a period are rough, and the page says so.</li>"
-    "<li>On the chart, each point's type is a shape and a colour both, named in the legend: a grey dot"
-    " for common cause, a blue star for an improvement, a pink cross for a concern, a brown hourglass"
-    " where neither is better; the mean is a solid line, the limits dashed, the target dotted.</li>"
-    "</ul></div>")
+st.html(f'<div data-testid="spc-method">{spc_words.method_html()}</div>')
 variation_key, assurance_key = st.columns(2)
 variation_key.html(
     ui.table(["Symbol", "Variation (the last point)"],

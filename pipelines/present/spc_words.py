@@ -10,10 +10,11 @@ F fail, ? hit and miss).
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from pipelines.present import explain
-from pipelines.stats.spc import FEW, RUN
+from pipelines.stats.spc import FEW, LIMIT, RUN, SCREEN
 
 METHOD = 'XmR chart (NHS England "Making Data Count", computed as NHSRplotthedots 0.2 does)'
 
@@ -166,9 +167,10 @@ ASSURANCE_COLUMNS: dict[str | None, str] = {
     "consistent_fail": "[F] Consistent fail",
     None: "No target",
 }
-KEY = ("SPC icons: ⊕ improvement, ⊖ concern, ⊙ neither better nor worse (a special cause; H high, L low),"
-       " ∿ common-cause variation only; [P] will consistently meet the target, [?] will meet and miss it by"
-       " chance, [F] will consistently fail it unless something changes. Hover over an icon for its words.")
+KEY_IN_PRINT = ("SPC icons: ⊕ improvement, ⊖ concern, ⊙ neither better nor worse (a special cause; H high, L low),"
+                " ∿ common-cause variation only; [P] will consistently meet the target, [?] will meet and miss it"
+                " by chance, [F] will consistently fail it unless something changes.")
+KEY = f"{KEY_IN_PRINT} Hover over an icon for its words."
 SUMMARY_CAPTION = ("Each county indicator placed by its XmR chart's latest reading: the row says whether its"
                    " figures show a real change (a special cause) or only common-cause variation, the column"
                    " whether its process limits say it will meet its target every quarter, only by chance, or"
@@ -180,6 +182,19 @@ def kind(code: str | None) -> str | None:
     if code is None:
         return None
     return "common" if code == "common_cause" else code.rsplit("_", 1)[0]
+
+
+def placed(rows: list[dict[str, Any]], readings: dict[tuple[str, str], dict[str, Any]]
+           ) -> dict[tuple[str, str | None], list[dict[str, Any]]]:
+    """The SPC summary's cells: (kind, assurance) → the status rows whose reading puts them there (rows
+    without a reading are left out)."""
+    cells: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+    for r in rows:
+        reading = readings.get((r["indicator"], r["area"]))
+        row_kind = kind(reading["variation"]) if reading else None
+        if reading is not None and row_kind is not None:
+            cells.setdefault((row_kind, reading["assurance"]), []).append(r)
+    return cells
 
 
 def icons(reading: dict[str, Any] | None, qi: int | None = None) -> tuple[str, str]:
@@ -194,3 +209,37 @@ def icons(reading: dict[str, Any] | None, qi: int | None = None) -> tuple[str, s
     if qi is not None and reading.get("qi") != qi:
         said += f" (as of {reading['quarter']}, the latest quarter with a figure)"
     return symbols, said
+
+
+def method_html() -> str:
+    """The method in a paragraph and a list (HTML), as the Definitions page and the pack's method page
+    print it."""
+    outside = html.escape(RULE_WORDS["outside"])
+    return (
+        "<p>An SPC view is an <b>XmR chart</b> (values and moving ranges) of one indicator"
+        " and area over every loaded quarter, read the way NHS England's <b>Making Data Count</b> programme"
+        " reads one and computed as <b>NHSRplotthedots 0.2</b> (the NHS-R community's reference"
+        " implementation) computes it. It asks whether a change is real (a special cause) or the ordinary"
+        " quarter-to-quarter wobble (common cause), which the RAG status alone cannot say.</p><ul>"
+        "<li><b>Periods:</b> the whole series, or the parts between the quarters an indicator rebases at"
+        " (<code>spc: {rebase: [...]}</code> in the catalogue); nothing crosses a rebase. Quarters with no"
+        " figure are left out.</li>"
+        "<li><b>Mean</b> of the period's points; <b>moving range</b> |yₖ − yₖ₋₁| inside the period;"
+        f" <b>limits</b> mean ± {LIMIT} × the mean moving range. Moving ranges not below {SCREEN} ×"
+        " their mean are dropped and the mean recomputed, unless the catalogue says"
+        " <code>screen_outliers: false</code> (as the NHS Excel tool, which does not screen).</li>"
+        "<li><b>Special cause</b>, one rule a point, in this order: "
+        f"{outside} (strictly); a <b>trend</b>, {RUN} or more points in a row each higher"
+        " (or lower) than the one before; <b>two in three</b>, 2 of 3 points in a row on one side of the"
+        " mean beyond two thirds of the way to a limit; a <b>run</b>,"
+        f" {RUN} or more points in a row on one side of the mean (a point on the mean breaks it). Above"
+        " or rising is high, below or falling low; with the polarity this makes it an improvement or a"
+        " concern (neither, where neither is better).</li>"
+        "<li><b>Variation</b> is the last point's reading; <b>assurance</b> compares its period's limits"
+        " with the target: the whole band between the limits on the good side passes, on the bad side"
+        " fails, otherwise hit and miss; none without a target or where neither is better.</li>"
+        f"<li>Limits resting on fewer than {FEW} points in a period are rough, and and the chart's notes say so.</li>"
+        "<li>On the chart, each point's type is a shape and a colour both, named in the legend: a grey dot"
+        " for common cause, a blue star for an improvement, a pink cross for a concern, a brown hourglass"
+        " where neither is better; the mean is a solid line, the limits dashed, the target dotted.</li>"
+        "</ul>")

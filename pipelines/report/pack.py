@@ -6,6 +6,9 @@ Every status in the pack comes from ``status.query`` (with its reason in words f
 
 from __future__ import annotations
 
+import functools
+import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -20,15 +23,19 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pipelines.catalogue import quarters
 from pipelines.catalogue.config import Catalogue
-from pipelines.present import explain, words
+from pipelines.present import charts, explain, spc_words, words
 from pipelines.present.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
-from pipelines.report import svgchart
 from pipelines.rules import intervals
+from pipelines.stats import spc
 from pipelines.storage import commentary
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 EXCEPTIONS = ("AMBER", "RED", "GREY")
 TREND_QUARTERS = 8
+# The charts' size on an A4 page (CSS pixels: the page's 186 mm of width are about 700)
+CHART_WIDTH, CHART_HEIGHT = 690, 290
+# Chromium draws the charts before it prints; a pack whose charts have not drawn in this long is refused
+DRAW_TIMEOUT_MS = 120_000
 # Progress on long work: ``progress(stage, done, total)`` at each stage's start and end, and after
 # each indicator's chart; the pack draws nothing itself (the CLI and the pages do).
 Progress = Callable[[str, int, int], None]
@@ -60,7 +67,8 @@ def _environment() -> Environment:
     env.filters["unit_words"] = explain.unit_words
     env.globals.update(style=STATUS_STYLE, meaning=STATUS_MEANING, owes_update=NEEDS_UPDATE,
                        sig_symbols=explain.SIGNIFICANCE_SYMBOLS, sig_key=explain.SIGNIFICANCE_KEY,
-                       methods=explain.METHOD_NAMES, byar_from=intervals.BYAR_FROM, z=intervals.Z)
+                       methods=explain.METHOD_NAMES, byar_from=intervals.BYAR_FROM, z=intervals.Z,
+                       spc_icons=spc_words.icons)
     return env
 
 
@@ -84,13 +92,18 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
     districts = sorted(
         (r for r in rows if r["level"] == "district" and r["qi"] == qi and r["status"] in NEEDS_UPDATE),
         key=lambda r: (SEVERITY[r["status"]], r["indicator"], r["area"]))
+    county_spc = {q: _readings(con, catalogue, q, [catalogue.county]) for q in four}
+    district_spc = _readings(con, catalogue, qi, sorted({r["area"] for r in districts}))
     report(QUERYING, 1, 1)
-    sections = []
+    sections: list[dict[str, Any]] = []
     report(DRAWING, 0, len(shown))
     for r in shown:
         trend_rows = [county[(r["indicator"], q)] for q in span]
         sections.append({
-            "row": r, "why": explain.why(r), "chart": svgchart.trend(trend_rows, r["unit"]),
+            "row": r, "why": explain.why(r),
+            "chart": _figure(charts.trend(trend_rows, title=f"{r['indicator']} in {catalogue.county}, by quarter")),
+            "chart_words": _trend_words(trend_rows),
+            "spc": _spc_section(con, catalogue, r),
             "commentary": notes.get((r["indicator"], catalogue.county)),
             "district_commentary": [c for (ind, area), c in notes.items()
                                     if ind == r["indicator"] and area != catalogue.county],
@@ -100,6 +113,12 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
         })
         report(DRAWING, len(sections), len(shown))
     counts = {s: sum(1 for r in current if r["status"] == s) for s in STATUS_STYLE}
+    figures: list[dict[str, Any]] = []
+    for n, section in enumerate(sections):
+        section["chart_id"], section["spc_id"] = f"chart-{n}-trend", f"chart-{n}-spc"
+        figures.append({"id": section["chart_id"], "figure": section.pop("chart")})
+        if "chart" in section["spc"]:
+            figures.append({"id": section["spc_id"], "figure": section["spc"].pop("chart")})
     return {
         "county": catalogue.county, "board": catalogue.name, "quarter": quarters.label(qi), "generated": datetime.now(),
         "exceptions_only": exceptions_only, "counts": counts, "overview": shown,
@@ -111,6 +130,71 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
         "missing": commentary.missing(con, shown),
         "bands": [{"indicator": i, "band": catalogue.tolerance(i).describe(i.unit)} for i in catalogue.indicators],
         "default_band": catalogue.amber_tolerance.describe(),
+        "county_spc": county_spc[qi], "comparison_spc": [county_spc[q] for q in four], "district_spc": district_spc,
+        "spc_matrix": spc_words.placed(shown, county_spc[qi]), "spc_kinds": spc_words.KINDS,
+        "spc_columns": spc_words.ASSURANCE_COLUMNS, "spc_key": spc_words.KEY_IN_PRINT,
+        "spc_caption": spc_words.SUMMARY_CAPTION,
+        "spc_method": spc_words.method_html(),
+        "figures": script_json(figures) if figures else "", "plotly_js": plotly_js() if figures else "",
+    }
+
+
+@functools.cache
+def plotly_js() -> str:
+    """plotly.js as the plotly package ships it (found, not imported: the engine does not import
+    plotly), to embed in the pack so that it draws its charts offline."""
+    spec = importlib.util.find_spec("plotly")
+    folders = (spec.submodule_search_locations or []) if spec else []
+    for path in (Path(folder) / "package_data" / "plotly.min.js" for folder in folders):
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    raise ReportError("The pack's charts need plotly.js, which comes with the plotly package; pip install plotly.")
+
+
+def script_json(value: Any) -> str:
+    """JSON to put inside a <script> element: '</' escaped, so no text can close the element early."""
+    return json.dumps(value, ensure_ascii=True, allow_nan=False).replace("</", "<\\/")
+
+
+def _readings(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
+              areas: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each series' SPC reading as of ``qi``, by (indicator, area)."""
+    if not areas:
+        return {}
+    return {(r["indicator"], r["area"]): r for r in spc.readings(con, catalogue, qi, areas)}
+
+
+def _figure(figure: charts.Figure) -> charts.Figure:
+    return charts.for_print(figure, width=CHART_WIDTH, height=CHART_HEIGHT)
+
+
+def _trend_words(rows: list[dict[str, Any]]) -> str:
+    """The trend chart's text alternative: each quarter's figure and status."""
+    said = [f"{r['quarter']} {explain.number(r['value'])} {r['status']}" for r in rows if r["value"] is not None]
+    return f"Value by quarter against the target: {'; '.join(said)}." if said else "No figures to chart."
+
+
+def _spc_section(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, row: dict[str, Any]) -> dict[str, Any]:
+    """The county's XmR chart of every loaded quarter up to the pack's, its reading joined to the
+    status in one sentence, and its notes; no chart with fewer than 2 figures."""
+    ind = catalogue.indicator(row["indicator"])
+    points = spc.chart(con, catalogue, ind.id, catalogue.county, [row["qi"]])
+    if len(points) < 2:
+        return {"too_few": spc_words.too_few(len(points))}
+    last = points[-1]
+    # the status rule's rows for the chart's quarters: the target in force at each, the status beside the reading
+    statuses = {r["qi"]: r for r in words.status_rows(con, catalogue, [p["qi"] for p in points],
+                                                      [catalogue.county], [ind.id])}
+    notes = [spc_words.few_points(last["period_points"])]
+    if last["qi"] != row["qi"]:
+        notes.append(spc_words.latest_only(last["quarter"], row["quarter"]))
+    return {
+        "reading": spc_words.reading(statuses.get(last["qi"]), last),
+        "variation": spc_words.variation(last["variation"]), "assurance": spc_words.assurance(last["assurance"]),
+        "notes": [n for n in notes if n], "words": spc_words.summary(points),
+        "chart": _figure(charts.spc(points, title=f"{ind.id} in {catalogue.county}: XmR chart of every loaded"
+                                                  " quarter", unit=ind.unit,
+                                     targets={q: r["target"] for q, r in statuses.items()})),
     }
 
 
@@ -146,6 +230,11 @@ def pdf(html_text: str, out: str | Path, title: str = "", progress: Progress | N
             try:
                 page = browser.new_page()
                 page.goto(page_file.as_uri())
+                # plotly.js draws the charts after the page loads; print only once every one is drawn
+                page.wait_for_function("document.body.dataset.drawn !== undefined", timeout=DRAW_TIMEOUT_MS)
+                drawn = page.evaluate("document.body.dataset.drawn")
+                if drawn != "yes":
+                    raise ReportError(f"The pack's charts could not be drawn ({drawn}).")
                 page.pdf(path=str(out), format="A4", print_background=True, display_header_footer=True,
                          margin={"top": "14mm", "bottom": "16mm", "left": "12mm", "right": "12mm"},
                          header_template="<span></span>",
