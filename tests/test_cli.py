@@ -14,6 +14,7 @@ import duckdb
 import pytest
 
 from helpers import ROOT, columns
+from pipelines.stats import spc
 
 
 def run(*args: str, db: Path, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -46,7 +47,7 @@ def test_status_creates_the_database_from_the_sample(tmp_path: Path, db: Path) -
     assert list(rows[0]) == ["indicator", "area", "quarter", "value", "target", "shortfall", "percent_off",
                              "status", "reason", "direction", "direction_year", "reported_status", "mismatch",
                              "numerator", "denominator", "ci_lower", "ci_upper", "ci_method", "significance",
-                             "aggregated_from"]
+                             "aggregated_from", "variation", "assurance"]
     # the county's NI 16 is added up from its 8 districts' crimes and populations: 7,359 in 766,605
     ni16 = next(r for r in rows if (r["indicator"], r["area"]) == ("NI 16", "Derbyshire"))
     assert (ni16["numerator"], ni16["denominator"], ni16["aggregated_from"]) == (7359, 766605, 8)
@@ -72,7 +73,32 @@ def test_status_filters_and_formats(tmp_path: Path, db: Path) -> None:
                     "reason": "worse than target, beyond the band", "direction": "worsening",
                     "direction_year": "worsening", "reported_status": "RED", "mismatch": "",
                     "numerator": "683.00", "denominator": "91804.00", "ci_lower": "6.89", "ci_upper": "8.02",
-                    "ci_method": "byar", "significance": "worse", "aggregated_from": ""}
+                    "ci_method": "byar", "significance": "worse", "aggregated_from": "",
+                    "variation": line["variation"], "assurance": line["assurance"]}
+    assert line["variation"] in spc.VARIATIONS and line["assurance"] in spc.ASSURANCES
+
+
+def test_status_gives_the_spc_reading_of_the_series_up_to_the_quarter_asked(tmp_path: Path, db: Path) -> None:
+    """NI 32 in Derbyshire: 10.2, 11.0, 11.8, 12.5, 13.1, 13.6, 14.2, 14.9 up to 2009/10 Q4 (then 15.45).
+    As of 2009/10 Q4: mean 101.3 / 8 = 12.6625; moving ranges 0.8, 0.8, 0.7, 0.6, 0.5, 0.6, 0.7, mean
+    4.7 / 7 = 0.6714 (none screened); limits 12.6625 ± 2.66 × 0.6714 = 10.877 to 14.448. 14.9 is above
+    the upper limit and higher is better: an improvement, high. The target, 27, is above the upper
+    limit: the process will fail it every quarter unless something changes."""
+    assert run("init", db=db, cwd=tmp_path).returncode == 0
+    then = run("status", "--quarter", "2009/10 Q4", "--indicator", "NI 32", "--format", "json", db=db, cwd=tmp_path)
+    assert then.returncode == 0, then.stderr
+    (row,) = json.loads(then.stdout)
+    assert (row["quarter"], row["variation"], row["assurance"]) == ("2009/10 Q4", "improvement_high", "consistent_fail")
+    # a quarter before the series' first figure has no reading: empty in CSV, null in JSON
+    early = run("status", "--quarter", "2007/08 Q4", "--indicator", "NI 32", "--format", "csv", db=db, cwd=tmp_path)
+    (line,) = csv.DictReader(io.StringIO(early.stdout))
+    assert (line["status"], line["variation"], line["assurance"]) == ("NA", "", "")
+    # 2008/09 Q3: three points, 10.2, 11.0, 11.8; mean 11, moving ranges 0.8 and 0.8: limits 8.872 to
+    # 13.128; no rule breaks (too few points for a run or a trend; 11.8 is within 2/3 of the way to a
+    # limit, 11 + 1.4187 = 12.42): common cause, and 27 is above the upper limit
+    third = run("status", "--quarter", "2008/09 Q3", "--indicator", "NI 32", "--format", "json", db=db, cwd=tmp_path)
+    (row,) = json.loads(third.stdout)
+    assert (row["variation"], row["assurance"]) == ("common_cause", "consistent_fail")
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 
 from helpers import CONFIG_PATH, ROOT
-from pipelines.catalogue import config
+from pipelines.catalogue import config, quarters
 from pipelines.present import export, words
 from pipelines.rules import status
 from pipelines.rules.sql import Step, compose
+from pipelines.stats import spc
 from pipelines.storage import store
 
 TRICKY: list[Any] = [
@@ -71,12 +72,17 @@ def test_the_status_table_says_each_rows_reason(sample_db: Path) -> None:
         loaded = store.loaded_quarters(con)
         asked = [loaded[0] - 4, *loaded]  # every quarter, and one with no figures at all
         columns, rows = words.status_table(con, catalogue, asked, None, None, words.CLI_COLUMNS)
-        ask = [c if c != "reason" else "reason_code" for c in words.CLI_COLUMNS]
+        ask = [c if c != "reason" else "reason_code" for c in words.CLI_COLUMNS if c not in words.SPC_COLUMNS]
         _, coded = status.table(con, catalogue, asked, None, None, [*ask, "qi"])
+        # each row's SPC reading: its series' as of the row's quarter; none before the series' first figure
+        readings = {(r["indicator"], r["area"], qi): (r["variation"], r["assurance"])
+                    for qi in asked for r in spc.readings(con, catalogue, qi)}
     at = list(words.CLI_COLUMNS).index("reason")
-    expected = [(*r[:at], words.reason(r[at], r[-1]), *r[at + 1:-1]) for r in coded]
-    assert columns == list(words.CLI_COLUMNS)
+    expected = [(*r[:at], words.reason(r[at], r[-1]), *r[at + 1:-1],
+                 *readings.get((r[0], r[1], r[-1]), (None, None))) for r in coded]
+    assert columns == list(words.CLI_COLUMNS) and columns[-2:] == ["variation", "assurance"]
     assert rows == expected
+    assert {r[-2:] for r in rows if r[2] == quarters.label(asked[0])} == {(None, None)}
 
 
 def test_the_cli_csv_is_the_cell_by_cell_csv(sample_db: Path, tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from pipelines.present import export
 from pipelines.rules import status
 from pipelines.rules.codes import Reason
 from pipelines.rules.sql import Step, bound, compose
+from pipelines.stats import spc
 
 REASON_WORDS: dict[Reason, str] = {
     Reason.NO_DATA: "no data",
@@ -44,7 +45,11 @@ CLI_COLUMNS = (
     "reason", "direction", "direction_year", "reported_status", "mismatch",
     # the counts behind the figure, its interval and its difference from the target allowing for chance
     "numerator", "denominator", "ci_lower", "ci_upper", "ci_method", "significance", "aggregated_from",
+    # the XmR chart's reading of the series up to the quarter (pipelines.stats.spc)
+    "variation", "assurance",
 )
+# Columns the status rule does not make: the SPC readings, joined on by indicator, area and quarter
+SPC_COLUMNS = ("variation", "assurance")
 
 
 def reason(code: str, qi: int, missing: str | None = None, area: str | None = None) -> str:
@@ -90,25 +95,42 @@ def status_table(
     indicators: list[str] | None = None,
     columns: Sequence[str] | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """``status.table``, where a column ``reason`` may be asked for: the reason in words."""
-    if columns is None or "reason" not in columns:
+    """``status.table``, where a column ``reason`` may be asked for (the reason in words), and
+    ``variation`` and ``assurance`` (the SPC reading of the series up to each row's quarter)."""
+    if columns is None or not {"reason", *SPC_COLUMNS} & set(columns):
         return status.table(con, catalogue, quarter_indexes, areas, indicators, columns)
-    at = list(columns).index("reason")
-    ask = [c if c != "reason" else "reason_code" for c in columns]
-    for needed in ("qi", "missing", "area"):  # what the words of some reasons name
+    ask = [c if c != "reason" else "reason_code" for c in columns if c not in SPC_COLUMNS]
+    for needed in ("qi", "missing", "area", "indicator"):  # what reasons name, and readings are found by
         if needed not in ask:
             ask.append(needed)
-    places = [ask.index(c) for c in ("qi", "missing", "area")]
     _, rows = status.table(con, catalogue, quarter_indexes, areas, indicators, ask)
     if not rows:
         return list(columns), []
     # Column by column (the CLI prints 30,000 rows): a handful of distinct reasons are said in
     # words once each, and the rows are rebuilt by zip, not a Python loop per row.
-    by_column = list(zip(*rows, strict=True))
-    keys = list(zip(by_column[at], *(by_column[i] for i in places), strict=True))
-    said = {key: reason(*key) for key in set(keys)}
-    by_column[at] = tuple(map(said.__getitem__, keys))
-    return list(columns), list(zip(*by_column[:len(columns)], strict=True))
+    got = dict(zip(ask, zip(*rows, strict=True), strict=True))
+    out: list[tuple[Any, ...]] = []
+    readings = _readings(con, catalogue, quarter_indexes, areas, indicators) if set(SPC_COLUMNS) & set(columns) else {}
+    series = list(zip(got["indicator"], got["area"], got["qi"], strict=True))
+    for column in columns:
+        if column == "reason":
+            keys = list(zip(got["reason_code"], got["qi"], got["missing"], got["area"], strict=True))
+            said = {key: reason(*key) for key in set(keys)}
+            out.append(tuple(map(said.__getitem__, keys)))
+        elif column in SPC_COLUMNS:
+            at = SPC_COLUMNS.index(column)
+            out.append(tuple(readings[key][at] if key in readings else None for key in series))
+        else:
+            out.append(got[column])
+    return list(columns), list(zip(*out, strict=True))
+
+
+def _readings(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, quarter_indexes: list[int],
+              areas: list[str] | None, indicators: list[str] | None) -> dict[tuple[str, str, int], tuple[Any, ...]]:
+    """(indicator, area, quarter asked) → (variation, assurance): each series' reading as of each
+    quarter (``spc.readings``); a series with no figure yet has none."""
+    return {(r["indicator"], r["area"], qi): tuple(r[c] for c in SPC_COLUMNS)
+            for qi in quarter_indexes for r in spc.readings(con, catalogue, qi, areas, indicators)}
 
 
 def reason_sql(code: str = '"reason_code"', qi: str = '"qi"', missing: str = '"missing"',
@@ -124,14 +146,23 @@ def reason_sql(code: str = '"reason_code"', qi: str = '"qi"', missing: str = '"m
     return f"CASE {code} {whens} END"
 
 
+SPC_RELATION = "ragboard_spc_readings"  # the readings, registered on the query's own cursor
+
+
 @functools.lru_cache(maxsize=16)
 def _status_csv_statement(columns: tuple[str, ...], rule: tuple[Step, ...]) -> str:
-    unknown = [c for c in columns if c != "reason" and c not in status.OUTPUT_COLUMNS]
+    unknown = [c for c in columns if c != "reason" and c not in SPC_COLUMNS and c not in status.OUTPUT_COLUMNS]
     if unknown:
         raise ValueError(f"unknown status columns: {sorted(unknown)}")
+    readings = [c for c in SPC_COLUMNS if c in columns]
+    joined = "SELECT * FROM output"
+    if readings:
+        joined = (f"SELECT o.*, {', '.join(f's.{c}' for c in readings)} FROM output o LEFT JOIN {SPC_RELATION} s"
+                  " ON s.indicator = o.indicator AND s.area = o.area AND s.qi = o.qi")
     steps = (
         *rule,
-        Step("worded", "SELECT *, " + reason_sql() + " AS reason FROM output"),
+        Step("read", joined),
+        Step("worded", "SELECT *, " + reason_sql() + " AS reason FROM read"),
         *export.csv_steps("worded", columns, status.ORDER),
     )
     return compose(steps, ["line"], status.ORDER)
@@ -146,10 +177,28 @@ def status_csv(
     columns: Sequence[str] = CLI_COLUMNS,
 ) -> str:
     """``export.csv_text(*status_table(...))``, byte for byte, but each line made by DuckDB: for
-    30,000 rows, fetching every cell into Python and checking it took longer than the query."""
+    30,000 rows, fetching every cell into Python and checking it took longer than the query. The
+    SPC readings go in as columns of arrays, registered on a cursor of its own."""
     if not quarter_indexes:
         return export.sql_lines_text(columns, [])
     sql = _status_csv_statement(tuple(columns), status.steps_for(catalogue, indicators))
-    result = con.execute(sql, bound(sql, status.parameters(catalogue, quarter_indexes, areas, indicators,
-                                                           asked_years_only=True)))
-    return export.sql_lines_text(columns, result.fetchall())
+    params = bound(sql, status.parameters(catalogue, quarter_indexes, areas, indicators, asked_years_only=True))
+    with con.cursor() as cursor:
+        if set(SPC_COLUMNS) & set(columns):
+            cursor.register(SPC_RELATION, _reading_arrays(_readings(con, catalogue, quarter_indexes, areas,
+                                                                    indicators)))
+        result = cursor.execute(sql, params)
+        return export.sql_lines_text(columns, result.fetchall())
+
+
+def _reading_arrays(readings: dict[tuple[str, str, int], tuple[Any, ...]]) -> dict[str, Any]:
+    """The readings as named columns of numpy arrays, which DuckDB scans as a table."""
+    import numpy as np  # only the CSV path needs it
+
+    keys = list(readings)
+    columns: dict[str, Any] = {
+        "indicator": np.array([k[0] for k in keys], dtype=object), "area": np.array([k[1] for k in keys], dtype=object),
+        "qi": np.array([k[2] for k in keys], dtype=np.int64)}
+    for at, name in enumerate(SPC_COLUMNS):
+        columns[name] = np.array([readings[k][at] for k in keys], dtype=object)
+    return columns
