@@ -44,9 +44,58 @@ TREND_INDICATOR = "BI 001"
 # The baseline's status query, written by hand: the same joins as the engine's (the
 # observation, the area's own target else the default one, the previous quarter and the
 # same quarter a year earlier), the same rule, and since issue 10 the same interval, significance and
-# count columns (the benchmark data has supplied intervals only), over the tables generate.py left in
+# count columns (the benchmark data has supplied intervals only), and since issue 11 the SPC reading
+# of each series up to the quarter (the XmR chart's last point, its rules written as lags: nothing
+# comes after a last point, so every run, trend or two-in-three it is part of ends at it), over the
+# tables generate.py left in
 BARE_STATUS_SQL = """
-WITH j AS (
+WITH pts AS (
+    SELECT o.indicator, o.area, o.qi, o.value, i.better,
+        avg(o.value) OVER s AS mean, abs(o.value - lag(o.value) OVER w) AS mr, max(o.qi) OVER s AS last_qi,
+        lag(o.value, 1) OVER w AS v1, lag(o.value, 2) OVER w AS v2, lag(o.value, 3) OVER w AS v3,
+        lag(o.value, 4) OVER w AS v4, lag(o.value, 5) OVER w AS v5, lag(o.value, 6) OVER w AS v6
+    FROM observations o JOIN bench_indicators i ON i.indicator = o.indicator
+    WHERE o.qi <= $qi AND o.value IS NOT NULL
+    WINDOW s AS (PARTITION BY o.indicator, o.area), w AS (PARTITION BY o.indicator, o.area ORDER BY o.qi)
+), all_ranges AS (
+    SELECT *, avg(mr) OVER (PARTITION BY indicator, area) AS amr_all FROM pts
+), screened AS (
+    SELECT *, avg(CASE WHEN mr < 3.267 * amr_all THEN mr END) OVER (PARTITION BY indicator, area) AS amr
+    FROM all_ranges
+), last_point AS (
+    SELECT l.*, mean + 2.66 * amr AS ul, mean - 2.66 * amr AS ll,
+        mean + (2 * 2.66 / 3) * amr AS nu, mean - (2 * 2.66 / 3) * amr AS nl,
+        coalesce(own.target, dflt.target) AS spc_target
+    FROM screened l
+    LEFT JOIN bench_targets own ON own.indicator = l.indicator AND own.area = l.area AND own.fy = l.qi // 4
+    LEFT JOIN bench_targets dflt ON dflt.indicator = l.indicator AND dflt.area = '' AND dflt.fy = l.qi // 4
+    WHERE l.qi = l.last_qi
+), ruled AS (
+    SELECT *, coalesce(
+        CASE WHEN value > ul THEN 1 WHEN value < ll THEN -1 END,
+        CASE WHEN value > v1 AND v1 > v2 AND v2 > v3 AND v3 > v4 AND v4 > v5 AND v5 > v6 THEN 1
+             WHEN value < v1 AND v1 < v2 AND v2 < v3 AND v3 < v4 AND v4 < v5 AND v5 < v6 THEN -1 END,
+        CASE WHEN value > nu AND value <= ul AND v1 > mean AND v2 > mean
+                  AND ((v1 > nu AND v1 <= ul) OR (v2 > nu AND v2 <= ul)) THEN 1
+             WHEN value < nl AND value >= ll AND v1 < mean AND v2 < mean
+                  AND ((v1 < nl AND v1 >= ll) OR (v2 < nl AND v2 >= ll)) THEN -1 END,
+        CASE WHEN least(value, v1, v2, v3, v4, v5, v6) > mean THEN 1
+             WHEN greatest(value, v1, v2, v3, v4, v5, v6) < mean THEN -1 END) AS way
+    FROM last_point
+), reading AS (
+    SELECT indicator, area,
+        CASE WHEN way IS NULL THEN 'common_cause'
+             ELSE CASE WHEN better = 'neither' THEN 'neither' WHEN (way = 1) = (better = 'higher')
+                       THEN 'improvement' ELSE 'concern' END || CASE WHEN way = 1 THEN '_high' ELSE '_low' END
+        END AS variation,
+        CASE WHEN spc_target IS NULL OR better = 'neither' THEN NULL
+             WHEN (better = 'higher' AND ll > spc_target) OR (better = 'lower' AND ul < spc_target)
+                 THEN 'consistent_pass'
+             WHEN (better = 'higher' AND ul < spc_target) OR (better = 'lower' AND ll > spc_target)
+                 THEN 'consistent_fail'
+             ELSE 'inconsistent' END AS assurance
+    FROM ruled
+), j AS (
     SELECT o.indicator, o.area, o.quarter, o.value, o.lower, o.upper, o.numerator, o.denominator,
         i.better, i.band_kind, i.band, i.grey, i.ind_pos,
         coalesce(own.target, dflt.target) AS target, p.value AS prev, y.value AS year_ago
@@ -61,7 +110,7 @@ WITH j AS (
     SELECT *,
         round(CASE better WHEN 'lower' THEN value - target ELSE target - value END, 9) AS shortfall,
         round(CASE band_kind WHEN 'percent' THEN band * abs(target) / 100 ELSE band END, 9) AS band_width
-    FROM j
+    FROM j LEFT JOIN reading USING (indicator, area)
 )
 SELECT indicator, area, quarter, value, target, shortfall,
     CASE WHEN target <> 0 THEN round(shortfall / abs(target) * 100, 9) END AS percent_off,
@@ -83,7 +132,7 @@ SELECT indicator, area, quarter, value, target, shortfall,
     CASE WHEN lower IS NULL OR upper IS NULL OR target IS NULL OR value IS NULL THEN NULL
          WHEN lower <= target AND target <= upper THEN 'similar'
          WHEN (value < target) = (better = 'lower') THEN 'better' ELSE 'worse' END AS significance,
-    NULL AS aggregated_from
+    NULL AS aggregated_from, variation, assurance
 FROM m
 ORDER BY ind_pos, area
 """
@@ -93,7 +142,7 @@ import sys, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)
 rows = con.execute(sys.argv[2], {"qi": int(sys.argv[3])}).fetchall()
 print("indicator,area,quarter,value,target,shortfall,percent_off,status,direction,direction_year,numerator,"
-      "denominator,ci_lower,ci_upper,ci_method,significance,aggregated_from")
+      "denominator,ci_lower,ci_upper,ci_method,significance,aggregated_from,variation,assurance")
 print("\\n".join(",".join("" if v is None else str(v) for v in r) for r in rows))
 """
 
@@ -179,15 +228,16 @@ def check_same_statuses(m: dict, db: Path, qi: int) -> str:
     """The baseline must compute what the engine computes, or its time means nothing."""
     sys.path.insert(0, str(ROOT))
     from pipelines.catalogue import config
-    from pipelines.rules import status
+    from pipelines.present import words
     from pipelines.storage import store
 
     cat = config.load(m["config"])
+    compared = ["status", "direction", "direction_year", "ci_lower", "ci_upper", "ci_method", "significance",
+                "variation", "assurance"]
     with store.connect(db, read_only=True) as con:
-        engine = {(r["indicator"], r["area"]): (r["status"], r["direction"], r["direction_year"], r["ci_lower"],
-                                                r["ci_upper"], r["ci_method"], r["significance"])
-                  for r in status.query(con, cat, [qi])}
-        bare = {(r[0], r[1]): (r[7], r[8], r[9], r[12], r[13], r[14], r[15])
+        _, rows = words.status_table(con, cat, [qi], columns=["indicator", "area", *compared])
+        engine = {(r[0], r[1]): tuple(r[2:]) for r in rows}
+        bare = {(r[0], r[1]): (r[7], r[8], r[9], r[12], r[13], r[14], r[15], r[17], r[18])
                 for r in con.execute(BARE_STATUS_SQL, {"qi": qi}).fetchall()}
     if engine != bare:
         diff = [k for k in engine if engine[k] != bare.get(k)][:5]
@@ -195,7 +245,9 @@ def check_same_statuses(m: dict, db: Path, qi: int) -> str:
     counts: dict[str, int] = {}
     for s, *_ in engine.values():
         counts[s] = counts.get(s, 0) + 1
-    return f"{len(engine)} rows, identical statuses, directions, intervals and significance: " + ", ".join(
+    special = sum(1 for v in engine.values() if v[-2] not in (None, "common_cause"))
+    return (f"{len(engine)} rows, identical statuses, directions, intervals, significance and SPC readings"
+            f" ({special} special causes): ") + ", ".join(
         f"{k} {v}" for k, v in sorted(counts.items()))
 
 
