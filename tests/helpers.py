@@ -181,6 +181,11 @@ def section_figures(markup: str) -> dict[str, dict[str, dict[str, Any]]]:
     return out
 
 
+def no_spc(cell: str) -> str:
+    """A cell without its SPC icons ('■ RED ∿ [F] ✗ worse' → '■ RED ✗ worse')."""
+    return re.sub(r" (∿|[⊕⊖⊙][HL])( \[[PF?]\])?", "", cell)
+
+
 def without_scripts(markup: str) -> str:
     """The markup with its <script> elements taken out (plotly.js holds strings such as 'href=')."""
     return re.sub(r"<script>.*?</script>", "", markup, flags=re.S)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, load_sample, pack_figures, row, table_under, without_scripts
+from helpers import ROOT, load_sample, no_spc, pack_figures, row, table_under, without_scripts
 from pipelines.catalogue import config
 from pipelines.ingest import loading
 from pipelines.present import charts
@@ -152,11 +151,6 @@ def test_html_pack_has_every_part(pack_db: Path, catalogue: config.Catalogue) ->
         ("Chesterfield", "NI 20", "9.79 9.2 to 10.42", "9.6", "▲ AMBER ≈ similar", "⚑ update due")]
     actions = table_under(text, "NI 20: Assault with injury crime rate ▲ AMBER ≈ similar")
     assert actions[1][:4] == ["Licensed premises checks", "High Peak", "Insp. Ward", "30 Sep 2010"]
-
-
-def no_spc(cell: str) -> str:
-    """A cell without its SPC icons ('■ RED ∿ [F] ✗ worse' → '■ RED ✗ worse')."""
-    return re.sub(r" (∿|[⊕⊖⊙][HL])( \[[PF?]\])?", "", cell)
 
 
 def test_exceptions_only_keeps_amber_red_and_grey(pack_db: Path, catalogue: config.Catalogue) -> None:

@@ -189,3 +189,63 @@ def test_readings_are_each_series_last_point_as_of_the_quarter_asked(sample_db: 
     assert earlier[("NI 32", "Derbyshire")]["period_points"] == 8
     # the county's NI 16 is read from the figures added up from its districts
     assert now[("NI 16", "Derbyshire")]["quarter"] == "2010/11 Q1"
+
+
+# ---- edges (added with the numpy rewrite: each worked out by hand) ---------------------------
+
+
+def test_a_period_of_one_point_has_no_limits() -> None:
+    # the rebase leaves 20 alone in its period: no moving range, so no limits and no rule
+    rows = chart([10, 11, 10, 11, 20], better="higher", target=5, spc_block={"rebase": [quarters.label(FIRST + 4)]})
+    last = rows[-1]
+    assert (last["period"], last["period_points"], last["mean"]) == (1, 1, 20.0)
+    assert (last["lower_limit"], last["upper_limit"], last["rule"]) == (None, None, "none")
+    # no limits to hold against the target: neither a pass nor a fail
+    assert (last["variation"], last["assurance"]) == ("common_cause", "inconsistent")
+    assert rows[0]["upper_limit"] == pytest.approx(10.5 + 2.66)
+
+
+def test_equal_values_have_no_screened_limits_and_no_runs() -> None:
+    # every moving range is 0, and 0 is not below 3.267 x 0: all are screened out, no limits
+    rows = chart([5] * 8)
+    assert all(r["lower_limit"] is None and r["upper_limit"] is None and r["mean"] == 5 for r in rows)
+    assert rules(rows) == ["none"] * 8  # every point is on the mean: no run
+    plain = chart([5] * 8, spc_block={"screen_outliers": False})  # mean moving range 0: limits on the mean
+    assert all(r["lower_limit"] == r["upper_limit"] == 5 for r in plain)
+    assert rules(plain) == ["none"] * 8
+
+
+def test_a_series_only_after_its_rebase() -> None:
+    rows = chart([None] * 4 + [10, 11, 10, 11], spc_block={"rebase": [quarters.label(FIRST + 4)]})
+    assert [r["period"] for r in rows] == [1] * 4 and rows[0]["period_points"] == 4
+    assert rows[0]["mean"] == 10.5 and rows[0]["upper_limit"] == pytest.approx(10.5 + 2.66)
+    assert rules(rows) == ["none"] * 4 and rows[-1]["variation"] == "common_cause"
+
+
+def test_a_trend_runs_across_a_quarter_without_a_figure() -> None:
+    # 1, 2, 3, (gap), 4, 5, 6, 7: seven points each higher than the one before; as 1..7 above
+    rows = chart([1, 2, 3, None, 4, 5, 6, 7], better="higher")
+    assert [r["qi"] for r in rows] == [FIRST + i for i in (0, 1, 2, 4, 5, 6, 7)]
+    assert rules(rows) == ["outside"] + ["trend"] * 5 + ["outside"]
+
+
+def test_two_in_three_before_a_run_where_neither_is_better() -> None:
+    # mean 37 / 10 = 3.7; moving ranges 1 (x6), 8, 0, 0: their mean 14 / 9, and 8 is not below
+    # 3.267 x 14 / 9 = 5.08, so it is dropped: 6 / 8 = 0.75. Limits 3.7 -/+ 1.995 (1.705, 5.695),
+    # two thirds of the way 2.37 and 5.03. The 1s are outside, the 9s too; the 2s are close to the
+    # lower limit, two of them in each 2, 1, 2: two in three, before the run the first seven make.
+    rows = chart([1, 2, 1, 2, 1, 2, 1, 9, 9, 9], better="neither")
+    assert rows[0]["lower_limit"] == pytest.approx(3.7 - 2.66 * 0.75)
+    assert rules(rows) == ["outside", "two_in_three"] * 3 + ["outside"] * 4
+    assert {r["point_type"] for r in rows} == {"special_cause_neither"}
+    assert rows[-1]["variation"] == "neither_high" and rows[-1]["assurance"] is None
+
+
+def test_the_rows_hold_plain_python_values() -> None:
+    rows = chart([10, 11, 10, 11, 10, 11], target=5)
+    for r in rows:
+        assert list(r) == list(spc.COLUMNS)
+        assert type(r["qi"]) is int and type(r["period"]) is int and type(r["period_points"]) is int
+        assert type(r["value"]) is float and type(r["mean"]) is float and type(r["upper_limit"]) is float
+        assert type(r["special_cause"]) is bool and type(r["rule"]) is str
+    json.dumps(rows)  # the command line writes them as they are
