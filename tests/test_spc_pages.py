@@ -247,3 +247,21 @@ def test_district_page_puts_the_icons_beside_the_statuses() -> None:
     assert _icons("concern_high", "consistent_fail") in _cells(at, "district-table", "NI 20")[1]
     assert _icons("improvement_low", "inconsistent") in _cells(at, "district-table", "NI 16")[1]
     assert "SPC icons: ⊕ improvement" in text(at)
+
+
+def test_the_xmr_chart_draws_each_rebase_and_no_line_crosses_it() -> None:
+    """Three points, a rebase before the third: the mean and limits break there, and a dashed line
+    between the second and third points names the new period's first quarter."""
+    from pipelines.present import charts
+
+    rows = [{"quarter": q, "qi": qi, "period": p, "value": v, "mean": m, "lower_limit": m - 1, "upper_limit": m + 1,
+             "point_type": "common_cause", "rule": "none"}
+            for q, qi, p, v, m in (("2009/10 Q3", 8038, 0, 4.0, 4.5), ("2009/10 Q4", 8039, 0, 5.0, 4.5),
+                                   ("2010/11 Q1", 8040, 1, 9.0, 9.0))]
+    figure = charts.spc(rows, title="X", unit=None)
+    mean = next(t for t in figure["data"] if t.get("name") == "Mean")
+    assert mean["y"] == [4.5, 4.5, None, 9.0]  # a break: the line does not join the two periods
+    (line,) = figure["layout"]["shapes"]
+    assert (line["x0"], line["x1"], line["line"]["dash"]) == (1.5, 1.5, "dashdot")
+    assert [a["text"] for a in figure["layout"]["annotations"]] == ["Rebased from 2010/11 Q1"]
+    assert "shapes" not in charts.spc(rows[:2], title="X", unit=None)["layout"]

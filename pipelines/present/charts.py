@@ -250,7 +250,16 @@ def spc(rows: list[Row], *, title: str, unit: str | None, targets: dict[int, flo
             "marker": {"symbol": marker, "size": size, "color": colour, "line": {"color": "#111", "width": 1}},
             "text": [plain(spc_words.point(r)) for r in pts],
             "hovertemplate": "%{x}: %{y}<br>%{text}<extra></extra>"})
-    return {"data": data, "layout": _layout(title, x, unit)}
+    layout = _layout(title, x, unit)
+    rebases = [i for i in range(1, len(rows)) if rows[i]["period"] != rows[i - 1]["period"]]
+    if rebases:  # a dashed line before each new period's first point, named at the top
+        layout["shapes"] = [{"type": "line", "xref": "x", "yref": "paper", "x0": i - 0.5, "x1": i - 0.5, "y0": 0,
+                             "y1": 1, "line": {"color": "#0072B2", "width": 1.5, "dash": "dashdot"}}
+                            for i in rebases]
+        layout["annotations"] = [{"xref": "x", "yref": "paper", "x": i - 0.5, "y": 1, "yanchor": "bottom",
+                                  "text": f"Rebased from {plain(rows[i]['quarter'])}", "showarrow": False,
+                                  "font": {"color": "#0072B2", "size": 11}} for i in rebases]
+    return {"data": data, "layout": layout}
 
 
 def for_print(figure: Figure, *, width: int, height: int) -> Figure:
