@@ -32,7 +32,7 @@ def test_shipped_catalogue_has_the_reports_eleven_indicators(catalogue: config.C
                "NI 39": 1753, "NI 47": 437, "NI 49": 42.7, "LI 1": 138, "LI 2": 1940}
     for ind_id, target in printed.items():
         assert catalogue.indicator(ind_id).targets[2010] == target
-    assert {i.id for i in catalogue.indicators if i.at_district} == {"NI 16", "NI 20"}
+    assert {i.id for i in catalogue.indicators if catalogue.at_districts(i)} == {"NI 16", "NI 20"}
 
 
 def test_defaults_and_overrides() -> None:

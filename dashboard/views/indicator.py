@@ -111,7 +111,7 @@ def area_cell(r: data.Row) -> Html:
     return Html(f"<b>{name}</b>" if r["area"] == area else name)
 
 
-if ctx.qi is not None and ind.at_district and cat.districts:
+if ctx.qi is not None and cat.at_districts(ind):
     st.subheader(f"Districts compared, {ctx.quarter}")
     areas = data.rows(ctx.snap, [ctx.qi], indicators=[ind.id])
     areas.sort(key=lambda r: (r["level"] != "county", ui.SEVERITY[r["status"]], r["area"]))

@@ -94,7 +94,7 @@ else:
 # A grid a board can read: at national scale (hundreds of districts and indicators) it keeps the
 # first indicators and the districts with the most RED and AMBER, and says so.
 MAX_GRID_INDICATORS, MAX_GRID_DISTRICTS = 12, 40
-all_district_ids = [i.id for i in cat.indicators if i.at_district]
+all_district_ids = [i.id for i in cat.indicators if cat.at_districts(i)]
 district_ids = all_district_ids[:MAX_GRID_INDICATORS]
 district_rows: list[data.Row] = []
 if district_ids and cat.districts:

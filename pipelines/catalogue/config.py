@@ -29,6 +29,7 @@ from pipelines.catalogue import cache
 from pipelines.catalogue.models import (
     CONFIDENCE_LEVELS,
     MAX_WINDOW,
+    Area,
     Catalogue,
     Indicator,
     Level,
@@ -37,8 +38,8 @@ from pipelines.catalogue.models import (
     default_name,
 )
 
-__all__ = ["CONFIDENCE_LEVELS", "MAX_WINDOW", "Catalogue", "ConfigError", "Indicator", "Level", "Spc", "Tolerance",
-           "config_path", "default_name", "load", "parse", "parse_tolerance", "read_yaml", "suggest"]
+__all__ = ["CONFIDENCE_LEVELS", "MAX_WINDOW", "Area", "Catalogue", "ConfigError", "Indicator", "Level", "Spc",
+           "Tolerance", "config_path", "default_name", "load", "parse", "parse_tolerance", "read_yaml", "suggest"]
 
 if TYPE_CHECKING:  # imported where a file is parsed: a catalogue from the cache never needs yaml
     import yaml
@@ -391,6 +392,8 @@ def _dump(cat: Catalogue) -> dict[str, Any]:
     return {
         "name": cat.name, "county": cat.county,
         "districts": list(cat.districts),
+        "tree": [[a.name, a.level, a.parent] for a in cat.tree], "benchmark": cat.benchmark,
+        "peer_groups": [[group, list(areas)] for group, areas in cat.peer_groups.items()],
         "amber_tolerance": [cat.amber_tolerance.kind, cat.amber_tolerance.amount],
         "indicators": [{
             "id": ind.id, "name": ind.name, "unit": ind.unit,
@@ -435,11 +438,21 @@ def _sound(cat: Catalogue) -> Catalogue:
     """The rules a validated catalogue always meets, checked again on a cached one: an entry is
     written only by ``_dump``, but the folder could be written to by the same user's other code."""
     ids = [ind.id for ind in cat.indicators]
-    if len(set(ids)) != len(ids) or cat.county in cat.districts or len(set(cat.districts)) != len(cat.districts):
+    names = [a.name for a in cat.tree]
+    if len(set(ids)) != len(ids) or len(set(names)) != len(names):
         raise ValueError("names repeat")
+    known = set(names)
+    roots = [a for a in cat.tree if a.parent is None]
+    if (len(roots) != 1 or roots[0] != cat.tree[0] or any(a.parent not in known for a in cat.tree[1:])
+            or cat.county not in known or cat.benchmark not in known or cat.districts != cat.children(cat.county)
+            or len(cat.under(cat.tree[0].name)) != len(names)  # every area reached from the root: no cycle
+            or any(a not in known for areas in cat.peer_groups.values() for a in areas)):
+        raise ValueError("not a catalogue's geography")
+    levels = {a.level for a in cat.tree}
     for ind in cat.indicators:
         numbers = [*ind.targets.values(), *(t for years in ind.area_targets.values() for t in years.values())]
-        if not ind.levels or any(not math.isfinite(t) or abs(t) >= PLAUSIBLE for t in numbers):
+        if not ind.levels or not set(ind.levels) <= levels or not set(ind.area_targets) <= known or any(
+                not math.isfinite(t) or abs(t) >= PLAUSIBLE for t in numbers):
             raise ValueError("not a catalogue's indicator")
         if ind.counted != (ind.per is not None and ind.per > 0) or not 1 <= (ind.window or 1) <= MAX_WINDOW:
             raise ValueError("not a catalogue's measure")
@@ -489,7 +502,7 @@ def _rebuild(raw: Any) -> Catalogue:
     indicators = []
     for ind in _of(list, raw["indicators"]):
         tol = ind["amber_tolerance"]
-        levels = tuple(_one_of(("county", "district"), level) for level in _of(list, ind["levels"]))
+        levels = _strs(ind["levels"])
         indicators.append(Indicator(
             id=_of(str, ind["id"]), name=_of(str, ind["name"]), unit=_of(str, ind["unit"]),
             better=_one_of(("lower", "higher", "neither"), ind["better"]), levels=levels,
@@ -506,4 +519,8 @@ def _rebuild(raw: Any) -> Catalogue:
         name=_of(str, raw["name"]), county=_of(str, raw["county"]), districts=_strs(raw["districts"]),
         amber_tolerance=_tolerance_back(raw["amber_tolerance"]), indicators=tuple(indicators),
         spc=_spc_back(raw["spc"]),
+        tree=tuple(Area(_of(str, name), _of(str, level), _optional(str, parent))
+                   for name, level, parent in _of(list, raw["tree"])),
+        benchmark=_of(str, raw["benchmark"]),
+        peer_groups={_of(str, group): _strs(areas) for group, areas in _of(list, raw["peer_groups"])},
     )

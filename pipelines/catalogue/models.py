@@ -7,10 +7,14 @@ most of the time a status or a load spends outside DuckDB.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Literal
 
-Level = Literal["county", "district"]
+# A level of the geography (its name is the catalogue's: county, district, region, police force...)
+Level = str
+# The shorthand's two levels: `county:` and `districts:` make a tree of these
+COUNTY, DISTRICT = "county", "district"
 Measure = Literal["value", "rate", "proportion"]
 Better = Literal["lower", "higher", "neither"]
 # The confidence levels intervals are computed at, as Fingertips offers them
@@ -61,17 +65,13 @@ class Indicator:
     confidence: float = 95.0  # of the intervals computed from counts
     window: int | None = None  # quarters summed into each figure
     denominator: Literal["population"] | None = None  # from the populations table, not the rows
-    levels: tuple[Level, ...] = ("county",)
+    levels: tuple[Level, ...] = (COUNTY,)
     amber_tolerance: Tolerance | None = None
     grey_when_not_significant: bool = False
     description: str = ""
     targets: dict[int, float] = field(default_factory=dict)  # financial year's start -> target
     area_targets: dict[str, dict[int, float]] = field(default_factory=dict)
     spc: Spc = Spc()
-
-    @property
-    def at_district(self) -> bool:
-        return "district" in self.levels
 
     @property
     def counted(self) -> bool:
@@ -94,18 +94,57 @@ def default_name(county: str) -> str:
 
 
 @dataclass(frozen=True)
+class Area:
+    """A place in the geography: its level's name and the area it is part of (None for the root)."""
+
+    name: str
+    level: Level
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
 class Catalogue:
     # The board's name, as the pages and the pack print it; default_name(county) when not given
     name: str
+    # The board's own area (``home:``, or the shorthand's county) and its children: the areas its
+    # pages open on, its districts' grid, the pack's scope
     county: str
     indicators: tuple[Indicator, ...]
     districts: tuple[str, ...] = ()
     amber_tolerance: Tolerance = Tolerance("percent", 5.0)
     spc: Spc = SPC_DEFAULTS
+    # The whole geography, parents before their children; from county and districts when not given
+    tree: tuple[Area, ...] = ()
+    benchmark: str = ""  # the area every area is compared with; the root when not given
+    peer_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # looked up by name, and each area's children: made once (a national tree has 450 areas)
+    _by_name: dict[str, Area] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _children: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.tree:  # the shorthand: the county and its districts
+            object.__setattr__(self, "tree", (Area(self.county, COUNTY), *(Area(d, DISTRICT, self.county)
+                                                                            for d in self.districts)))
+        if not self.benchmark:
+            object.__setattr__(self, "benchmark", self.tree[0].name)
+        children: dict[str, list[str]] = {}
+        for area in self.tree:
+            self._by_name[area.name] = area
+            if area.parent is not None:
+                children.setdefault(area.parent, []).append(area.name)
+        self._children.update({name: tuple(kids) for name, kids in children.items()})
 
     @property
+    def home(self) -> str:
+        return self.county
+
+    @functools.cached_property
     def areas(self) -> tuple[str, ...]:
-        return (self.county, *self.districts)
+        """Every area: the home and everything under it first (the board's own), then the rest of
+        the tree (its comparators) in the catalogue's order."""
+        own = self.under(self.county)
+        mine = set(own)
+        return (*own, *(a.name for a in self.tree if a.name not in mine))
 
     def indicator(self, indicator_id: str) -> Indicator:
         for ind in self.indicators:
@@ -117,7 +156,32 @@ class Catalogue:
         return ind.amber_tolerance or self.amber_tolerance
 
     def level(self, area: str) -> Level:
-        return "county" if area == self.county else "district"
+        return self._by_name[area].level
+
+    def parent(self, area: str) -> str | None:
+        return self._by_name[area].parent
+
+    def children(self, area: str) -> tuple[str, ...]:
+        return self._children.get(area, ())
+
+    def under(self, area: str) -> tuple[str, ...]:
+        """The area and every area below it, each parent before its children."""
+        out = [area]
+        for child in self.children(area):
+            out += self.under(child)
+        return tuple(out)
+
+    @property
+    def district_level(self) -> Level | None:
+        """The level of the home's children (the districts' grid), or None when it has none."""
+        return self.level(self.districts[0]) if self.districts else None
+
+    def at_districts(self, ind: Indicator) -> bool:
+        """Whether the indicator is measured for the home's children (its districts)."""
+        return self.district_level is not None and self.district_level in ind.levels
+
+    def at_home(self, ind: Indicator) -> bool:
+        return self.level(self.county) in ind.levels
 
     def in_scope(self, ind: Indicator, area: str) -> bool:
         return self.level(area) in ind.levels

@@ -31,12 +31,14 @@ from pipelines.catalogue.config import (
 )
 from pipelines.catalogue.models import (
     CONFIDENCE_LEVELS,
+    COUNTY,
+    DISTRICT,
     MAX_WINDOW,
     SPC_DEFAULTS,
+    Area,
     Better,
     Catalogue,
     Indicator,
-    Level,
     Measure,
     Spc,
     Tolerance,
@@ -52,10 +54,16 @@ def validate(raw: Any, path: str | Path = "indicators.yaml") -> Catalogue:
     except ValidationError as exc:
         raise ConfigError(path, _problems(exc, raw)) from None
     defaults = spec.spc.settings()
+    tree = spec.tree()
+    home = spec.home_area()
+    default_levels = (next(a.level for a in tree if a.name == home),)
     return Catalogue(
-        name=spec.name, county=spec.county, districts=spec.districts, amber_tolerance=spec.amber_tolerance,
-        indicators=tuple(Indicator(**{f.name: getattr(ind, f.name) for f in fields(Indicator) if f.name != "spc"},
-                                   spc=ind.spc.settings())
+        name=spec.name, county=home, districts=tuple(a.name for a in tree if a.parent == home),
+        amber_tolerance=spec.amber_tolerance, tree=tree, benchmark=spec.benchmark or tree[0].name,
+        peer_groups=dict(spec.peer_groups),
+        indicators=tuple(Indicator(**{f.name: getattr(ind, f.name) for f in fields(Indicator)
+                                      if f.name not in ("spc", "levels")},
+                                   levels=ind.levels or default_levels, spc=ind.spc.settings())
                          for ind in spec.indicators),
         spc=Spc(rebase=defaults.rebase if defaults.rebase is not None else SPC_DEFAULTS.rebase,
                 screen_outliers=(defaults.screen_outliers if defaults.screen_outliers is not None
@@ -141,7 +149,8 @@ class IndicatorSpec(_Strict):
     confidence: float = 95.0  # of the intervals computed from counts
     window: int | None = Field(default=None, ge=1, le=MAX_WINDOW)  # quarters summed into each figure
     denominator: Literal["population"] | None = None  # from the populations table, not the rows
-    levels: tuple[Level, ...] = ("county",)
+    # levels of the geography it is measured at; None: the home's level (the shorthand's county)
+    levels: tuple[str, ...] | None = None
     amber_tolerance: Tolerance | None = None
     grey_when_not_significant: bool = False
     description: str = ""
@@ -177,7 +186,7 @@ class IndicatorSpec(_Strict):
         if isinstance(value, str):
             return (value,)
         if isinstance(value, list) and not value:
-            raise ValueError("must name at least one of county, district")
+            raise ValueError("must name at least one level, e.g. [county, district]")
         return value
 
     @field_validator("per", mode="before")
@@ -223,16 +232,25 @@ class IndicatorSpec(_Strict):
             raise ValueError("\n".join(problems))
         return self
 
-    @property
-    def at_district(self) -> bool:
-        return "district" in self.levels
+
+class AreaSpec(_Strict):
+    """An area of the geography: ``{name: East Midlands, level: region, parent: England}``."""
+
+    name: str = Field(min_length=1)
+    level: str = Field(min_length=1)
+    parent: str | None = None
 
 
 class CatalogueSpec(_Strict):
-    # The board's name, as the pages and the pack print it; default_name(county) when not given
+    # The board's name, as the pages and the pack print it; default_name(home) when not given
     name: str = Field(default="", min_length=1)
-    county: str = Field(min_length=1)
+    # The geography: the shorthand (a county and its districts) or a tree of areas at any depth
+    county: str = Field(default="", min_length=1)
     districts: tuple[str, ...] = ()
+    areas: tuple[AreaSpec, ...] | None = None
+    home: str | None = None  # the board's own area (default: the root)
+    benchmark: str | None = None  # the area every area is compared with (default: the root)
+    peer_groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     amber_tolerance: Tolerance = Tolerance("percent", 5.0)
     indicators: tuple[IndicatorSpec, ...]
     spc: SpcSpec = SpcSpec()
@@ -247,10 +265,36 @@ class CatalogueSpec(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _default_name(cls, data: Any) -> Any:
-        # an older catalogue has no name: the board is named after its county
-        if isinstance(data, dict) and "name" not in data and isinstance(data.get("county"), str):
-            return {"name": default_name(data["county"]), **data}
+        # an older catalogue has no name: the board is named after its county (or its home area)
+        if isinstance(data, dict) and "name" not in data:
+            home = data.get("county") or data.get("home") or _root_name(data.get("areas"))
+            if isinstance(home, str) and home:
+                return {"name": default_name(home), **data}
         return data
+
+    @field_validator("peer_groups", mode="before")
+    @classmethod
+    def _peer_groups(cls, value: Any) -> Any:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("must map each group's name to its areas, e.g. {Most similar: [Erewash, Mansfield]}")
+        return {str(name): areas for name, areas in value.items()}
+
+    def tree(self) -> tuple[Area, ...]:
+        """The geography, each parent before its children (the root first)."""
+        if self.areas is None:
+            return (Area(self.county, COUNTY), *(Area(d, DISTRICT, self.county) for d in self.districts))
+        given = [Area(a.name, a.level, a.parent) for a in self.areas]
+        out = [a for a in given if a.parent is None]
+        for area in out:  # grows as it goes: each area's children after it
+            out += [a for a in given if a.parent == area.name]
+        return tuple(out)
+
+    def home_area(self) -> str:
+        if self.areas is None:
+            return self.county
+        return self.home or self.tree()[0].name
 
     @field_validator("name", mode="before")
     @classmethod
@@ -263,30 +307,98 @@ class CatalogueSpec(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> CatalogueSpec:
-        problems: list[str] = []
+        problems = self._geography()
+        if problems:  # the indicators' levels and areas are checked against a sound tree only
+            raise ValueError("\n".join(problems))
         seen: set[str] = set()
-        areas = {self.county, *self.districts}
-        if len(set(self.districts)) != len(self.districts):
-            problems.append("districts: a district is listed twice")
-        if self.county in self.districts:
-            problems.append(f"districts: '{self.county}' is the county; a district needs a name of its own")
+        tree = self.tree()
+        level = {a.name: a.level for a in tree}
+        levels = list(dict.fromkeys(a.level for a in tree))
+        home_level = level[self.home_area()]
         for i, ind in enumerate(self.indicators):
             where = f"indicators[{i}] ({ind.id})"
             if ind.id in seen:
                 problems.append(f"{where}.id: '{ind.id}' is defined twice")
             seen.add(ind.id)
+            for k, name in enumerate(ind.levels or ()):
+                if name not in levels:
+                    problems.append(f"{where}.levels[{k}]: must be {_either(levels)}, got '{name}'")
+            measured = ind.levels or (home_level,)
             for area in ind.area_targets:
-                if area not in areas:
-                    problems.append(
-                        f"{where}.area_targets: unknown area '{area}'{suggest(area, areas)}"
-                    )
-                elif area != self.county and not ind.at_district:
-                    problems.append(
-                        f"{where}.area_targets: '{area}' is a district but levels has no district"
-                    )
+                if area not in level:
+                    problems.append(f"{where}.area_targets: unknown area '{area}'{suggest(area, level)}")
+                elif level[area] not in measured:
+                    problems.append(f"{where}.area_targets: '{area}' is a {level[area]} but levels has no"
+                                    f" {level[area]}")
         if problems:
             raise ValueError("\n".join(problems))
         return self
+
+    def _geography(self) -> list[str]:
+        """The tree's problems: names unique, every parent known, one root, no cycles; home,
+        benchmark and peer groups naming known areas."""
+        if self.areas is None:
+            if not self.county:
+                return ["county: is required (or give the geography as areas)"]
+            problems = []
+            if len(set(self.districts)) != len(self.districts):
+                problems.append("districts: a district is listed twice")
+            if self.county in self.districts:
+                problems.append(f"districts: '{self.county}' is the county; a district needs a name of its own")
+            for key in ("home", "benchmark"):
+                if getattr(self, key) not in (None, self.county):
+                    problems.append(f"{key}: with county and districts the home and benchmark are the county;"
+                                    " to name others, give the geography as areas")
+            return problems + self._peers({self.county, *self.districts})
+        if self.county or self.districts:
+            return ["areas: give the geography either as areas or as county and districts, not both"]
+        problems, names = [], [a.name for a in self.areas]
+        known = set(names)
+        for i, area in enumerate(self.areas):
+            where = f"areas[{i}] ({area.name})"
+            if area.name in names[:i]:
+                problems.append(f"{where}.name: '{area.name}' is listed twice")
+            if area.parent is not None and area.parent not in known:
+                problems.append(f"{where}.parent: unknown area '{area.parent}'{suggest(area.parent, known)}")
+        roots = [a.name for a in self.areas if a.parent is None]
+        if len(roots) != 1:
+            problems.append(f"areas: the tree needs exactly one area without a parent (its root, such as"
+                            f" England); {'none has' if not roots else ', '.join(roots) + ' have'} none")
+        if problems:
+            return problems
+        parent = {a.name: a.parent for a in self.areas}
+        for i, area in enumerate(self.areas):
+            seen, at = {area.name}, area.parent
+            while at is not None and at not in seen:
+                seen.add(at)
+                at = parent[at]
+            if at is not None:
+                problems.append(f"areas[{i}] ({area.name}).parent: '{area.parent}' is under '{area.name}';"
+                                " an area cannot be inside itself")
+        for key in ("home", "benchmark"):
+            name = getattr(self, key)
+            if name is not None and name not in known:
+                problems.append(f"{key}: unknown area '{name}'{suggest(name, known)}")
+        return problems + self._peers(known)
+
+    def _peers(self, known: set[str]) -> list[str]:
+        return [f"peer_groups.{group}: unknown area '{area}'{suggest(area, known)}"
+                for group, areas in self.peer_groups.items() for area in areas if area not in known]
+
+
+def _root_name(areas: Any) -> Any:
+    """The name of the area without a parent in the raw ``areas:`` list, if there is one."""
+    if isinstance(areas, list):
+        for area in areas:
+            if isinstance(area, dict) and area.get("parent") is None:
+                return area.get("name")
+    return None
+
+
+def _either(names: list[str]) -> str:
+    """"'county' or 'district'", as pydantic words a choice."""
+    quoted = [f"'{n}'" for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
 
 
 def _problems(exc: ValidationError, raw: dict[str, Any]) -> list[str]:

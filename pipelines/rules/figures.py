@@ -42,10 +42,10 @@ AREA_POPULATIONS = Step("area_populations", """
 SELECT area, year, population FROM populations
 UNION ALL
 SELECT $county AS area, p.year, sum(p.population) AS population
-FROM populations p JOIN catalogue_areas a ON a.area = p.area AND a.level = 'district'
+FROM populations p JOIN catalogue_areas a ON a.area = p.area AND a.role = 'district'
 WHERE p.year NOT IN (SELECT year FROM populations WHERE area = $county)
 GROUP BY p.year
-HAVING count(*) = (SELECT count(*) FROM catalogue_areas WHERE level = 'district')""",
+HAVING count(*) = (SELECT count(*) FROM catalogue_areas WHERE role = 'district')""",
                         "each area's population, the county's added up from its districts' if not loaded")
 
 # Each row's counts: the denominator from the populations table when the indicator says so
@@ -70,7 +70,7 @@ DISTRICT_COUNTS = Step("district_counts", """
 SELECT i.indicator, q.qi, a.area, a.area_pos, f.indicator IS NOT NULL AS has_row,
     coalesce(f.has_counts, false) AS has_counts, f.numerator, f.denominator
 FROM catalogue_indicators i
-JOIN catalogue_areas a ON a.level = 'district'
+JOIN catalogue_areas a ON a.role = 'district'
 CROSS JOIN needed_quarters q
 LEFT JOIN figured f ON f.indicator = i.indicator AND f.area = a.area AND f.qi = q.qi
 WHERE i.aggregable AND ($observed_areas IS NULL OR list_contains($observed_areas, $county))""")

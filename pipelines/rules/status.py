@@ -51,7 +51,7 @@ CATALOGUE = (
 SCOPE = Step("scope", """
 SELECT i.*, a.area, a.level, a.area_pos, q.qi
 FROM catalogue_indicators i
-JOIN catalogue_areas a ON (a.level = 'county' AND i.at_county) OR (a.level = 'district' AND i.at_district)
+JOIN catalogue_areas a ON list_contains(i.levels, a.level)
 CROSS JOIN asked_quarters q
 WHERE ($only_areas IS NULL OR list_contains($only_areas, a.area))
   AND ($only_indicators IS NULL OR list_contains($only_indicators, i.indicator))""")
@@ -272,12 +272,12 @@ def parameters(
         inds.append({
             "indicator": ind.id, "name": ind.name, "unit": ind.unit, "better": ind.better,
             "grey": ind.grey_when_not_significant,
-            "at_county": "county" in ind.levels, "at_district": "district" in ind.levels,
+            "levels": list(ind.levels),
             "measure": ind.measure, "per": ind.multiplier, "confidence": ind.confidence,
             "span": ind.window or 1, "counted": ind.counted,
             "uses_population": ind.denominator == "population",
-            # the county is added up from its districts only for counts measured at both levels
-            "aggregable": ind.counted and ind.at_district and "county" in ind.levels,
+            # the home is added up from its districts only for counts measured at both levels
+            "aggregable": ind.counted and catalogue.at_districts(ind) and catalogue.at_home(ind),
             "ind_pos": pos,
         })
         bands.append({"indicator": ind.id, "band_kind": tol.kind, "band": tol.amount,
@@ -300,8 +300,12 @@ def parameters(
         targets.append({"indicator": "", "area": "", "valid_from": -1, "valid_to": -1, "target": 0.0})
     if not bands:
         bands.append({"indicator": "", "band_kind": "absolute", "band": 0.0, "valid_from": -1, "valid_to": -1})
-    # every area, whatever is asked: the county is added up from all its districts
-    area_rows = [{"area": a, "level": catalogue.level(a), "area_pos": pos} for pos, a in enumerate(catalogue.areas)]
+    # every area, whatever is asked: the county is added up from all its districts. ``role``: the
+    # home is the 'county', its children the 'districts' it is added up from
+    districts = set(catalogue.districts)
+    area_rows = [{"area": a, "level": catalogue.level(a), "parent": catalogue.parent(a), "area_pos": pos,
+                  "role": "county" if a == catalogue.county else "district" if a in districts else ""}
+                 for pos, a in enumerate(catalogue.areas)]
     first = min(quarter_indexes)
     longest = max((row["span"] for row in inds), default=1)
     return {
