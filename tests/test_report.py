@@ -104,8 +104,9 @@ def test_html_pack_has_every_part(pack_db: Path, catalogue: config.Catalogue) ->
                     "Indicators: trend, commentary and actions", "Method"):
         assert heading in text
     assert "Assaults &lt;script&gt;alert(1)&lt;/script&gt; rose 3%" in text  # commentary is text, never markup
-    # two scripts: plotly.js, embedded, and the one that draws the charts; nothing fetched
-    assert text.count("<script>") == 2 and "plotly.js v" in text
+    # three scripts: one that reports an error, plotly.js, embedded, and the one that draws the
+    # charts; nothing fetched
+    assert text.count("<script>") == 3 and "plotly.js v" in text
     own = without_scripts(text)
     assert "src=" not in own and "href=" not in own and "<script" not in own
     # every indicator's trend and XmR chart (each sample series has 2 figures or more), each with its words
@@ -184,7 +185,7 @@ def test_pdf_pack_from_the_command_line(pack_db: Path, tmp_path: Path) -> None:
     assert "Assaults <script>alert(1)</script> rose 3%" in text
     assert "Derbyshire Safer Communities Board · performance report 2010/11 Q1 · Page 1 of" in text
     # Chromium drew the charts before printing: their titles, axes and legends are text in the PDF
-    assert text.count("XmR chart of every loaded quarter") == 11 and text.count("Upper process limit") == 11
+    assert text.count("XmR chart up to 2010/11 Q1") == 11 and text.count("Upper process limit") == 11
     assert "per 1,000 population" in text and "2010/11 Q1: GREEN and improving" in text
     info = subprocess.run(["pdfinfo", str(out)], capture_output=True, text=True, check=True).stdout
     assert "595.92 x 842.88 pts (A4)" in info or "595 x 842 pts (A4)" in info
@@ -258,3 +259,28 @@ def test_pack_chart_leaves_a_gap_for_a_missing_quarter(tmp_path: Path, catalogue
     assert value["x"] == ["2009/10 Q1", "2009/10 Q2", "2009/10 Q3", "2009/10 Q4", "2010/11 Q1"]
     assert value["y"] == [11, None, 10, 10.5, 9.6]
     assert "connectgaps" not in value  # plotly's default: a gap is not bridged
+
+
+@needs_chromium
+def test_a_pack_whose_charts_fail_to_draw_is_refused_in_a_sentence(tmp_path: Path) -> None:
+    page = '<html><body><p>x</p><script>document.body.dataset.drawn = "failed: Plotly is not defined";</script>'
+    with pytest.raises(pack.ReportError, match=r"The pack's charts could not be drawn \(failed: Plotly is not"):
+        pack.pdf(page, tmp_path / "broken.pdf")
+    assert not (tmp_path / "broken.pdf").exists()
+
+
+def test_catalogue_text_cannot_close_the_packs_script(tmp_path: Path) -> None:
+    """A hostile county or indicator name reaches the figures' JSON escaped: no '<' at all inside the
+    drawing script, and the names still read as typed once the JSON is parsed."""
+    evil = "Ev</script><script>alert(1)</script><!--<script>"
+    cat = config.parse({"county": evil, "indicators": [{"id": "X", "name": evil, "better": "lower",
+                                                         "targets": {"2010/11": 5}}]})
+    rows = "indicator,area,quarter,value\n" + "".join(f'X,"{evil}",2010/11 Q{q},{q}\n' for q in (1, 2))
+    with store.connect(tmp_path / "e.duckdb") as con:
+        loading.load(con, loading.read_upload(rows.encode(), "e.csv", cat))
+        text = pack.html(con, cat, Q1 + 1)
+    drawing = text[text.index("var figures = "):]
+    drawing = drawing[:drawing.index("</script>")]
+    assert "<" not in drawing and text.count("<script>") == 3
+    titles = [f["layout"]["title"]["text"] for f in pack_figures(text).values()]
+    assert "X in Ev&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!--&lt;script&gt;, by quarter" in titles

@@ -249,3 +249,25 @@ def test_the_rows_hold_plain_python_values() -> None:
         assert type(r["value"]) is float and type(r["mean"]) is float and type(r["upper_limit"]) is float
         assert type(r["special_cause"]) is bool and type(r["rule"]) is str
     json.dumps(rows)  # the command line writes them as they are
+
+
+def test_readings_inside_a_callers_transaction_see_its_changes_and_leave_it_open(tmp_path: Path) -> None:
+    """A preview asks inside its own open transaction: the readings read its snapshot (its changes,
+    not yet committed) and do not abort it."""
+    cat = config.parse({"county": "Shire", "indicators": [{"id": "X", "name": "Test", "better": "lower"}]})
+    lines = ["indicator,area,quarter,value"] + [f"X,Shire,{quarters.label(FIRST + i)},{v}"
+                                                for i, v in enumerate([10, 11, 10, 11, 10, 30])]
+    with store.connect(tmp_path / "t.duckdb") as con:
+        loading.load(con, loading.read_upload("\n".join(lines).encode(), "x.csv", cat))
+        # 30 is far above the screened limits (mean 82 / 6, mean moving range 1): outside, high, and
+        # lower is better
+        (before,) = spc.readings(con, cat, FIRST + 5)
+        assert (before["quarter"], before["variation"]) == ("2009/10 Q2", "concern_high")
+        with store.transaction(con, commit=False):
+            con.execute("DELETE FROM observations WHERE qi = ?", [FIRST + 5])
+            (inside,) = spc.readings(con, cat, FIRST + 5)
+            # without 30: 10, 11, 10, 11, 10, mean 10.4, limits 7.74 to 13.06; no rule breaks
+            assert (inside["quarter"], inside["variation"]) == ("2009/10 Q1", "common_cause")
+            assert con.execute("SELECT count(*) FROM observations").fetchone() == (5,)  # still open
+        (after,) = spc.readings(con, cat, FIRST + 5)
+        assert after["quarter"] == "2009/10 Q2"  # rolled back

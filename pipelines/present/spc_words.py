@@ -145,6 +145,11 @@ def too_few(n: int) -> str:
             " loaded for this area.")
 
 
+def no_figure_then(latest: str, chosen: str) -> str:
+    """A chart up to a quarter with no figure of its own: its reading is the latest figure's."""
+    return f"There is no figure for {chosen}: the reading is of {latest}, the latest quarter with one."
+
+
 def latest_only(latest: str, chosen: str) -> str:
     """The chart runs over every loaded quarter, so its reading is the latest's, not the chosen one's."""
     return (f"The chart covers every loaded quarter, so its reading is for the latest with a figure,"
@@ -238,7 +243,7 @@ def method_html() -> str:
         "<li><b>Variation</b> is the last point's reading; <b>assurance</b> compares its period's limits"
         " with the target: the whole band between the limits on the good side passes, on the bad side"
         " fails, otherwise hit and miss; none without a target or where neither is better.</li>"
-        f"<li>Limits resting on fewer than {FEW} points in a period are rough, and and the chart's notes say so.</li>"
+        f"<li>Limits resting on fewer than {FEW} points in a period are rough, and the chart's notes say so.</li>"
         "<li>On the chart, each point's type is a shape and a colour both, named in the legend: a grey dot"
         " for common cause, a blue star for an improvement, a pink cross for a concern, a brown hourglass"
         " where neither is better; the mean is a solid line, the limits dashed, the target dotted.</li>"

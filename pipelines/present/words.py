@@ -146,7 +146,7 @@ def reason_sql(code: str = '"reason_code"', qi: str = '"qi"', missing: str = '"m
     return f"CASE {code} {whens} END"
 
 
-SPC_RELATION = "ragboard_spc_readings"  # the readings, registered on the query's own cursor
+SPC_RELATION = "ragboard_spc_readings"  # the readings, registered on the connection for one query
 
 
 @functools.lru_cache(maxsize=16)
@@ -178,17 +178,18 @@ def status_csv(
 ) -> str:
     """``export.csv_text(*status_table(...))``, byte for byte, but each line made by DuckDB: for
     30,000 rows, fetching every cell into Python and checking it took longer than the query. The
-    SPC readings go in as columns of arrays, registered on a cursor of its own."""
+    SPC readings go in as columns of arrays, registered for the query and dropped after it."""
     if not quarter_indexes:
         return export.sql_lines_text(columns, [])
     sql = _status_csv_statement(tuple(columns), status.steps_for(catalogue, indicators))
     params = bound(sql, status.parameters(catalogue, quarter_indexes, areas, indicators, asked_years_only=True))
-    with con.cursor() as cursor:
-        if set(SPC_COLUMNS) & set(columns):
-            cursor.register(SPC_RELATION, _reading_arrays(_readings(con, catalogue, quarter_indexes, areas,
-                                                                    indicators)))
-        result = cursor.execute(sql, params)
-        return export.sql_lines_text(columns, result.fetchall())
+    if not set(SPC_COLUMNS) & set(columns):
+        return export.sql_lines_text(columns, con.execute(sql, params).fetchall())
+    con.register(SPC_RELATION, _reading_arrays(_readings(con, catalogue, quarter_indexes, areas, indicators)))
+    try:
+        return export.sql_lines_text(columns, con.execute(sql, params).fetchall())
+    finally:
+        con.unregister(SPC_RELATION)
 
 
 def _reading_arrays(readings: dict[tuple[str, str, int], tuple[Any, ...]]) -> dict[str, Any]:

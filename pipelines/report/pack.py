@@ -35,7 +35,7 @@ TREND_QUARTERS = 8
 # The charts' size on an A4 page (CSS pixels: the page's 186 mm of width are about 700)
 CHART_WIDTH, CHART_HEIGHT = 690, 290
 # Chromium draws the charts before it prints; a pack whose charts have not drawn in this long is refused
-DRAW_TIMEOUT_MS = 120_000
+DRAW_TIMEOUT_MS = 60_000
 # Progress on long work: ``progress(stage, done, total)`` at each stage's start and end, and after
 # each indicator's chart; the pack draws nothing itself (the CLI and the pages do).
 Progress = Callable[[str, int, int], None]
@@ -130,7 +130,7 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
         "missing": commentary.missing(con, shown),
         "bands": [{"indicator": i, "band": catalogue.tolerance(i).describe(i.unit)} for i in catalogue.indicators],
         "default_band": catalogue.amber_tolerance.describe(),
-        "county_spc": county_spc[qi], "comparison_spc": [county_spc[q] for q in four], "district_spc": district_spc,
+        "county_spc": county_spc[qi], "comparison_spc": county_spc, "district_spc": district_spc,
         "spc_matrix": spc_words.placed(shown, county_spc[qi]), "spc_kinds": spc_words.KINDS,
         "spc_columns": spc_words.ASSURANCE_COLUMNS, "spc_key": spc_words.KEY_IN_PRINT,
         "spc_caption": spc_words.SUMMARY_CAPTION,
@@ -152,8 +152,10 @@ def plotly_js() -> str:
 
 
 def script_json(value: Any) -> str:
-    """JSON to put inside a <script> element: '</' escaped, so no text can close the element early."""
-    return json.dumps(value, ensure_ascii=True, allow_nan=False).replace("</", "<\\/")
+    """JSON to put inside a <script> element: <, > and & escaped as JSON escapes, so no text can
+    close the element or open a comment in it, whatever it holds."""
+    text = json.dumps(value, ensure_ascii=True, allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _readings(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
@@ -186,14 +188,14 @@ def _spc_section(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, row: dict
     statuses = {r["qi"]: r for r in words.status_rows(con, catalogue, [p["qi"] for p in points],
                                                       [catalogue.county], [ind.id])}
     notes = [spc_words.few_points(last["period_points"])]
-    if last["qi"] != row["qi"]:
-        notes.append(spc_words.latest_only(last["quarter"], row["quarter"]))
+    if last["qi"] != row["qi"]:  # the chart stops at the pack's quarter, which has no figure
+        notes.append(spc_words.no_figure_then(last["quarter"], row["quarter"]))
     return {
         "reading": spc_words.reading(statuses.get(last["qi"]), last),
         "variation": spc_words.variation(last["variation"]), "assurance": spc_words.assurance(last["assurance"]),
         "notes": [n for n in notes if n], "words": spc_words.summary(points),
-        "chart": _figure(charts.spc(points, title=f"{ind.id} in {catalogue.county}: XmR chart of every loaded"
-                                                  " quarter", unit=ind.unit,
+        "chart": _figure(charts.spc(points, title=f"{ind.id} in {catalogue.county}: XmR chart up to"
+                                                  f" {row['quarter']}", unit=ind.unit,
                                      targets={q: r["target"] for q, r in statuses.items()})),
     }
 
@@ -217,7 +219,8 @@ def pdf(html_text: str, out: str | Path, title: str = "", progress: Progress | N
     report = progress or _nothing
     report(PRINTING, 0, 1)
     try:
-        from playwright.sync_api import sync_playwright  # imported here: only the PDF needs it
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout  # imported here: only the PDF needs it
+        from playwright.sync_api import sync_playwright
     except ImportError:
         raise ReportError("The PDF needs the playwright package; pip install playwright.") from None
     with tempfile.TemporaryDirectory() as tmp:
@@ -231,7 +234,11 @@ def pdf(html_text: str, out: str | Path, title: str = "", progress: Progress | N
                 page = browser.new_page()
                 page.goto(page_file.as_uri())
                 # plotly.js draws the charts after the page loads; print only once every one is drawn
-                page.wait_for_function("document.body.dataset.drawn !== undefined", timeout=DRAW_TIMEOUT_MS)
+                try:
+                    page.wait_for_function("document.body.dataset.drawn !== undefined", timeout=DRAW_TIMEOUT_MS)
+                except PlaywrightTimeout:
+                    raise ReportError(f"The pack's charts were not drawn within {DRAW_TIMEOUT_MS // 1000} s;"
+                                      " try again, or make the HTML pack.") from None
                 drawn = page.evaluate("document.body.dataset.drawn")
                 if drawn != "yes":
                     raise ReportError(f"The pack's charts could not be drawn ({drawn}).")

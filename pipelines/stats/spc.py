@@ -49,6 +49,7 @@ from pipelines.catalogue import quarters
 from pipelines.catalogue.config import Catalogue
 from pipelines.rules import figures, status
 from pipelines.rules.sql import Step, bound, compose
+from pipelines.storage import store
 
 LIMIT = 2.66  # 3 / d2 as NHSRplotthedots rounds it (d2 = 1.128)
 SCREEN = 3.267  # moving ranges not below this many mean moving ranges are dropped
@@ -165,11 +166,10 @@ def _fetch(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, upto: int,
 @contextmanager
 def _snapshot(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Inside a transaction: the caller's, or one begun here and rolled back (nothing is written)."""
-    try:
-        con.begin()
-    except duckdb.TransactionException:  # the caller's transaction is open: its snapshot serves
+    if store.in_transaction(con):  # the caller's snapshot serves (a second BEGIN would abort it)
         yield
         return
+    con.begin()
     try:
         yield
     finally:

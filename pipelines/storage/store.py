@@ -88,6 +88,7 @@ def transaction(con: duckdb.DuckDBPyConnection, *, commit: bool = True) -> Itera
     ``commit=False`` for a preview) nothing is. Writers in this process take turns."""
     with WRITE_LOCK:
         con.execute("BEGIN TRANSACTION")
+        _OPEN.add(id(con))
         try:
             yield con
         except BaseException:
@@ -98,6 +99,8 @@ def transaction(con: duckdb.DuckDBPyConnection, *, commit: bool = True) -> Itera
                 # transaction whose statement failed badly (ROLLBACK then says none is active).
                 pass
             raise
+        finally:
+            _OPEN.discard(id(con))
         if not commit:
             con.execute("ROLLBACK")
             return
@@ -107,6 +110,15 @@ def transaction(con: duckdb.DuckDBPyConnection, *, commit: bool = True) -> Itera
             # A commit the store could not write: DuckDB reports a full disk, or a file the system
             # will not let it write, at COMMIT as a failed transaction, and has rolled it back.
             raise StoreError(io_failure(exc)) from exc
+
+
+# The connections inside ``transaction`` now: a reader that needs one snapshot for several queries
+# begins its own only outside them (DuckDB aborts an open transaction on a second BEGIN).
+_OPEN: set[int] = set()
+
+
+def in_transaction(con: duckdb.DuckDBPyConnection) -> bool:
+    return id(con) in _OPEN
 
 
 def records(result: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
