@@ -98,13 +98,15 @@ WITH pts AS (
 ), j AS (
     SELECT o.indicator, o.area, o.quarter, o.value, o.lower, o.upper, o.numerator, o.denominator,
         i.better, i.band_kind, i.band, i.grey, i.ind_pos,
-        coalesce(own.target, dflt.target) AS target, p.value AS prev, y.value AS year_ago
+        coalesce(own.target, dflt.target) AS target, p.value AS prev, y.value AS year_ago,
+        CASE WHEN o.area <> 'Nationshire' THEN 'Nationshire' END AS parent, c.value AS county_value
     FROM observations o
     JOIN bench_indicators i ON i.indicator = o.indicator
     LEFT JOIN bench_targets own ON own.indicator = o.indicator AND own.area = o.area AND own.fy = o.qi // 4
     LEFT JOIN bench_targets dflt ON dflt.indicator = o.indicator AND dflt.area = '' AND dflt.fy = o.qi // 4
     LEFT JOIN observations p ON p.indicator = o.indicator AND p.area = o.area AND p.qi = o.qi - 1
     LEFT JOIN observations y ON y.indicator = o.indicator AND y.area = o.area AND y.qi = o.qi - 4
+    LEFT JOIN observations c ON c.indicator = o.indicator AND c.area = 'Nationshire' AND c.qi = o.qi
     WHERE o.qi = $qi
 ), m AS (
     SELECT *,
@@ -132,7 +134,16 @@ SELECT indicator, area, quarter, value, target, shortfall,
     CASE WHEN lower IS NULL OR upper IS NULL OR target IS NULL OR value IS NULL THEN NULL
          WHEN lower <= target AND target <= upper THEN 'similar'
          WHEN (value < target) = (better = 'lower') THEN 'better' ELSE 'worse' END AS significance,
-    NULL AS aggregated_from, variation, assurance
+    NULL AS aggregated_from, variation, assurance,
+    -- the county is every district's parent and the benchmark; it is compared with neither
+    parent, CASE WHEN parent IS NOT NULL THEN county_value END AS parent_value,
+    CASE WHEN parent IS NULL OR lower IS NULL OR upper IS NULL OR county_value IS NULL OR value IS NULL THEN NULL
+         WHEN lower <= county_value AND county_value <= upper THEN 'similar'
+         WHEN (value < county_value) = (better = 'lower') THEN 'better' ELSE 'worse' END AS vs_parent,
+    'Nationshire' AS benchmark, county_value AS benchmark_value,
+    CASE WHEN parent IS NULL OR lower IS NULL OR upper IS NULL OR county_value IS NULL OR value IS NULL THEN NULL
+         WHEN lower <= county_value AND county_value <= upper THEN 'similar'
+         WHEN (value < county_value) = (better = 'lower') THEN 'better' ELSE 'worse' END AS vs_benchmark
 FROM m
 ORDER BY ind_pos, area
 """
@@ -142,7 +153,8 @@ import sys, duckdb
 con = duckdb.connect(sys.argv[1], read_only=True)
 rows = con.execute(sys.argv[2], {"qi": int(sys.argv[3])}).fetchall()
 print("indicator,area,quarter,value,target,shortfall,percent_off,status,direction,direction_year,numerator,"
-      "denominator,ci_lower,ci_upper,ci_method,significance,aggregated_from,variation,assurance")
+      "denominator,ci_lower,ci_upper,ci_method,significance,aggregated_from,variation,assurance,"
+      "parent,parent_value,vs_parent,benchmark,benchmark_value,vs_benchmark")
 print("\\n".join(",".join("" if v is None else str(v) for v in r) for r in rows))
 """
 
@@ -233,11 +245,11 @@ def check_same_statuses(m: dict, db: Path, qi: int) -> str:
 
     cat = config.load(m["config"])
     compared = ["status", "direction", "direction_year", "ci_lower", "ci_upper", "ci_method", "significance",
-                "variation", "assurance"]
+                "variation", "assurance", "parent_value", "vs_parent", "benchmark_value", "vs_benchmark"]
     with store.connect(db, read_only=True) as con:
         _, rows = words.status_table(con, cat, [qi], columns=["indicator", "area", *compared])
         engine = {(r[0], r[1]): tuple(r[2:]) for r in rows}
-        bare = {(r[0], r[1]): (r[7], r[8], r[9], r[12], r[13], r[14], r[15], r[17], r[18])
+        bare = {(r[0], r[1]): (r[7], r[8], r[9], r[12], r[13], r[14], r[15], r[17], r[18], r[20], r[21], r[23], r[24])
                 for r in con.execute(BARE_STATUS_SQL, {"qi": qi}).fetchall()}
     if engine != bare:
         diff = [k for k in engine if engine[k] != bare.get(k)][:5]
@@ -245,8 +257,9 @@ def check_same_statuses(m: dict, db: Path, qi: int) -> str:
     counts: dict[str, int] = {}
     for s, *_ in engine.values():
         counts[s] = counts.get(s, 0) + 1
-    special = sum(1 for v in engine.values() if v[-2] not in (None, "common_cause"))
-    return (f"{len(engine)} rows, identical statuses, directions, intervals, significance and SPC readings"
+    special = sum(1 for v in engine.values() if v[7] not in (None, "common_cause"))
+    return (f"{len(engine)} rows, identical statuses, directions, intervals, significance, SPC readings and"
+            " comparisons with the parent and the benchmark"
             f" ({special} special causes): ") + ", ".join(
         f"{k} {v}" for k, v in sorted(counts.items()))
 

@@ -59,7 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--analyst", help="who is loading (recorded with the load)")
     p = sub.add_parser("status", parents=[common], help="every indicator's status for a quarter")
     p.add_argument("--quarter", help="e.g. '2010/11 Q1' (default: the latest loaded)")
-    p.add_argument("--area", help="the county or a district")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--area", help="one area: the county, a district, or any area of the catalogue's tree")
+    where.add_argument("--under", metavar="AREA", help="an area and every area below it in the tree")
     p.add_argument("--indicator", help="e.g. 'NI 16'")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p = sub.add_parser("spc", parents=[common],
@@ -307,9 +309,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     from pipelines.present import words
 
     catalogue = _catalogue(args)
-    _known(catalogue, args.area, args.indicator)
+    _known(catalogue, args.area or args.under, args.indicator)
     _ensure_database(args, catalogue)
-    areas, indicators = [args.area] if args.area else None, [args.indicator] if args.indicator else None
+    areas = [args.area] if args.area else list(catalogue.under(args.under)) if args.under else None
+    indicators = [args.indicator] if args.indicator else None
     with store.connect(args.db, read_only=True) as con:
         qi = _quarter(args, con)
         if args.format == "csv":  # DuckDB makes the lines: the bytes _write would write, sooner

@@ -47,7 +47,8 @@ def test_status_creates_the_database_from_the_sample(tmp_path: Path, db: Path) -
     assert list(rows[0]) == ["indicator", "area", "quarter", "value", "target", "shortfall", "percent_off",
                              "status", "reason", "direction", "direction_year", "reported_status", "mismatch",
                              "numerator", "denominator", "ci_lower", "ci_upper", "ci_method", "significance",
-                             "aggregated_from", "variation", "assurance"]
+                             "aggregated_from", "variation", "assurance", "parent", "parent_value", "vs_parent",
+                             "benchmark", "benchmark_value", "vs_benchmark"]
     # the county's NI 16 is added up from its 8 districts' crimes and populations: 7,359 in 766,605
     ni16 = next(r for r in rows if (r["indicator"], r["area"]) == ("NI 16", "Derbyshire"))
     assert (ni16["numerator"], ni16["denominator"], ni16["aggregated_from"]) == (7359, 766605, 8)
@@ -74,7 +75,10 @@ def test_status_filters_and_formats(tmp_path: Path, db: Path) -> None:
                     "direction_year": "worsening", "reported_status": "RED", "mismatch": "",
                     "numerator": "683.00", "denominator": "91804.00", "ci_lower": "6.89", "ci_upper": "8.02",
                     "ci_method": "byar", "significance": "worse", "aggregated_from": "",
-                    "variation": "concern_high", "assurance": line["assurance"]}
+                    "variation": "concern_high", "assurance": line["assurance"],
+                    # 7.44 (6.89 to 8.02) against the county's 7.19: inside, similar; the county is the benchmark
+                    "parent": "Derbyshire", "parent_value": "7.19", "vs_parent": "similar", "benchmark": "Derbyshire",
+                    "benchmark_value": "7.19", "vs_benchmark": "similar"}
     # High Peak's NI 20 rose to 7.44, above its upper process limit, and lower is better: a concern
     # (the chart is worked in tests/test_spc_pages.py); the assurance is one of the three
     assert line["assurance"] in spc.ASSURANCES

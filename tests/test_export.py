@@ -77,12 +77,17 @@ def test_the_status_table_says_each_rows_reason(sample_db: Path) -> None:
         # each row's SPC reading: its series' as of the row's quarter; none before the series' first figure
         readings = {(r["indicator"], r["area"], qi): (r["variation"], r["assurance"])
                     for qi in asked for r in spc.readings(con, catalogue, qi)}
-    at = list(words.CLI_COLUMNS).index("reason")
-    expected = [(*r[:at], words.reason(r[at], r[-1]), *r[at + 1:-1],
-                 *readings.get((r[0], r[1], r[-1]), (None, None))) for r in coded]
-    assert columns == list(words.CLI_COLUMNS) and columns[-2:] == ["variation", "assurance"]
+    expected = []
+    for r in coded:
+        cell = dict(zip([*ask, "qi"], r, strict=True))
+        cell["reason"] = words.reason(cell["reason_code"], cell["qi"])
+        cell["variation"], cell["assurance"] = readings.get((cell["indicator"], cell["area"], cell["qi"]),
+                                                            (None, None))
+        expected.append(tuple(cell[c] for c in words.CLI_COLUMNS))
+    assert columns == list(words.CLI_COLUMNS)
     assert rows == expected
-    assert {r[-2:] for r in rows if r[2] == quarters.label(asked[0])} == {(None, None)}
+    spc_at = [columns.index(c) for c in words.SPC_COLUMNS]
+    assert {tuple(r[i] for i in spc_at) for r in rows if r[2] == quarters.label(asked[0])} == {(None, None)}
 
 
 def test_the_cli_csv_is_the_cell_by_cell_csv(sample_db: Path, tmp_path: Path) -> None:

@@ -304,6 +304,10 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
     indicators = {ind.id: ind for ind in catalogue.indicators}
     areas = set(catalogue.areas)
     level = {area: catalogue.level(area) for area in areas}  # catalogue.in_scope, without a call per row
+    # The board's own areas are measured at their indicators' levels only; the rest of the tree
+    # (England, the region, peers) are comparators, whose figures load for any indicator
+    own = set(catalogue.under(catalogue.county))
+    where = "the county and districts" if len(catalogue.tree) == len(own) else "the areas"
     # only rates and proportions have their counts checked: a row of any other indicator pays one lookup
     counted = {ind.id: _Counts.of(ind) for ind in catalogue.indicators if ind.counted}
     quarter_cache: dict[str, int | str] = {}
@@ -372,11 +376,12 @@ def check(table: Table, catalogue: Catalogue, today: date | None = None,
         if area not in areas:
             problems.append(Problem(line, "area", area,
                                     "area is empty" if not area else f"unknown area '{area}'",
-                                    hint(area, areas, "the county and districts in indicators.yaml")))
-        elif ind is not None and level[area] not in ind.levels:
+                                    hint(area, areas, f"{where} in indicators.yaml")))
+        elif ind is not None and level[area] not in ind.levels and area in own:
             problems.append(Problem(line, "area", area,
-                                    f"{ind_id} is measured at county level only, not for the district '{area}'",
-                                    f"remove the row, or add district to {ind_id}'s levels"))
+                                    f"{ind_id} is measured at {' and '.join(ind.levels)} level only, not for the"
+                                    f" {level[area]} '{area}'",
+                                    f"remove the row, or add {level[area]} to {ind_id}'s levels"))
 
         qtext = cells[i_q]
         qi = quarter_cache.get(qtext)

@@ -47,6 +47,8 @@ CLI_COLUMNS = (
     "numerator", "denominator", "ci_lower", "ci_upper", "ci_method", "significance", "aggregated_from",
     # the XmR chart's reading of the series up to the quarter (pipelines.stats.spc)
     "variation", "assurance",
+    # the figure against its parent area's and the benchmark's, allowing for chance
+    "parent", "parent_value", "vs_parent", "benchmark", "benchmark_value", "vs_benchmark",
 )
 # Columns the status rule does not make: the SPC readings, joined on by indicator, area and quarter
 SPC_COLUMNS = ("variation", "assurance")

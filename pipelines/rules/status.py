@@ -12,7 +12,7 @@ AMBER, not RED through a floating-point remainder).
 The query is a chain of named steps (see ``STEPS``), each reading the ones before it:
 
     catalogue inputs (parameters) → observed → scope → measures → targets_and_bands → gaps
-    → rated → earlier → directions → output
+    → rated → earlier → directions → compared → output
 
 A later rule (derived measures, intervals, SPC readings, comparisons) is one more step in the
 chain, not an edit of one long template.
@@ -116,16 +116,21 @@ FROM targets m
 LEFT JOIN catalogue_bands b
     ON b.indicator = m.indicator AND m.qi BETWEEN b.valid_from AND b.valid_to""", "the band in force")
 
-# Fingertips' comparison: the target inside the interval (ends included) is 'similar'
-SIGNIFICANCE = Step("significance", """
-SELECT *, CASE
-        WHEN ci_lower IS NULL OR ci_upper IS NULL OR target IS NULL OR value IS NULL THEN NULL
-        WHEN ci_lower <= target AND target <= ci_upper THEN 'similar'
-        WHEN better = 'neither' THEN CASE WHEN value > target THEN 'higher' ELSE 'lower' END
-        WHEN (value < target) = (better = 'lower') THEN 'better'
-        ELSE 'worse'
-    END AS significance
-FROM targets_and_bands""", "the figure against its target, allowing for chance")
+def versus(compared: str) -> str:
+    """Fingertips' comparison of the figure with the one in column ``compared`` (a target, a parent's
+    or the benchmark's figure): 'similar' when it lies inside the figure's interval (ends included),
+    else better or worse by polarity (higher or lower where neither is better); NULL when either is
+    missing or the figure has no interval. Written once, for every comparison."""
+    c = ident(compared)
+    return ("CASE WHEN ci_lower IS NULL OR ci_upper IS NULL OR " + c + " IS NULL OR value IS NULL THEN NULL"
+            " WHEN ci_lower <= " + c + " AND " + c + " <= ci_upper THEN 'similar'"
+            " WHEN better = 'neither' THEN CASE WHEN value > " + c + " THEN 'higher' ELSE 'lower' END"
+            " WHEN (value < " + c + ") = (better = 'lower') THEN 'better'"
+            " ELSE 'worse' END")
+
+
+SIGNIFICANCE = Step("significance", "SELECT *, " + versus("target") + " AS significance FROM targets_and_bands",
+                    "the figure against its target, allowing for chance")
 
 # shortfall > 0 is worse than target; the band is band_width wide, on the worse side of the target
 GAPS = Step("gaps", """
@@ -180,6 +185,18 @@ DIRECTIONS = Step("directions", "SELECT *, " + ", ".join(
     direction(earlier) + " AS " + ident(name) for name, earlier in COMPARISONS) + " FROM earlier",
                   "direction of travel since each earlier figure")
 
+# Each area against the area it is part of and against the benchmark, the same quarter: nothing to
+# compare for the root (no parent) or for the benchmark itself
+COMPARED = Step("compared", """
+SELECT *, """ + versus("parent_value") + """ AS vs_parent,
+    CASE WHEN area <> benchmark THEN """ + versus("benchmark_value") + """ END AS vs_benchmark
+FROM (SELECT d.*, a.parent, p.value AS parent_value, $benchmark AS benchmark, b.value AS benchmark_value
+      FROM directions d
+      JOIN catalogue_areas a ON a.area = d.area
+      LEFT JOIN figures p ON p.indicator = d.indicator AND p.area = a.parent AND p.qi = d.qi
+      LEFT JOIN figures b ON b.indicator = d.indicator AND b.area = $benchmark AND b.qi = d.qi)""",
+                "each figure against its parent's and the benchmark's, allowing for chance")
+
 # What a caller may ask for, in order; the last two only order the rows.
 OUTPUT = (
     Column("indicator"), Column("name"), Column("unit"), Column("better"), Column("area"), Column("level"),
@@ -199,6 +216,8 @@ OUTPUT = (
     Column("measure"), Column("per"), Column("confidence"), Column("window", "span"),
     Column("ci_lower"), Column("ci_upper"), Column("ci_method"), Column("significance"),
     Column("aggregated_from"), Column("missing"),
+    Column("parent"), Column("parent_value"), Column("vs_parent"),
+    Column("benchmark"), Column("benchmark_value"), Column("vs_benchmark"),
     Column("ind_pos"), Column("area_pos"),
 )
 ORDER = ("ind_pos", "area_pos", "qi")
@@ -209,8 +228,8 @@ def steps(counted: bool = True, windowed: bool = True) -> tuple[Step, ...]:
     are the rows as given (``figures.needed``). The rule's steps are the same either way."""
     return (
         *CATALOGUE, *figures.needed(counted, windowed), SCOPE, MEASURES, INTERVAL_METHODS, EXACT_POISSON,
-        INTERVALS, TARGETS, TARGETS_AND_BANDS, SIGNIFICANCE, GAPS, RATED, EARLIER, DIRECTIONS,
-        columns_step("output", OUTPUT, "directions"),
+        INTERVALS, TARGETS, TARGETS_AND_BANDS, SIGNIFICANCE, GAPS, RATED, EARLIER, DIRECTIONS, COMPARED,
+        columns_step("output", OUTPUT, "compared"),
     )
 
 
@@ -310,7 +329,7 @@ def parameters(
     longest = max((row["span"] for row in inds), default=1)
     return {
         "indicators": inds, "targets": targets, "bands": bands, "areas": area_rows,
-        "quarters": list(quarter_indexes), "county": catalogue.county,
+        "quarters": list(quarter_indexes), "county": catalogue.county, "benchmark": catalogue.benchmark,
         "first_qi": first, "last_qi": max(quarter_indexes),
         # a year back for the directions, and a window's length further for the earliest window
         "from_qi": first - 4 - (longest - 1),
@@ -329,12 +348,14 @@ def needed_quarters(quarter_indexes: list[int], longest: int) -> list[int]:
 
 
 def observed_areas(catalogue: Catalogue, areas: list[str] | None, aggregable: bool = True) -> list[str] | None:
-    """The areas whose rows a question about ``areas`` reads: the county's include its districts'
-    when an indicator asked about may be added up from them."""
+    """The areas whose rows a question about ``areas`` reads: theirs, their parents' and the
+    benchmark's (each is compared with them), and the county's districts' when an indicator asked
+    about may be added up from them."""
     if not areas:
         return None
-    adds_up = aggregable and catalogue.county in areas
-    return list(dict.fromkeys([*areas, *(catalogue.districts if adds_up else ())]))
+    compared = [*areas, *(p for a in areas if (p := catalogue.parent(a)) is not None), catalogue.benchmark]
+    adds_up = aggregable and catalogue.county in compared
+    return list(dict.fromkeys([*compared, *(catalogue.districts if adds_up else ())]))
 
 
 # ---- asking ---------------------------------------------------------------------------------

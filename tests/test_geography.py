@@ -1,0 +1,226 @@
+"""The geography as a tree (issue 12): the catalogue's areas, levels, home, benchmark and peer groups,
+comparator areas' figures, and each area compared with its parent and the benchmark."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from helpers import ROOT
+from pipelines.catalogue import config
+from pipelines.ingest import loading
+from pipelines.present import words
+from pipelines.storage import store
+
+Q1 = 2010 * 4  # 2010/11 Q1
+
+AREAS = [
+    {"name": "England", "level": "nation"},
+    {"name": "East Midlands", "level": "region", "parent": "England"},
+    {"name": "Derbyshire", "level": "county", "parent": "East Midlands"},
+    {"name": "Amber Valley", "level": "district", "parent": "Derbyshire"},
+    {"name": "Erewash", "level": "district", "parent": "Derbyshire"},
+    {"name": "Nottinghamshire", "level": "county", "parent": "East Midlands"},
+    {"name": "Mansfield", "level": "district", "parent": "Nottinghamshire"},
+]
+TREE: dict[str, Any] = {
+    "name": "Derbyshire Safer Communities Board",
+    "areas": AREAS, "home": "Derbyshire", "benchmark": "England",
+    "peer_groups": {"Most similar CSPs to Amber Valley": ["Amber Valley", "Erewash", "Mansfield"]},
+    "indicators": [
+        {"id": "R", "name": "Crimes per 1,000", "better": "lower", "measure": "rate", "per": 1000,
+         "levels": ["county", "district"], "targets": {"2010/11": 10}},
+        {"id": "C", "name": "County only", "better": "higher", "targets": {"2010/11": 50}},
+    ],
+}
+# England 50,000 in 5,000,000 (10 per 1,000); East Midlands 4,400 in 400,000 (11); Amber Valley
+# 500 in 50,000 (10); Erewash 300 in 20,000 (15); Derbyshire none of its own: added up, 800 in
+# 70,000 (11.43); Mansfield, a peer in another county, 90 in 10,000 (9)
+ROWS = """indicator,area,quarter,value,numerator,denominator
+R,England,2010/11 Q1,,50000,5000000
+R,East Midlands,2010/11 Q1,,4400,400000
+R,Amber Valley,2010/11 Q1,,500,50000
+R,Erewash,2010/11 Q1,,300,20000
+R,Mansfield,2010/11 Q1,,90,10000
+"""
+
+
+def problems(raw: dict[str, Any]) -> list[str]:
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse(raw)
+    return caught.value.problems
+
+
+def test_a_tree_names_home_benchmark_levels_and_peers() -> None:
+    cat = config.parse(TREE)
+    assert (cat.home, cat.county, cat.benchmark) == ("Derbyshire", "Derbyshire", "England")
+    assert cat.districts == ("Amber Valley", "Erewash")  # the home's children: its pages' districts
+    assert cat.areas == ("Derbyshire", "Amber Valley", "Erewash", "England", "East Midlands", "Nottinghamshire",
+                         "Mansfield")  # the board's own areas first, then its comparators
+    assert cat.under("East Midlands") == ("East Midlands", "Derbyshire", "Amber Valley", "Erewash",
+                                          "Nottinghamshire", "Mansfield")
+    assert (cat.parent("Derbyshire"), cat.parent("England"), cat.level("Mansfield")) == (
+        "East Midlands", None, "district")
+    assert cat.peer_groups == {"Most similar CSPs to Amber Valley": ("Amber Valley", "Erewash", "Mansfield")}
+    assert cat.indicator("C").levels == ("county",)  # no levels: the home's
+    assert cat.name == "Derbyshire Safer Communities Board"
+
+
+def test_the_shorthand_is_a_two_level_tree() -> None:
+    cat = config.parse({"county": "Shire", "districts": ["East", "West"],
+                        "indicators": [{"id": "X", "name": "x", "better": "lower"}]})
+    assert [(a.name, a.level, a.parent) for a in cat.tree] == [
+        ("Shire", "county", None), ("East", "district", "Shire"), ("West", "district", "Shire")]
+    assert (cat.home, cat.benchmark, cat.areas) == ("Shire", "Shire", ("Shire", "East", "West"))
+    assert cat.name == "Shire Safer Communities Board"
+
+
+def test_a_tree_without_home_or_benchmark_takes_the_root() -> None:
+    cat = config.parse({"areas": AREAS[:2], "indicators": [{"id": "X", "name": "x", "better": "lower",
+                                                           "levels": ["region"]}]})
+    assert (cat.home, cat.benchmark, cat.districts) == ("England", "England", ("East Midlands",))
+    assert cat.name == "England Safer Communities Board"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"areas": [*AREAS, {"name": "Erewash", "level": "district", "parent": "Derbyshire"}]},
+         "areas[7] (Erewash).name: 'Erewash' is listed twice"),
+        ({"areas": [*AREAS, {"name": "Bolsover", "level": "district", "parent": "Derbyshre"}]},
+         "areas[7] (Bolsover).parent: unknown area 'Derbyshre'; did you mean 'Derbyshire'?"),
+        ({"areas": [*AREAS, {"name": "Wales", "level": "nation"}]},
+         "areas: the tree needs exactly one area without a parent (its root, such as England); England, Wales"
+         " have none"),
+        ({"areas": [{"name": "A", "level": "x", "parent": "B"}, {"name": "B", "level": "x", "parent": "A"},
+                    {"name": "Root", "level": "x"}]},
+         "areas[0] (A).parent: 'B' is under 'A'; an area cannot be inside itself"),
+        ({"home": "Derbyshir"}, "home: unknown area 'Derbyshir'; did you mean 'Derbyshire'?"),
+        ({"benchmark": "Englnd"}, "benchmark: unknown area 'Englnd'; did you mean 'England'?"),
+        ({"peer_groups": {"Peers": ["Erewash", "Mansfeld"]}},
+         "peer_groups.Peers: unknown area 'Mansfeld'; did you mean 'Mansfield'?"),
+        ({"indicators": [{"id": "X", "name": "x", "better": "lower", "levels": ["county", "ward"]}]},
+         "indicators[0] (X).levels[1]: must be 'nation', 'region', 'county' or 'district', got 'ward'"),
+        ({"indicators": [{"id": "X", "name": "x", "better": "lower", "area_targets": {"Erewash": {"2010/11": 1}}}]},
+         "indicators[0] (X).area_targets: 'Erewash' is a district but levels has no district"),
+        ({"county": "Derbyshire"}, "areas: give the geography either as areas or as county and districts, not both"),
+    ],
+)
+def test_each_mistake_in_the_tree_is_reported_with_its_path(change: dict[str, Any], expected: str) -> None:
+    assert expected in problems({**TREE, **change})
+
+
+def test_the_shorthand_cannot_name_another_home() -> None:
+    assert problems({"county": "Shire", "home": "Elsewhere", "indicators": []}) == [
+        "home: with county and districts the home and benchmark are the county; to name others, give the"
+        " geography as areas"]
+
+
+def test_a_tree_catalogue_round_trips_through_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAGBOARD_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "tree.yaml"
+    path.write_text(yaml.safe_dump(TREE), encoding="utf-8")
+    first = config.load(path)
+    again = config.load(path)  # from the cache, rebuilt without validating
+    assert again == first and again.tree == first.tree and again.areas == first.areas
+    assert again.peer_groups == first.peer_groups and again.benchmark == "England"
+
+
+@pytest.fixture
+def tree_db(tmp_path: Path) -> tuple[config.Catalogue, Path]:
+    cat = config.parse(TREE)
+    db = tmp_path / "tree.duckdb"
+    with store.connect(db) as con:
+        upload = loading.read_upload(ROWS.encode(), "tree.csv", cat)
+        assert upload.ok, upload.checked.problems
+        loading.load(con, upload)
+    return cat, db
+
+
+def test_comparator_rows_load_but_the_boards_own_areas_keep_their_levels(tree_db: tuple[Any, Path]) -> None:
+    cat, _ = tree_db
+    # England and the region are comparators: their rows load although C is not measured at their level
+    rows = b"indicator,area,quarter,value\nC,England,2010/11 Q1,40\nC,Amber Valley,2010/11 Q1,4\n"
+    upload = loading.read_upload(rows, "c.csv", cat)
+    (problem,) = upload.checked.problems
+    assert (problem.line, problem.reason) == (3, "C is measured at county level only, not for the district"
+                                                  " 'Amber Valley'")
+    assert problem.suggestion == "remove the row, or add district to C's levels"
+
+
+def comparisons(cat: config.Catalogue, db: Path, areas: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    columns = ["area", "value", "ci_lower", "ci_upper", "parent", "parent_value", "vs_parent", "benchmark",
+               "benchmark_value", "vs_benchmark", "aggregated_from"]
+    with store.connect(db, read_only=True) as con:
+        _, rows = words.status_table(con, cat, [Q1], areas, ["R"], columns)
+    return {r[0]: dict(zip(columns, r, strict=True)) for r in rows}
+
+
+def test_each_area_is_compared_with_its_parent_and_the_benchmark(tree_db: tuple[config.Catalogue, Path]) -> None:
+    """Byar's 95% intervals, by hand: Amber Valley 500 in 50,000: 500 × (1 − 1/4500 − 1.96/(3√500))³ =
+    457.13 and 501 × (1 − 1/4509 + 1.96/(3√501))³ = 545.81 events, 9.14 to 10.92 per 1,000. Erewash
+    300 in 20,000: 13.35 to 16.80. Derbyshire, added up, 800 in 70,000 = 11.43: 10.65 to 12.25."""
+    cat, db = tree_db
+    rows = comparisons(cat, db)
+    # areas at the indicator's levels only: England (nation) and East Midlands (region) are not rated
+    assert set(rows) == {"Derbyshire", "Amber Valley", "Erewash", "Nottinghamshire", "Mansfield"}
+    amber, erewash, county = rows["Amber Valley"], rows["Erewash"], rows["Derbyshire"]
+    assert (amber["ci_lower"], amber["ci_upper"]) == (pytest.approx(9.1426, abs=1e-3), pytest.approx(10.916, abs=1e-3))
+    assert (county["value"], county["aggregated_from"]) == (pytest.approx(800 / 70), 2)
+    # 11.43 is above Amber Valley's interval and lower is better: better than its county; England's 10
+    # is inside it: similar
+    assert (amber["parent"], amber["parent_value"], amber["vs_parent"]) == (
+        "Derbyshire", pytest.approx(800 / 70), "better")
+    assert (amber["benchmark"], amber["benchmark_value"], amber["vs_benchmark"]) == ("England", 10.0, "similar")
+    # Erewash's interval, 13.35 to 16.80, is above both: worse than each
+    assert (erewash["vs_parent"], erewash["vs_benchmark"]) == ("worse", "worse")
+    # the county against the region's 11.0 (inside 10.65 to 12.25: similar) and England's 10 (below: worse)
+    assert (county["parent"], county["parent_value"], county["vs_parent"]) == ("East Midlands", 11.0, "similar")
+    assert (county["benchmark_value"], county["vs_benchmark"]) == (10.0, "worse")
+    # Nottinghamshire has no row of its own, and only the home is added up from its districts so far:
+    # no figure, so nothing to compare with Mansfield
+    assert rows["Nottinghamshire"]["value"] is None and rows["Nottinghamshire"]["vs_parent"] is None
+    assert rows["Mansfield"]["parent"] == "Nottinghamshire" and rows["Mansfield"]["parent_value"] is None
+
+
+def test_asking_for_one_area_still_compares_it(tree_db: tuple[config.Catalogue, Path]) -> None:
+    cat, db = tree_db
+    assert comparisons(cat, db, ["Amber Valley"]) == {"Amber Valley": comparisons(cat, db)["Amber Valley"]}
+    assert comparisons(cat, db, ["Derbyshire"])["Derbyshire"]["vs_benchmark"] == "worse"
+
+
+def cli(*args: str, db: Path, catalogue: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "RAGBOARD_DB": str(db), "RAGBOARD_CONFIG": str(catalogue)}
+    return subprocess.run([sys.executable, "-m", "pipelines", *args], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=db.parent)
+
+
+def test_status_under_an_area_and_the_comparison_columns(tree_db: tuple[config.Catalogue, Path]) -> None:
+    _, db = tree_db
+    catalogue = db.with_suffix(".yaml")
+    catalogue.write_text(yaml.safe_dump(TREE), encoding="utf-8")
+    under = cli("status", "--under", "Derbyshire", "--indicator", "R", "--format", "csv", db=db, catalogue=catalogue)
+    assert under.returncode == 0, under.stderr
+    rows = list(csv.DictReader(io.StringIO(under.stdout)))
+    assert [r["area"] for r in rows] == ["Derbyshire", "Amber Valley", "Erewash"]
+    assert list(rows[0])[-6:] == ["parent", "parent_value", "vs_parent", "benchmark", "benchmark_value",
+                                  "vs_benchmark"]
+    assert [(r["parent"], r["vs_parent"], r["vs_benchmark"]) for r in rows] == [
+        ("East Midlands", "similar", "worse"), ("Derbyshire", "better", "similar"), ("Derbyshire", "worse", "worse")]
+    region = cli("status", "--under", "East Midlands", "--indicator", "R", "--format", "json", db=db,
+                 catalogue=catalogue)
+    assert [r["area"] for r in json.loads(region.stdout)] == [
+        "Derbyshire", "Amber Valley", "Erewash", "Nottinghamshire", "Mansfield"]
+    wrong = cli("status", "--under", "East Midland", db=db, catalogue=catalogue)
+    assert wrong.returncode == 2 and "Unknown area 'East Midland'; did you mean 'East Midlands'?" in wrong.stderr
+    both = cli("status", "--under", "Derbyshire", "--area", "Erewash", db=db, catalogue=catalogue)
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
