@@ -186,10 +186,47 @@ def test_each_area_is_compared_with_its_parent_and_the_benchmark(tree_db: tuple[
     # the county against the region's 11.0 (inside 10.65 to 12.25: similar) and England's 10 (below: worse)
     assert (county["parent"], county["parent_value"], county["vs_parent"]) == ("East Midlands", 11.0, "similar")
     assert (county["benchmark_value"], county["vs_benchmark"]) == (10.0, "worse")
-    # Nottinghamshire has no row of its own, and only the home is added up from its districts so far:
-    # no figure, so nothing to compare with Mansfield
-    assert rows["Nottinghamshire"]["value"] is None and rows["Nottinghamshire"]["vs_parent"] is None
-    assert rows["Mansfield"]["parent"] == "Nottinghamshire" and rows["Mansfield"]["parent_value"] is None
+    # Nottinghamshire has no row of its own either: added up from Mansfield, its only district, 90 in
+    # 10,000 = 9 (Byar: 7.24 to 11.06); the region's 11.0 is just inside, England's 10 too
+    notts = rows["Nottinghamshire"]
+    assert (notts["value"], notts["aggregated_from"], notts["vs_parent"], notts["vs_benchmark"]) == (
+        9.0, 1, "similar", "similar")
+    assert rows["Mansfield"]["parent_value"] == 9.0
+
+
+def load_rows(cat: config.Catalogue, db: Path, text: str) -> None:
+    with store.connect(db) as con:
+        upload = loading.read_upload(text.encode(), "rows.csv", cat)
+        assert upload.ok, upload.checked.problems
+        loading.load(con, upload)
+
+
+def test_parents_are_added_up_at_any_depth(tmp_path: Path) -> None:
+    """Without the region's and England's own rows: Derbyshire 800 in 70,000 (from its districts), then
+    East Midlands from its counties, 890 in 80,000 = 11.125, then England from its one region."""
+    cat = config.parse(TREE)
+    db = tmp_path / "deep.duckdb"
+    load_rows(cat, db, "\n".join(line for line in ROWS.splitlines() if "England" not in line
+                                  and "East Midlands" not in line) + "\n")
+    with store.connect(db, read_only=True) as con:
+        _, rows = words.status_table(con, cat, [Q1], ["Derbyshire"], ["R"],
+                                     ["area", "parent", "parent_value", "benchmark_value"])
+    assert rows == [("Derbyshire", "East Midlands", pytest.approx(11.125), pytest.approx(11.125))]
+
+
+def test_a_parent_missing_a_childs_counts_has_no_figure_and_names_it(tmp_path: Path) -> None:
+    cat = config.parse(TREE)
+    db = tmp_path / "gap.duckdb"
+    load_rows(cat, db, "\n".join(line for line in ROWS.splitlines() if "Erewash" not in line
+                                  and "East Midlands" not in line) + "\n")
+    columns = ["area", "value", "status", "reason", "parent_value"]
+    with store.connect(db, read_only=True) as con:
+        _, rows = words.status_table(con, cat, [Q1], ["Derbyshire", "Amber Valley"], ["R"], columns)
+    county, amber = (dict(zip(columns, r, strict=True)) for r in rows)
+    assert (county["value"], county["status"]) == (None, "NA")
+    assert county["reason"] == "no figure: the districts cannot be added up without counts from Erewash"
+    # the region cannot be added up either (Derbyshire has no counts): the county's parent has no figure
+    assert county["parent_value"] is None and amber["parent_value"] is None
 
 
 def test_asking_for_one_area_still_compares_it(tree_db: tuple[config.Catalogue, Path]) -> None:

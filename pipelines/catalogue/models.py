@@ -171,6 +171,20 @@ class Catalogue:
             out += self.under(child)
         return tuple(out)
 
+    def depth(self, area: str) -> int:
+        """How far below the root: 0 for the root."""
+        parent = self.parent(area)
+        return 0 if parent is None else 1 + self.depth(parent)
+
+    @functools.cached_property
+    def height(self) -> int:
+        """The deepest area's depth: 1 for a county and its districts, 0 for one area alone."""
+        return max(self.depth(a.name) for a in self.tree)
+
+    def levels_below(self, area: str) -> tuple[Level, ...]:
+        """The levels of the areas under this one (not its own)."""
+        return tuple(dict.fromkeys(self.level(a) for a in self.under(area)[1:]))
+
     @property
     def district_level(self) -> Level | None:
         """The level of the home's children (the districts' grid), or None when it has none."""

@@ -5,10 +5,11 @@ summed over a window. Steps of the status query (``status.STEPS``), read by its 
 - ``measure: rate | proportion``: numerator ÷ denominator × per, unless the row gives the figure
   itself (validation has checked the two agree). With ``denominator: population`` the
   denominator is the area's population for the quarter's financial year.
-- The county with no figure of its own for a quarter (no row, or a row with neither a figure nor
-  counts) gets the sums of its districts' numerators and denominators, when every district the
-  indicator is measured for has both; otherwise no figure, and ``missing`` names the districts.
-  A figure given for the county wins.
+- A parent with no figure of its own for a quarter (no row, or a row with neither a figure nor
+  counts) gets the sums of its children's numerators and denominators, when every child has both
+  (its own, or added up from its own children: at any depth); otherwise no figure, and ``missing``
+  names the children without. A figure given for the parent wins. The shorthand's county is added
+  up from its districts this way.
 - ``window: N`` sums numerators and denominators over the N quarters ending at the quarter; a
   population counts a quarter of itself per quarter, so a window of 4 divides by one year's
   population and a window of 12 by three years' (person-years, as Fingertips pools years).
@@ -65,34 +66,79 @@ SELECT *, coalesce(given_value, CASE WHEN has_counts THEN numerator / denominato
 FROM (SELECT *, counted AND numerator IS NOT NULL AND denominator > 0 AS has_counts FROM own)""",
                "each row's figure: as given, or numerator ÷ denominator × per")
 
-# Every district the indicator is measured for, for every quarter needed, with its counts if any
-DISTRICT_COUNTS = Step("district_counts", """
-SELECT i.indicator, q.qi, a.area, a.area_pos, f.indicator IS NOT NULL AS has_row,
-    coalesce(f.has_counts, false) AS has_counts, f.numerator, f.denominator
+# Parents are added up from their children, deepest first, one round per depth of the tree: a
+# parent's children are known by then (their own figures, or their own children's sums). A parent
+# is added up for a rate or proportion measured at some level below it (the shorthand's county
+# from its districts; a region from its counties; the nation from its regions).
+def _sums(depth: int, known: str) -> Step:
+    """Every parent at ``depth``, indicator and quarter needed: its children's counts added up
+    from ``known``, with how many there are, how many have counts, and the names of those without."""
+    return Step(f"sums_{depth}", f"""
+SELECT i.indicator, q.qi, p.area, count(*) AS parts,
+    count(*) FILTER (WHERE coalesce(k.has_counts, false)) AS counted_parts, bool_or(k.indicator IS NOT NULL) AS any_row,
+    sum(k.numerator) FILTER (WHERE k.has_counts) AS numerator,
+    sum(k.denominator) FILTER (WHERE k.has_counts) AS denominator,
+    string_agg(c.area, ', ' ORDER BY c.area_pos) FILTER (WHERE NOT coalesce(k.has_counts, false)) AS missing
 FROM catalogue_indicators i
-JOIN catalogue_areas a ON a.role = 'district'
+JOIN catalogue_areas p ON p.depth = {depth} AND i.counted AND len(list_intersect(i.levels, p.levels_below)) > 0
+JOIN catalogue_areas c ON c.parent = p.area
 CROSS JOIN needed_quarters q
-LEFT JOIN figured f ON f.indicator = i.indicator AND f.area = a.area AND f.qi = q.qi
-WHERE i.aggregable AND ($observed_areas IS NULL OR list_contains($observed_areas, $county))""")
+LEFT JOIN {known} k ON k.indicator = i.indicator AND k.area = c.area AND k.qi = q.qi
+WHERE $observed_areas IS NULL OR list_contains($observed_areas, p.area)
+GROUP BY i.indicator, q.qi, p.area""", "the children's counts added up for each parent")
 
-AGGREGATES = Step("aggregates", """
-SELECT indicator, qi, count(*) AS parts, count(*) FILTER (WHERE has_counts) AS counted_parts,
-    bool_or(has_row) AS any_row,
-    sum(numerator) FILTER (WHERE has_counts) AS numerator,
-    sum(denominator) FILTER (WHERE has_counts) AS denominator,
-    string_agg(area, ', ' ORDER BY area_pos) FILTER (WHERE NOT has_counts) AS missing
-FROM district_counts GROUP BY indicator, qi""", "the districts' counts added up for the county")
 
-# One row per indicator, area and quarter that has anything: the rows as given, except a county
-# row with no figure where the districts are added up instead (keeping its note and printed status)
+def _added(depth: int) -> Step:
+    """The parents at ``depth`` that take their children's sums: those without a figure of their own
+    that have a row, or a child with one."""
+    return Step(f"added_{depth}", f"""
+SELECT g.indicator, g.area, g.qi, g.parts, g.counted_parts = g.parts AS complete, g.numerator, g.denominator,
+    g.missing
+FROM sums_{depth} g
+LEFT JOIN figured own ON own.indicator = g.indicator AND own.area = g.area AND own.qi = g.qi
+WHERE coalesce(NOT own.has_figure, true) AND (g.any_row OR own.indicator IS NOT NULL)""")
+
+
+def _known(depth: int, below: str) -> Step:
+    """What the next round up reads: the figures known so far, the parents at ``depth`` now with
+    their sums (complete or not) in place of their own rows."""
+    return Step(f"known_{depth}", f"""
+SELECT k.indicator, k.area, k.qi, k.has_counts, k.numerator, k.denominator FROM {below} k
+WHERE NOT EXISTS (SELECT 1 FROM added_{depth} a WHERE a.indicator = k.indicator AND a.area = k.area AND a.qi = k.qi)
+UNION ALL
+SELECT indicator, area, qi, complete AS has_counts, CASE WHEN complete THEN numerator END,
+    CASE WHEN complete THEN denominator END
+FROM added_{depth}""")
+
+
+def adding_up(height: int) -> tuple[Step, ...]:
+    """The rounds for a tree ``height`` deep (1 for a county and its districts), then every parent's
+    sums in one step, ``added``."""
+    steps: list[Step] = []
+    known = "figured"
+    for depth in range(height - 1, -1, -1):
+        steps += [_sums(depth, known), _added(depth)]
+        if depth:
+            steps.append(_known(depth, known))
+            known = f"known_{depth}"
+    rounds = " UNION ALL ".join(f"SELECT * FROM added_{d}" for d in range(height))
+    if not rounds:  # one area, no parent: an empty table of the same shape
+        rounds = ("SELECT NULL::VARCHAR AS indicator, NULL::VARCHAR AS area, NULL::INTEGER AS qi, 0 AS parts,"
+                  " false AS complete, NULL::DOUBLE AS numerator, NULL::DOUBLE AS denominator,"
+                  " NULL::VARCHAR AS missing WHERE false")
+    return (*steps, Step("added", rounds, "every parent added up from its children"))
+
+
+# One row per indicator, area and quarter that has anything: the rows as given, except a parent's
+# row with no figure where its children are added up instead (keeping its note and printed status)
 BASE = Step("base", """
 SELECT indicator, area, qi, value, numerator, denominator, lower, upper, reported_status, note,
     has_counts, NULL::INTEGER AS aggregated_from, NULL::VARCHAR AS missing,
     CASE WHEN lacks_population AND given_value IS NULL THEN 'no_population' END AS figure_code
 FROM figured f
-WHERE has_figure OR area <> $county OR NOT aggregable
+WHERE NOT EXISTS (SELECT 1 FROM added a WHERE a.indicator = f.indicator AND a.area = f.area AND a.qi = f.qi)
 UNION ALL
-SELECT g.indicator, $county AS area, g.qi,
+SELECT g.indicator, g.area, g.qi,
     CASE WHEN complete THEN g.numerator / g.denominator * i.per END AS value,
     CASE WHEN complete THEN g.numerator END AS numerator,
     CASE WHEN complete THEN g.denominator END AS denominator,
@@ -100,11 +146,10 @@ SELECT g.indicator, $county AS area, g.qi,
     CASE WHEN complete THEN g.parts END AS aggregated_from,
     CASE WHEN NOT complete THEN g.missing END AS missing,
     CASE WHEN NOT complete THEN 'incomplete_aggregate' END AS figure_code
-FROM (SELECT *, counted_parts = parts AS complete FROM aggregates) g
+FROM added g
 JOIN catalogue_indicators i USING (indicator)
-LEFT JOIN figured own ON own.indicator = g.indicator AND own.area = $county AND own.qi = g.qi
-WHERE coalesce(NOT own.has_figure, true) AND (g.any_row OR own.indicator IS NOT NULL)""",
-            "each row's figure, the county's added up from its districts where it has none")
+LEFT JOIN figured own ON own.indicator = g.indicator AND own.area = g.area AND own.qi = g.qi""",
+            "each row's figure, a parent's added up from its children where it has none")
 
 # Windows: for each row of a windowed indicator, its own quarter and the N - 1 before it
 WINDOWED = Step("windowed", """
@@ -142,8 +187,13 @@ SELECT b.* FROM base b JOIN catalogue_indicators i USING (indicator) WHERE i.spa
 UNION ALL BY NAME
 SELECT * FROM window_figures""", "every figure, windowed where the catalogue says so")
 
-STEPS = (NEEDED_QUARTERS, OBSERVED, AREA_POPULATIONS, OWN, FIGURED, DISTRICT_COUNTS, AGGREGATES, BASE, WINDOWED,
-         WINDOW_FIGURES, FIGURES)
+def counted_steps(height: int = 1) -> tuple[Step, ...]:
+    """The steps for a tree ``height`` deep when an indicator asked about has counts or a window."""
+    return (NEEDED_QUARTERS, OBSERVED, AREA_POPULATIONS, OWN, FIGURED, *adding_up(height), BASE, WINDOWED,
+            WINDOW_FIGURES, FIGURES)
+
+
+STEPS = counted_steps()
 
 # When no indicator asked about has counts or a window, every figure is the row's own: the same
 # columns, without the steps that would find nothing to add up (a national catalogue of values
@@ -156,6 +206,7 @@ FROM observed""", "every figure, as given")
 PLAIN_STEPS = (OBSERVED, AS_GIVEN)
 
 
-def needed(counted: bool, windowed: bool) -> tuple[Step, ...]:
-    """The steps for indicators with counts or windows, or the plain ones when none has either."""
-    return STEPS if counted or windowed else PLAIN_STEPS
+def needed(counted: bool, windowed: bool, height: int = 1) -> tuple[Step, ...]:
+    """The steps for indicators with counts or windows (parents added up over a tree ``height``
+    deep), or the plain ones when none has either."""
+    return counted_steps(height) if counted or windowed else PLAIN_STEPS

@@ -223,11 +223,12 @@ OUTPUT = (
 ORDER = ("ind_pos", "area_pos", "qi")
 OUTPUT_COLUMNS = tuple(c.name for c in OUTPUT if c.name not in ORDER[:2])
 
-def steps(counted: bool = True, windowed: bool = True) -> tuple[Step, ...]:
+def steps(counted: bool = True, windowed: bool = True, height: int = 1) -> tuple[Step, ...]:
     """The query's steps; without counts or windows among the indicators asked about, the figures
-    are the rows as given (``figures.needed``). The rule's steps are the same either way."""
+    are the rows as given (``figures.needed``; ``height``: the tree's, for adding up parents). The
+    rule's steps are the same either way."""
     return (
-        *CATALOGUE, *figures.needed(counted, windowed), SCOPE, MEASURES, INTERVAL_METHODS, EXACT_POISSON,
+        *CATALOGUE, *figures.needed(counted, windowed, height), SCOPE, MEASURES, INTERVAL_METHODS, EXACT_POISSON,
         INTERVALS, TARGETS, TARGETS_AND_BANDS, SIGNIFICANCE, GAPS, RATED, EARLIER, DIRECTIONS, COMPARED,
         columns_step("output", OUTPUT, "compared"),
     )
@@ -246,11 +247,12 @@ def statement(columns: tuple[str, ...] | None = None, steps: tuple[Step, ...] = 
     return compose(steps, columns, ORDER, exclude=ORDER[:2])
 
 
-def needs(catalogue: Catalogue, indicators: list[str] | None = None) -> tuple[bool, bool]:
-    """Whether any of ``indicators`` (default: all) has counts, and whether any has a window."""
+def needs(catalogue: Catalogue, indicators: list[str] | None = None) -> tuple[bool, bool, int]:
+    """Whether any of ``indicators`` (default: all) has counts, whether any has a window, and the
+    tree's height (the rounds of adding up parents)."""
     wanted = set(indicators) if indicators else None
     asked = [i for i in catalogue.indicators if wanted is None or i.id in wanted]
-    return any(i.counted for i in asked), any((i.window or 1) > 1 for i in asked)
+    return any(i.counted for i in asked), any((i.window or 1) > 1 for i in asked), catalogue.height
 
 
 def steps_for(catalogue: Catalogue, indicators: list[str] | None = None) -> tuple[Step, ...]:
@@ -295,8 +297,8 @@ def parameters(
             "measure": ind.measure, "per": ind.multiplier, "confidence": ind.confidence,
             "span": ind.window or 1, "counted": ind.counted,
             "uses_population": ind.denominator == "population",
-            # the home is added up from its districts only for counts measured at both levels
-            "aggregable": ind.counted and catalogue.at_districts(ind) and catalogue.at_home(ind),
+            # whether some area may be added up from its children for it
+            "aggregable": ind.counted and catalogue.height > 0,
             "ind_pos": pos,
         })
         bands.append({"indicator": ind.id, "band_kind": tol.kind, "band": tol.amount,
@@ -323,7 +325,9 @@ def parameters(
     # home is the 'county', its children the 'districts' it is added up from
     districts = set(catalogue.districts)
     area_rows = [{"area": a, "level": catalogue.level(a), "parent": catalogue.parent(a), "area_pos": pos,
-                  "role": "county" if a == catalogue.county else "district" if a in districts else ""}
+                  "role": "county" if a == catalogue.county else "district" if a in districts else "",
+                  # where it sits (the root at 0) and the levels under it: what it may be added up for
+                  "depth": catalogue.depth(a), "levels_below": list(catalogue.levels_below(a))}
                  for pos, a in enumerate(catalogue.areas)]
     first = min(quarter_indexes)
     longest = max((row["span"] for row in inds), default=1)
@@ -349,13 +353,13 @@ def needed_quarters(quarter_indexes: list[int], longest: int) -> list[int]:
 
 def observed_areas(catalogue: Catalogue, areas: list[str] | None, aggregable: bool = True) -> list[str] | None:
     """The areas whose rows a question about ``areas`` reads: theirs, their parents' and the
-    benchmark's (each is compared with them), and the county's districts' when an indicator asked
-    about may be added up from them."""
+    benchmark's (each is compared with them), and everything under those when an indicator asked
+    about may be added up from its children."""
     if not areas:
         return None
     compared = [*areas, *(p for a in areas if (p := catalogue.parent(a)) is not None), catalogue.benchmark]
-    adds_up = aggregable and catalogue.county in compared
-    return list(dict.fromkeys([*compared, *(catalogue.districts if adds_up else ())]))
+    below = [b for a in compared for b in catalogue.under(a)] if aggregable else []
+    return list(dict.fromkeys([*compared, *below]))
 
 
 # ---- asking ---------------------------------------------------------------------------------
