@@ -73,19 +73,24 @@ FROM (SELECT *, counted AND numerator IS NOT NULL AND denominator > 0 AS has_cou
 def _sums(depth: int, known: str) -> Step:
     """Every parent at ``depth``, indicator and quarter needed: its children's counts added up
     from ``known``, with how many there are, how many have counts, and the names of those without."""
+    # Only the parents without a figure of their own are added up: a national history's counties
+    # mostly have theirs, and joining every district to them cost most of the query.
     return Step(f"sums_{depth}", f"""
-SELECT i.indicator, q.qi, p.area, count(*) AS parts,
+SELECT w.indicator, w.qi, w.area, count(*) AS parts,
     count(*) FILTER (WHERE coalesce(k.has_counts, false)) AS counted_parts, bool_or(k.indicator IS NOT NULL) AS any_row,
     sum(k.numerator) FILTER (WHERE k.has_counts) AS numerator,
     sum(k.denominator) FILTER (WHERE k.has_counts) AS denominator,
     string_agg(c.area, ', ' ORDER BY c.area_pos) FILTER (WHERE NOT coalesce(k.has_counts, false)) AS missing
-FROM catalogue_indicators i
-JOIN catalogue_areas p ON p.depth = {depth} AND i.counted AND len(list_intersect(i.levels, p.levels_below)) > 0
-JOIN catalogue_areas c ON c.parent = p.area
-CROSS JOIN needed_quarters q
-LEFT JOIN {known} k ON k.indicator = i.indicator AND k.area = c.area AND k.qi = q.qi
-WHERE $observed_areas IS NULL OR list_contains($observed_areas, p.area)
-GROUP BY i.indicator, q.qi, p.area""", "the children's counts added up for each parent")
+FROM (SELECT i.indicator, p.area, q.qi
+      FROM catalogue_indicators i
+      JOIN catalogue_areas p ON p.depth = {depth} AND i.counted AND len(list_intersect(i.levels, p.levels_below)) > 0
+      CROSS JOIN needed_quarters q
+      WHERE ($observed_areas IS NULL OR list_contains($observed_areas, p.area))
+        AND NOT EXISTS (SELECT 1 FROM figured own WHERE own.indicator = i.indicator AND own.area = p.area
+                        AND own.qi = q.qi AND own.has_figure)) w
+JOIN catalogue_areas c ON c.parent = w.area
+LEFT JOIN {known} k ON k.indicator = w.indicator AND k.area = c.area AND k.qi = w.qi
+GROUP BY w.indicator, w.qi, w.area""", "the children's counts added up for each parent without a figure")
 
 
 def _added(depth: int) -> Step:
@@ -187,10 +192,14 @@ SELECT b.* FROM base b JOIN catalogue_indicators i USING (indicator) WHERE i.spa
 UNION ALL BY NAME
 SELECT * FROM window_figures""", "every figure, windowed where the catalogue says so")
 
-def counted_steps(height: int = 1) -> tuple[Step, ...]:
+# Without a windowed indicator asked about, every figure is its quarter's own
+UNWINDOWED = Step("figures", "SELECT * FROM base", "every figure, none windowed")
+
+
+def counted_steps(height: int = 1, windowed: bool = True) -> tuple[Step, ...]:
     """The steps for a tree ``height`` deep when an indicator asked about has counts or a window."""
-    return (NEEDED_QUARTERS, OBSERVED, AREA_POPULATIONS, OWN, FIGURED, *adding_up(height), BASE, WINDOWED,
-            WINDOW_FIGURES, FIGURES)
+    windows = (WINDOWED, WINDOW_FIGURES, FIGURES) if windowed else (UNWINDOWED,)
+    return (NEEDED_QUARTERS, OBSERVED, AREA_POPULATIONS, OWN, FIGURED, *adding_up(height), BASE, *windows)
 
 
 STEPS = counted_steps()
@@ -209,4 +218,4 @@ PLAIN_STEPS = (OBSERVED, AS_GIVEN)
 def needed(counted: bool, windowed: bool, height: int = 1) -> tuple[Step, ...]:
     """The steps for indicators with counts or windows (parents added up over a tree ``height``
     deep), or the plain ones when none has either."""
-    return counted_steps(height) if counted or windowed else PLAIN_STEPS
+    return counted_steps(height, windowed) if counted or windowed else PLAIN_STEPS

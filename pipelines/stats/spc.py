@@ -88,21 +88,18 @@ SELECT s.indicator, s.area, s.qi, s.value, s.better, s.screen,
     len(list_filter(s.rebases, lambda r: r <= s.qi)) AS period
 FROM spc_series s WHERE s.value IS NOT NULL""", "each series' points and their periods")
 
-# Each series once, numbered in (indicator, area) order, with its last quarter: the points carry
-# the number, not the strings. Polarity and screening are the indicator's, the same on every point.
-KEYS = Step("spc_keys", """
-SELECT (row_number() OVER (ORDER BY indicator, area) - 1)::INTEGER AS sid, *
-FROM (SELECT indicator, area, any_value(better) AS better, any_value(screen) AS screen, max(qi) AS qi,
-          count(*) AS points
-      FROM spc_points GROUP BY indicator, area)""", "each series, numbered")
-# Each series' last point with the target in force then (the rule's own choice of target)
-LAST_TARGETS = status.target_in_force("spc_last_targets", "spc_keys")
-NUMBERED = Step("spc_numbered", """
-SELECT k.sid, p.qi, p.value, p.period FROM spc_points p JOIN spc_keys k USING (indicator, area)""",
-                "each point by its series' number")
-
-SERIES_COLUMNS = ("sid", "indicator", "area", "better", "screen", "qi", "points", "target")
-POINT_COLUMNS = ("sid", "qi", "value", "period")
+# Each point by its indicator's and area's places in the catalogue, in that order: the points
+# carry numbers, not strings (turning 1.2 million strings into Python objects would cost more than
+# the rules)
+PLACED = Step("spc_placed", """
+SELECT i.ind_pos, a.area_pos, p.qi, p.value, p.period
+FROM spc_points p JOIN catalogue_indicators i USING (indicator) JOIN catalogue_areas a USING (area)""",
+              "each point by its indicator's and area's places")
+POINT_COLUMNS = ("ind_pos", "area_pos", "qi", "value", "period")
+# The target in force at each series' last point (the rule's own choice of target), for the series
+# registered as ENDS
+ENDS = "ragboard_spc_ends"
+LAST_TARGETS = status.target_in_force("spc_last_targets", "spc_ends")
 
 COLUMNS = ("indicator", "area", "quarter", "qi", "value", "mean", "lower_limit", "upper_limit", "special_cause",
            "point_type", "rule", "period", "period_points", "variation", "assurance")
@@ -125,15 +122,28 @@ def settings(catalogue: Catalogue, indicators: list[str] | None = None) -> list[
 def _steps(catalogue: Catalogue, indicators: list[str] | None) -> tuple[Step, ...]:
     """The status query's figures (the same steps, chosen the same way), then the points'."""
     return (*status.CATALOGUE, *figures.needed(*status.needs(catalogue, indicators)), SETTINGS, SERIES, POINTS,
-            KEYS)
+            PLACED)
+
+
+@dataclass(frozen=True)
+class _Series:
+    """A series: its indicator and area, and what its chart needs of them."""
+
+    indicator: str
+    area: str
+    better: str
+    screen: bool
+    qi: int  # its last point's quarter
+    points: int
+    target: float | None  # in force at its last point
 
 
 @dataclass(frozen=True)
 class _Fetched:
-    """What SQL hands over: each series once (Python values, in ``sid`` order) and each point as
-    arrays sorted by series and quarter."""
+    """What SQL hands over: each series once (in the catalogue's order of indicators, then areas)
+    and each point as arrays sorted by series and quarter."""
 
-    series: list[tuple[Any, ...]]  # SERIES_COLUMNS
+    series: list[_Series]
     sid: Ints
     qi: Ints
     value: Floats
@@ -147,20 +157,43 @@ def _fetch(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, upto: int,
     start = min(first[0], upto) if first and first[0] is not None else upto
     params = status.parameters(catalogue, list(range(start, upto + 1)), areas, indicators)
     params["spc_settings"] = settings(catalogue, indicators)
-    steps = _steps(catalogue, indicators)
-    # Two queries over the same cheap steps (the figures are 0.05 s): one small with the strings,
-    # one long with numbers only, which fetchnumpy turns into arrays without Python objects. One
-    # transaction, so both read the same snapshot (a caller's own, if it has one open).
+    # One long query of numbers only, which fetchnumpy turns into arrays without Python objects;
+    # the series' names come from the catalogue by their places, and their targets from a short
+    # second query. One transaction, so both read the same snapshot (a caller's own, if open).
     with _snapshot(con):
-        sql = compose((*steps, LAST_TARGETS), list(SERIES_COLUMNS), ("sid",))
-        series = con.execute(sql, bound(sql, params)).fetchall()
-        sql = compose((*steps, NUMBERED), list(POINT_COLUMNS), ("sid", "qi"))
+        sql = compose(_steps(catalogue, indicators), list(POINT_COLUMNS), ("ind_pos", "area_pos", "qi"))
         got = con.execute(sql, bound(sql, params)).fetchnumpy()
-    fetched = _Fetched(series, np.asarray(got["sid"], dtype=np.int64), np.asarray(got["qi"], dtype=np.int64),
-                       np.asarray(got["value"], dtype=np.float64), np.asarray(got["period"], dtype=np.int64))
-    # both queries number the same series the same way (a bug otherwise, not the data's fault)
-    assert np.array_equal(np.bincount(fetched.sid, minlength=len(series)), [s[6] for s in series])
-    return fetched
+        ind_pos, area_pos = (np.asarray(got[c], dtype=np.int64) for c in ("ind_pos", "area_pos"))
+        qi = np.asarray(got["qi"], dtype=np.int64)
+        starts = np.ones(len(qi), dtype=np.bool_)
+        starts[1:] = (ind_pos[1:] != ind_pos[:-1]) | (area_pos[1:] != area_pos[:-1])
+        first_points = np.flatnonzero(starts)
+        points = np.diff(np.append(first_points, len(qi)))
+        ends = first_points + points - 1
+        names = [(catalogue.indicators[i].id, catalogue.areas[a])
+                 for i, a in zip(ind_pos[first_points].tolist(), area_pos[first_points].tolist(), strict=True)]
+        targets = _targets(con, catalogue, params, names, qi[ends].tolist())
+    screens = {row["indicator"]: row["screen"] for row in params["spc_settings"]}
+    series = [_Series(ind, area, catalogue.indicator(ind).better, screens[ind], last, n, target)
+              for (ind, area), last, n, target in zip(names, qi[ends].tolist(), points.tolist(), targets, strict=True)]
+    return _Fetched(series, np.cumsum(starts) - 1, qi, np.asarray(got["value"], dtype=np.float64),
+                    np.asarray(got["period"], dtype=np.int64))
+
+
+def _targets(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, params: dict[str, Any],
+             names: list[tuple[str, str]], last: list[int]) -> list[float | None]:
+    """The target in force at each series' last point, in the series' order."""
+    if not names:
+        return []
+    con.register(ENDS, {"indicator": np.array([n[0] for n in names], dtype=object),
+                        "area": np.array([n[1] for n in names], dtype=object),
+                        "qi": np.array(last, dtype=np.int64), "position": np.arange(len(names))})
+    try:
+        sql = compose((*status.CATALOGUE, Step("spc_ends", f"SELECT * FROM {ENDS}"), LAST_TARGETS), ["target"],
+                      ("position",))
+        return [row[0] for row in con.execute(sql, bound(sql, params)).fetchall()]
+    finally:
+        con.unregister(ENDS)
 
 
 @contextmanager
@@ -323,16 +356,16 @@ _POLARITY = {"higher": 1, "lower": -1, "neither": 0}
 def _compute(fetched: _Fetched) -> tuple[_Chart, Ints]:
     """The chart of every point fetched, and each series' last point (its index)."""
     series = fetched.series
-    screen = np.array([bool(s[4]) for s in series], dtype=np.bool_)
-    better = np.array([_POLARITY[s[3]] for s in series], dtype=np.int8)
-    points = np.array([s[6] for s in series], dtype=np.int64)
+    screen = np.array([s.screen for s in series], dtype=np.bool_)
+    better = np.array([_POLARITY[s.better] for s in series], dtype=np.int8)
+    points = np.array([s.points for s in series], dtype=np.int64)
     return _chart(fetched.sid, fetched.value, fetched.period, screen, better, points), np.cumsum(points) - 1
 
 
-def _reading(series: tuple[Any, ...], result: _Chart, last: int) -> tuple[str, str | None]:
+def _reading(series: _Series, result: _Chart, last: int) -> tuple[str, str | None]:
     """The variation and assurance of a series' last point."""
     return (_variation(int(result.point_type[last]), int(result.direction[last])),
-            _assurance(series[3], float(result.lower[last]), float(result.upper[last]), series[7]))
+            _assurance(series.better, float(result.lower[last]), float(result.upper[last]), series.target))
 
 
 def chart(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, indicator: str, area: str,
@@ -353,7 +386,7 @@ def chart(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, indicator: str, 
             fetched.qi.tolist(), fetched.value.tolist(), result.mean.tolist(), result.lower.tolist(),
             result.upper.tolist(), result.rule.tolist(), fetched.period.tolist(), result.period_points.tolist(),
             result.point_type.tolist(), strict=True)):
-        rows.append({"indicator": series[1], "area": series[2], "quarter": quarters.label(qi), "qi": qi,
+        rows.append({"indicator": series.indicator, "area": series.area, "quarter": quarters.label(qi), "qi": qi,
                      "value": value, "mean": mean, "lower_limit": _limit(lower), "upper_limit": _limit(upper),
                      "special_cause": rule != 0, "point_type": POINT_TYPES[point_type], "rule": RULES[rule],
                      "period": period, "period_points": period_points,
@@ -363,20 +396,20 @@ def chart(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, indicator: str, 
 
 def readings(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, upto: int,
              areas: list[str] | None = None, indicators: list[str] | None = None) -> list[dict[str, Any]]:
-    """Each series' reading as of quarter ``upto``: its last point with a figure up to then, in
-    (indicator, area) order."""
+    """Each series' reading as of quarter ``upto``: its last point with a figure up to then, in the
+    catalogue's order of indicators, then of areas."""
     fetched = _fetch(con, catalogue, upto, areas, indicators)
     if not fetched.series:
         return []
     result, ends = _compute(fetched)
-    labels = {qi: quarters.label(qi) for qi in {s[5] for s in fetched.series}}
+    labels = {qi: quarters.label(qi) for qi in {s.qi for s in fetched.series}}
     rows = []
     for series, rule, point_type, direction, period_points, lower, upper in zip(
             fetched.series, result.rule[ends].tolist(), result.point_type[ends].tolist(),
             result.direction[ends].tolist(), result.period_points[ends].tolist(), result.lower[ends].tolist(),
             result.upper[ends].tolist(), strict=True):
-        rows.append({"indicator": series[1], "area": series[2], "qi": series[5], "quarter": labels[series[5]],
+        rows.append({"indicator": series.indicator, "area": series.area, "qi": series.qi, "quarter": labels[series.qi],
                      "point_type": POINT_TYPES[point_type], "rule": RULES[rule], "period_points": period_points,
                      "variation": _variation(point_type, direction),
-                     "assurance": _assurance(series[3], lower, upper, series[7])})
+                     "assurance": _assurance(series.better, lower, upper, series.target)})
     return rows
