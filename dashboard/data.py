@@ -233,7 +233,8 @@ EXPORT_COLUMNS = ("indicator", "name", "area", "quarter", "value", "target", "sh
                   "status", "reason", "direction", "direction_year", "reported_status", "mismatch",
                   # the counts behind the figure, its interval and its difference from the target allowing for chance
                   "numerator", "denominator", "ci_lower", "ci_upper", "ci_method", "significance", "aggregated_from",
-                  "variation", "assurance", "note")
+                  "variation", "assurance", "parent", "parent_value", "vs_parent", "benchmark", "benchmark_value",
+                  "vs_benchmark", "note")
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -261,3 +261,17 @@ def test_status_under_an_area_and_the_comparison_columns(tree_db: tuple[config.C
     assert wrong.returncode == 2 and "Unknown area 'East Midland'; did you mean 'East Midlands'?" in wrong.stderr
     both = cli("status", "--under", "Derbyshire", "--area", "Erewash", db=db, catalogue=catalogue)
     assert both.returncode == 2 and "not allowed with argument" in both.stderr
+
+
+def test_the_comparisons_in_words() -> None:
+    from pipelines.present import explain
+
+    row = {"parent": "Derbyshire", "vs_parent": "better", "benchmark": "England", "vs_benchmark": "similar"}
+    assert explain.compared_with(row) == ["✓ better than Derbyshire", "≈ similar to England"]
+    # the shorthand's district: parent and benchmark are both the county, said once
+    assert explain.compared_with({**row, "benchmark": "Derbyshire", "vs_benchmark": "better"}) == [
+        "✓ better than Derbyshire"]
+    assert explain.compared_with({"parent": None, "vs_parent": None, "benchmark": "England",
+                                  "vs_benchmark": None}) == []
+    assert explain.compared_with({**row, "vs_parent": "higher", "vs_benchmark": "lower"}) == [
+        "↑ higher than Derbyshire", "↓ lower than England"]

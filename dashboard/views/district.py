@@ -62,10 +62,14 @@ st.html(ui.count_cards(counts))
 
 
 def county_cell(r: data.Row) -> Html | str:
+    """The county's figure and status, then this district against it (and against the benchmark
+    where that is another area), allowing for chance."""
     c = county.get(r["indicator"])
-    if c is None:
+    against = explain.compared_with(r)
+    if c is None and not against:
         return "–"
-    return Html(f"{esc(ui.number(c['value'], c['unit']))} {chip(c['status'], ui.explain_title(c))}")
+    own = f"{esc(ui.number(c['value'], c['unit']))} {chip(c['status'], ui.explain_title(c))}" if c else ""
+    return Html(own + "".join(f'<br><span class="sub" data-testid="compared">{esc(a)}</span>' for a in against))
 
 
 def status_cell(r: data.Row) -> Html:
@@ -101,8 +105,9 @@ if flagged:
         (f"{r['indicator']} ({r['status']})", ctx.params(indicator=r["indicator"])) for r in flagged],
         icon=":material/show_chart:", columns=4)
 st.caption(f"Previous quarter: {quarters.label(ctx.qi - 1)}. The county value is {ui.md_text(cat.county)}'s own"
-           " figure"
-           " against the county target.")
+           " figure against the county target; under it, this district's figure against the county's (and the"
+           " benchmark's), allowing for chance: similar when theirs lies within this district's confidence"
+           " interval.")
 
 if flagged:
     st.header("Commentary and actions")

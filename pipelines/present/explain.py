@@ -123,6 +123,23 @@ def significance_short(significance: str | None) -> str:
     return " ".join(significance_parts(significance)).strip()
 
 
+_AGAINST = {"better": "better than", "worse": "worse than", "similar": "similar to", "higher": "higher than",
+            "lower": "lower than"}
+
+
+def compared_with(row: dict[str, Any]) -> list[str]:
+    """The figure against its parent area's and the benchmark's, allowing for chance:
+    ['✓ better than Derbyshire', '≈ similar to England']; one entry where the parent is the benchmark,
+    none where nothing was compared."""
+    said = []
+    for code, area in ((row.get("vs_parent"), row.get("parent")), (row.get("vs_benchmark"), row.get("benchmark"))):
+        if code in _AGAINST and area:
+            text = f"{SIGNIFICANCE_SYMBOLS[code]} {_AGAINST[code]} {area}"
+            if text not in said:
+                said.append(text)
+    return said
+
+
 def versus_target(row: dict[str, Any]) -> str:
     """'significantly worse than the target of 6.2'; '' when the figure was not compared."""
     if not row.get("significance"):
