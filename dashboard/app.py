@@ -33,6 +33,7 @@ PAGES = [
             url_path="indicator"),
     st.Page(HERE / "views" / "district.py", title="District", icon=":material/location_on:",
             url_path="district"),
+    st.Page(HERE / "views" / "compare.py", title="Compare", icon=":material/compare_arrows:", url_path="compare"),
     st.Page(HERE / "views" / "definitions.py", title="Definitions", icon=":material/menu_book:",
             url_path="definitions"),
     st.Page(HERE / "views" / "upload.py", title="Upload", icon=":material/upload_file:", url_path="upload"),

@@ -28,6 +28,10 @@ def spc(rows: list[Row], *, title: str, unit: str | None, targets: dict[int, flo
     return go.Figure(figures.spc(rows, title=title, unit=unit, targets=targets))
 
 
+def funnel(rows: list[Row], limits: list[Any], **kwargs: Any) -> go.Figure:
+    return go.Figure(figures.funnel(rows, limits, **kwargs))
+
+
 def marker(status: str, x: float, y: float, size: float = 5.0) -> str:
     """A status's point in its own shape (circle, triangle, square, diamond, open circle), as on
     the chips."""

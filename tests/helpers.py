@@ -70,8 +70,9 @@ REVISION = (b"indicator,area,quarter,value,numerator,reported_status,note\n"
 # --- Pages through Streamlit's AppTest ------------------------------------------------------------
 
 APP = str(ROOT / "dashboard" / "app.py")
-OVERVIEW, INDICATOR, DISTRICT, DEFINITIONS, UPLOAD = (
-    "views/overview.py", "views/indicator.py", "views/district.py", "views/definitions.py", "views/upload.py")
+OVERVIEW, INDICATOR, DISTRICT, DEFINITIONS, UPLOAD, COMPARE = (
+    "views/overview.py", "views/indicator.py", "views/district.py", "views/definitions.py", "views/upload.py",
+    "views/compare.py")
 
 
 def run(page: str = OVERVIEW, **params: str) -> AppTest:

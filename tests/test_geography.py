@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import ROOT
+from helpers import COMPARE, ROOT, run, table, text
 from pipelines.catalogue import config
 from pipelines.ingest import loading
 from pipelines.present import words
@@ -275,3 +275,38 @@ def test_the_comparisons_in_words() -> None:
                                   "vs_benchmark": None}) == []
     assert explain.compared_with({**row, "vs_parent": "higher", "vs_benchmark": "lower"}) == [
         "↑ higher than Derbyshire", "↓ lower than England"]
+
+
+# --- The Compare page ---------------------------------------------------------------------------
+
+def funnel_spec(at: Any) -> dict[str, Any]:
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    return next(s for s in specs if "against" in s["layout"]["title"]["text"])
+
+
+@pytest.mark.usefixtures("fresh")
+def test_the_compare_page_draws_a_funnel_and_ranks_the_districts() -> None:
+    """NI 16 in the sample, 2010/11 Q1: every district against the county (the benchmark of a
+    county-and-districts catalogue), 7,359 crimes in 766,605 people = 9.5995 per 1,000."""
+    at = run(COMPARE, indicator="NI 16", quarter="2010/11 Q1")
+    spec = funnel_spec(at)
+    names = [t.get("name") for t in spec["data"]]
+    assert "95% limits" in names and "99.8% limits" in names and "Derbyshire (benchmark) 9.6" in names
+    points = {t["name"]: t for t in spec["data"] if t.get("mode") == "markers+text"}
+    assert "Chesterfield" in points["Significantly worse"]["text"]
+    assert "Derbyshire Dales" in points["Significantly better"]["text"]
+    ranked = table(at, "ranked")
+    assert ranked[0][:2] == ["Rank", "Area"] and len(ranked) == 9  # the 8 districts, lowest first
+    assert [r[1] for r in ranked[1:]][0] == "Derbyshire Dales" and ranked[-1][1] == "Chesterfield"
+    # Bolsover, 812 in 75,743 = 10.72: Byar's 95% lower limit 9.996 is above 9.5995 (worse); at 99.8%,
+    # 812 × (1 − 1/7308 − 3.0902/(3√812))³ = 726.8 events, 9.5955 per 1,000, is below it (similar)
+    bolsover = next(r for r in ranked if r[1] == "Bolsover")
+    assert bolsover[4:] == ["✗ significantly worse", "≈ not significantly different"]
+    assert "The lines are the 95% (dashed) and 99.8% (dotted) control limits" in text(at)
+
+
+@pytest.mark.usefixtures("fresh")
+def test_a_figure_as_given_is_ranked_without_a_funnel() -> None:
+    at = run(COMPARE, indicator="NI 1", quarter="2010/11 Q1")
+    assert "a funnel plot needs counts" in text(at)
+    assert not [c for c in at.get("plotly_chart")]

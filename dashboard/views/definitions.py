@@ -91,6 +91,24 @@ assurance_key.html(
 st.html('<p class="rb-byline">Sources: NHS England, Making Data Count;'
         " NHSRplotthedots 0.2, the NHS-R community's R package.</p>")
 
+# ---- Comparisons with other areas ------------------------------------------------------------------
+st.subheader("Comparisons and funnel plots")
+st.html(
+    '<div data-testid="compare-method">'
+    f"<p>Each area is compared with the area it is part of and with the benchmark ({esc(cat.benchmark)}) the"
+    " way it is compared with its target: <b>similar</b> when their figure lies within the area's confidence"
+    " interval (ends included), otherwise significantly <b>better</b> or <b>worse</b> by the indicator's"
+    " polarity (higher or lower where neither is better). A parent with no figure of its own is added up from"
+    " its children's numerators and denominators, at any depth.</p>"
+    "<p>The Compare page's <b>funnel plot</b> draws every area's figure against its denominator, with the 95%"
+    " and 99.8% control limits around the benchmark: for proportions, the Wilson score interval turned round;"
+    " for rates, the exact Poisson interval turned round (chi-square quantiles). An area outside the limits"
+    " differs from the benchmark by more than chance would explain. The ranked table gives each area's"
+    " comparison at its indicator's confidence level and at the other.</p></div>")
+st.html('<p class="rb-byline">Sources: OHID Fingertips, Public Health Technical Guide (funnel plots);'
+        " PHEindicatormethods R package, calculate_funnel_limits; DHSC's PHStatsMethods, whose published"
+        " funnel values the tests check against.</p>")
+
 st.subheader(f"Indicators ({len(cat.indicators)})")
 body = []
 for ind in cat.indicators:

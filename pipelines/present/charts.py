@@ -272,3 +272,50 @@ def for_print(figure: Figure, *, width: int, height: int) -> Figure:
     if layout["xaxis"].get("title", {}).get("text") == X_TITLE:
         layout["xaxis"] = {**layout["xaxis"], "title": {"text": ""}}
     return {"data": figure["data"], "layout": layout}
+
+
+# Each comparison with the benchmark on a funnel plot: (marker, colour), shape and colour both
+VERSUS_STYLE: dict[str, tuple[str, str]] = {
+    "better": ("triangle-down", "#0072B2"), "similar": ("circle", "#BBBBBB"), "worse": ("triangle-up", "#D55E00"),
+    "higher": ("triangle-up", "#8C510A"), "lower": ("triangle-down", "#8C510A"),
+}
+VERSUS_WORDS = {"better": "Significantly better", "similar": "Not significantly different",
+                "worse": "Significantly worse", "higher": "Significantly higher", "lower": "Significantly lower"}
+
+
+def funnel(rows: list[Row], limits: list[Any], *, title: str, benchmark: float, benchmark_name: str,
+           unit: str | None, x_title: str) -> Figure:
+    """A funnel plot: each area's figure against its denominator, marked by how it compares with the
+    benchmark (shape and colour, named in the legend), the benchmark as a line, and the 95% and
+    99.8% control limits around it (``stats.funnel``)."""
+    data: list[dict[str, Any]] = []
+    dashes = {95.0: "dash", 99.8: "dot"}
+    for limit in limits:
+        for side, points in (("lower", limit.lower), ("upper", limit.upper)):
+            data.append({"type": "scatter", "mode": "lines", "x": [p[0] for p in points], "y": [p[1] for p in points],
+                         "name": f"{limit.confidence:g}% limits", "legendgroup": f"{limit.confidence:g}",
+                         "showlegend": side == "lower", "hoverinfo": "skip",
+                         "line": {"color": "#444", "width": 1.5, "dash": dashes.get(limit.confidence, "solid")}})
+    largest = max((r["denominator"] for r in rows), default=1)
+    data.append({"type": "scatter", "mode": "lines", "x": [0, largest * 1.1], "y": [benchmark, benchmark],
+                 "name": plain(f"{benchmark_name} (benchmark) {explain.number(benchmark)}"), "hoverinfo": "skip",
+                 "line": {"color": "#000", "width": 2}})
+    for code, (marker, colour) in VERSUS_STYLE.items():
+        pts = [r for r in rows if r.get("vs_benchmark") == code]
+        if pts:
+            data.append({
+                "type": "scatter", "mode": "markers+text", "x": [r["denominator"] for r in pts],
+                "y": [r["value"] for r in pts], "name": VERSUS_WORDS[code], "text": [plain(r["area"]) for r in pts],
+                "textposition": "top center", "textfont": {"size": 10},
+                "marker": {"symbol": marker, "size": 12, "color": colour, "line": {"color": "#111", "width": 1}},
+                "hovertemplate": "%{text}: %{y:.4g} (denominator %{x:,})<extra>" + VERSUS_WORDS[code] + "</extra>"})
+    # the limits soar for the smallest sizes: show the areas and some room around them, not the lines' ends
+    spread = max((abs(r["value"] - benchmark) for r in rows), default=0) or abs(benchmark) * 0.1 or 1.0
+    shown = [max(benchmark - 2 * spread, 0) if benchmark >= 0 else benchmark - 2 * spread, benchmark + 2 * spread]
+    return {"data": data, "layout": {
+        "title": {"text": plain(title)}, "height": 480, "margin": {"l": 10, "r": 10, "t": 50, "b": 10},
+        "legend": {"orientation": "h", "y": -0.2}, "plot_bgcolor": "white",
+        "xaxis": {"title": {"text": plain(x_title)}, "gridcolor": "#eee", "rangemode": "tozero", "automargin": True},
+        "yaxis": {"title": {"text": plain(explain.unit_words(unit))}, "gridcolor": "#e5e5e5", "automargin": True,
+                  "range": shown},
+    }}

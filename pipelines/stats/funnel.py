@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from pipelines.rules import intervals
 from pipelines.rules.intervals import Z
 
 LEVELS = (95.0, 99.8)  # the two funnels drawn, as Fingertips draws them
@@ -99,3 +100,15 @@ def funnel(measure: str, benchmark: float, per: float, largest: float) -> list[L
                 upper.append(high)
         out.append(Limits(confidence, lower, upper))
     return out
+
+
+def compared(measure: str, numerator: float, denominator: float, per: float, benchmark: float, better: str,
+             confidence: float) -> str:
+    """The area against the benchmark at ``confidence``, by its own interval (Wilson for a
+    proportion, exact Poisson or Byar's for a rate, as its status is): 'better', 'similar' or
+    'worse' ('higher' or 'lower' where neither is better)."""
+    if measure == "proportion":
+        lower, upper = intervals.wilson(numerator, denominator, per, confidence)
+    else:
+        lower, upper, _ = intervals.rate_interval(numerator, denominator, per, confidence)
+    return intervals.significance(lower, upper, numerator / denominator * per, benchmark, better)
