@@ -310,3 +310,27 @@ def test_a_figure_as_given_is_ranked_without_a_funnel() -> None:
     at = run(COMPARE, indicator="NI 1", quarter="2010/11 Q1")
     assert "a funnel plot needs counts" in text(at)
     assert not [c for c in at.get("plotly_chart")]
+
+
+def test_the_compare_page_on_a_tree_with_a_peer_group(tree_db: tuple[config.Catalogue, Path],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamlit as st
+
+    _, db = tree_db
+    catalogue = db.with_suffix(".yaml")
+    catalogue.write_text(yaml.safe_dump(TREE), encoding="utf-8")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("RAGBOARD_DB", str(db))
+    monkeypatch.setenv("RAGBOARD_CONFIG", str(catalogue))
+    at = run(COMPARE, indicator="R", quarter="2010/11 Q1", level="district")
+    # the districts of the whole tree, lowest first, each against England's 10 per 1,000
+    ranked = table(at, "ranked")
+    assert [r[1] for r in ranked[1:]] == ["Mansfield", "Amber Valley", "Erewash"]
+    assert [r[4] for r in ranked[1:]] == ["≈ not significantly different", "≈ not significantly different",
+                                          "✗ significantly worse"]
+    peers = table(at, "peers")
+    assert [r[0] for r in peers[1:]] == ["Amber Valley", "Erewash", "Mansfield"]
+    assert "England (benchmark) 10" in [t.get("name") for t in funnel_spec(at)["data"]]
+    st.cache_data.clear()
+    st.cache_resource.clear()
