@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import COMPARE, ROOT, run, table, text
+from helpers import COMPARE, ROOT, run, table, table_under, text
 from pipelines.catalogue import config
 from pipelines.ingest import loading
 from pipelines.present import words
@@ -334,3 +334,19 @@ def test_the_compare_page_on_a_tree_with_a_peer_group(tree_db: tuple[config.Cata
     assert "England (benchmark) 10" in [t.get("name") for t in funnel_spec(at)["data"]]
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def test_the_pack_says_how_the_county_and_its_districts_compare(tree_db: tuple[config.Catalogue, Path]) -> None:
+    from pipelines.report import pack
+
+    cat, db = tree_db
+    with store.connect(db, read_only=True) as con:
+        text_html = pack.html(con, cat, Q1)
+    tables = table_under(text_html, "How we compare")
+    # the county against the region (11.0, inside its interval) and England (10, below it); worked above
+    assert tables[0] == ["Indicator", "Derbyshire", "Compared with, allowing for chance"]
+    assert tables[1][0] == "R" and tables[1][2] == "≈ similar to East Midlands; ✗ worse than England"
+    # the pack covers Derbyshire and its districts only: Nottinghamshire and Mansfield are comparators
+    assert "Mansfield" not in text_html and "Nottinghamshire" not in text_html
+    overview = table_under(text_html, "1. County overview")
+    assert [r[0] for r in overview[1:]] == ["R", "C"]

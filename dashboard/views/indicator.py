@@ -107,14 +107,15 @@ def status_cell(r: data.Row) -> Html:
 
 def area_cell(r: data.Row) -> Html:
     """The area's name, in bold for the area chosen in the sidebar: a district lead finds their row."""
-    name = esc(r["area"] + (" (county)" if r["level"] == "county" else ""))
+    name = esc(r["area"] + (" (county)" if r["area"] == cat.county else ""))
     return Html(f"<b>{name}</b>" if r["area"] == area else name)
 
 
 if ctx.qi is not None and cat.at_districts(ind):
     st.subheader(f"Districts compared, {ctx.quarter}")
-    areas = data.rows(ctx.snap, [ctx.qi], indicators=[ind.id])
-    areas.sort(key=lambda r: (r["level"] != "county", ui.SEVERITY[r["status"]], r["area"]))
+    # the home and its districts (a tree's other areas are on the Compare page)
+    areas = data.rows(ctx.snap, [ctx.qi], areas=[cat.county, *cat.districts], indicators=[ind.id])
+    areas.sort(key=lambda r: (r["area"] != cat.county, ui.SEVERITY[r["status"]], r["area"]))
     # the counts behind each figure, for an analyst; no column where every figure was given as it is
     counted = any(explain.counts(r) for r in areas)
     st.html(ui.table(

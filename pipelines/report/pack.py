@@ -77,8 +77,11 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
     report = progress or _nothing
     span = list(range(qi - TREND_QUARTERS + 1, qi + 1))
     report(QUERYING, 0, 1)
-    rows = words.status_rows(con, catalogue, span)
-    county = {(r["indicator"], r["qi"]): r for r in rows if r["level"] == "county"}
+    # the pack covers the home and the areas under it (a tree's other areas are its comparators)
+    own = list(catalogue.under(catalogue.county))
+    rows = words.status_rows(con, catalogue, span, None if len(own) == len(catalogue.tree) else own)
+    county = {(r["indicator"], r["qi"]): r for r in rows if r["area"] == catalogue.county}
+    districts_of = set(catalogue.districts)
     # indicators measured for districts only have no county row: they appear as district exceptions
     current = [county[(i.id, qi)] for i in catalogue.indicators if (i.id, qi) in county]
     if all(r["value"] is None for r in current):
@@ -90,7 +93,7 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
     acts = [a for a in commentary.actions(con) if a["qi"] <= qi]
     four = [q for q in span[-4:]]
     districts = sorted(
-        (r for r in rows if r["level"] == "district" and r["qi"] == qi and r["status"] in NEEDS_UPDATE),
+        (r for r in rows if r["area"] in districts_of and r["qi"] == qi and r["status"] in NEEDS_UPDATE),
         key=lambda r: (SEVERITY[r["status"]], r["indicator"], r["area"]))
     county_spc = {q: _readings(con, catalogue, q, [catalogue.county]) for q in four}
     district_spc = _readings(con, catalogue, qi, sorted({r["area"] for r in districts}))
@@ -126,6 +129,12 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
                         "cells": [county[(r["indicator"], q)] for q in four]} for r in shown],
         "comparison_quarters": [quarters.label(q) for q in four],
         "districts": districts, "sections": sections,
+        # how the county compares with its parent and the benchmark, and each district with the county
+        "compared": [{"row": r, "said": explain.compared_with(r)} for r in shown if explain.compared_with(r)],
+        "district_compared": [{"row": r, "said": explain.compared_with(r)}
+                              for r in sorted((r for r in rows if r["area"] in districts_of and r["qi"] == qi
+                                               and explain.compared_with(r)),
+                                              key=lambda r: (r["indicator"], r["area"]))],
         "mismatches": [r for r in rows if r["mismatch"] and r["qi"] in four],
         "missing": commentary.missing(con, shown),
         "bands": [{"indicator": i, "band": catalogue.tolerance(i).describe(i.unit)} for i in catalogue.indicators],
