@@ -81,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("html", "pdf"), default="html")
     p.add_argument("--out", required=True, help="the file to write")
     p.add_argument("--exceptions-only", action="store_true", help="only the AMBER, RED and GREY indicators")
+    p.add_argument("--area", help="the pack of another area of the catalogue's tree and the areas under it"
+                                  " (default: the home, the county)")
     p = sub.add_parser("add-analyst", parents=[common],
                        help="create an analyst account (asks for the password; $RAGBOARD_ANALYSTS names the file)")
     p.add_argument("name")
@@ -368,7 +370,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pipelines.report import pack
 
     catalogue = _catalogue(args)
+    _known(catalogue, args.area, None)
     _ensure_database(args, catalogue)
+    if args.area:
+        catalogue = catalogue.rehomed(args.area)
     folder = Path(args.out).resolve().parent
     if not folder.is_dir():
         raise CliError(f"The folder {folder} does not exist; create it or choose another --out.")

@@ -350,3 +350,23 @@ def test_the_pack_says_how_the_county_and_its_districts_compare(tree_db: tuple[c
     assert "Mansfield" not in text_html and "Nottinghamshire" not in text_html
     overview = table_under(text_html, "1. County overview")
     assert [r[0] for r in overview[1:]] == ["R", "C"]
+
+
+def test_a_pack_for_another_area_of_the_tree(tree_db: tuple[config.Catalogue, Path]) -> None:
+    """`report --area Nottinghamshire`: its own pack, its one district, compared with its region."""
+    _, db = tree_db
+    catalogue = db.with_suffix(".yaml")
+    catalogue.write_text(yaml.safe_dump(TREE), encoding="utf-8")
+    out = db.parent / "notts.html"
+    made = cli("report", "--area", "Nottinghamshire", "--quarter", "2010/11 Q1", "--out", str(out), db=db,
+               catalogue=catalogue)
+    assert made.returncode == 0, made.stderr
+    text_html = out.read_text(encoding="utf-8")
+    title = "Derbyshire Safer Communities Board: Nottinghamshire: performance report 2010/11 Q1"
+    assert f"<title>{title}</title>" in text_html
+    # Nottinghamshire's R is Mansfield's 9 per 1,000 added up; similar to the region's 11 and England's 10
+    compared = table_under(text_html, "How we compare")
+    assert compared[1][0] == "R" and compared[1][2] == "≈ similar to East Midlands; ≈ similar to England"
+    assert "Amber Valley" not in text_html and "Erewash" not in text_html
+    wrong = cli("report", "--area", "Notts", "--out", str(out), db=db, catalogue=catalogue)
+    assert wrong.returncode == 2 and "Unknown area 'Notts'" in wrong.stderr

@@ -7,6 +7,7 @@ most of the time a status or a load spends outside DuckDB.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass, field
 from typing import Literal
@@ -137,6 +138,13 @@ class Catalogue:
     @property
     def home(self) -> str:
         return self.county
+
+    def rehomed(self, area: str) -> Catalogue:
+        """The same catalogue seen from another area of its tree: that area as the home, its children
+        as the districts (a pack or a page for another board of a regional deployment)."""
+        if area == self.county:
+            return self
+        return dataclasses.replace(self, county=area, districts=self.children(area), name=f"{self.name}: {area}")
 
     @functools.cached_property
     def areas(self) -> tuple[str, ...]:
