@@ -32,6 +32,10 @@ def funnel(rows: list[Row], limits: list[Any], **kwargs: Any) -> go.Figure:
     return go.Figure(figures.funnel(rows, limits, **kwargs))
 
 
+def spine(profile: list[Any], **kwargs: Any) -> go.Figure:
+    return go.Figure(figures.spine(profile, **kwargs))
+
+
 def marker(status: str, x: float, y: float, size: float = 5.0) -> str:
     """A status's point in its own shape (circle, triangle, square, diamond, open circle), as on
     the chips."""

@@ -370,3 +370,29 @@ def test_a_pack_for_another_area_of_the_tree(tree_db: tuple[config.Catalogue, Pa
     assert "Amber Valley" not in text_html and "Erewash" not in text_html
     wrong = cli("report", "--area", "Notts", "--out", str(out), db=db, catalogue=catalogue)
     assert wrong.returncode == 2 and "Unknown area 'Notts'" in wrong.stderr
+
+
+def test_a_profile_places_the_area_among_every_area_at_its_level() -> None:
+    from pipelines.stats import profile
+
+    rows = [{"indicator": "X", "name": "x", "unit": "", "better": "lower", "area": a, "value": v,
+             "benchmark_value": 3.0, "vs_benchmark": "better" if a == "A" else None}
+            for a, v in zip("ABCDE", (1.0, 2.0, 3.0, 4.0, 5.0), strict=True)]
+    (p,) = profile.rows(rows + [{**rows[0], "indicator": "Y", "area": "B"}], "A")  # Y: A has no figure
+    # five figures 1 to 5: the 25th and 75th percentiles (inclusive) are 2 and 4
+    assert (p.value, p.lowest, p.q1, p.q3, p.highest, p.areas, p.vs_benchmark) == (1, 1, 2, 4, 5, 5, "better")
+    # lower is better: the lowest figure, 2 below the benchmark of 3, is farthest to the right
+    assert (p.position(1.0), p.position(3.0), p.position(5.0), p.position(4.0)) == (1.0, 0.0, -1.0, -0.5)
+
+
+@pytest.mark.usefixtures("fresh")
+def test_the_compare_page_profiles_an_area() -> None:
+    at = run(COMPARE, indicator="NI 16", quarter="2010/11 Q1", profile="High Peak")
+    got = {r[0].split()[0] + " " + r[0].split()[1]: r for r in table(at, "profile")[1:]}
+    # High Peak's NI 16, 7.53, against the county's 9.6 (better), among the 8 districts: 4.77 to 15.34
+    assert got["NI 16"][1:4] == ["7.53", "9.6", "✓ significantly better"]
+    assert (got["NI 16"][4], got["NI 16"][7], got["NI 16"][8]) == ("4.77", "15.34", "8")
+    assert got["NI 20"][1:4] == ["7.44", "7.19", "≈ not significantly different"]
+    spine = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
+                 if "each indicator against" in json.loads(c.proto.spec)["layout"]["title"]["text"])
+    assert [t["name"] for t in spine["data"][:2]] == ["Range of all areas", "25th to 75th percentile"]

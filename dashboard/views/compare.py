@@ -10,6 +10,7 @@ from dashboard.ui import Html, chip, esc
 from pipelines.present import explain
 from pipelines.present.charts import VERSUS_WORDS
 from pipelines.stats import funnel
+from pipelines.stats import profile as profile_module
 
 ctx = state.context()
 cat = ctx.catalogue
@@ -99,3 +100,29 @@ if cat.peer_groups:
           significance_cell(peer_rows[a], ind.confidence) if a in peer_rows else "not measured at its level"]
          for a in members],
         numeric=(1,), test_id="peers", caption=f"{group}: each against {cat.benchmark}, allowing for chance."))
+
+# ---- an area's profile: every indicator, where it sits among the areas at its level --------------
+st.subheader("Area profile")
+who, _ = state.synced_select("Area profile of", list(cat.areas), "profile", default=ctx.area, what="area",
+                             width=360)
+peers_at_level = [a.name for a in cat.tree if a.level == cat.level(who)]
+profile_rows = profile_module.rows(data.rows(ctx.snap, [ctx.qi], areas=peers_at_level), who)
+if not profile_rows:
+    st.info(f"{ui.md_text(who)} has no figure in {ctx.quarter} for an indicator that other areas at its level"
+            " have too.")
+else:
+    st.plotly_chart(charts.spine(profile_rows, title=f"{who}, {ctx.quarter}: each indicator against"
+                                 f" {cat.benchmark} and every {cat.level(who)}", area=who,
+                                 benchmark_name=cat.benchmark), key="spine")
+    st.html(ui.table(
+        ["Indicator", who, cat.benchmark, f"Against {cat.benchmark}", "Lowest", "25th percentile",
+         "75th percentile", "Highest", "Areas"],
+        [[Html(f"<b>{esc(p.indicator)}</b> {esc(p.name)}"), ui.number(p.value, p.unit), ui.number(p.benchmark, p.unit),
+          f"{explain.SIGNIFICANCE_SYMBOLS[p.vs_benchmark]} {VERSUS_WORDS[p.vs_benchmark].lower()}"
+          if p.vs_benchmark else "–", ui.number(p.lowest, p.unit), ui.number(p.q1, p.unit), ui.number(p.q3, p.unit),
+          ui.number(p.highest, p.unit), str(p.areas)] for p in profile_rows],
+        numeric=(1, 2, 4, 5, 6, 7, 8), nowrap=(3,), test_id="profile",
+        caption=f"{who} against {cat.benchmark} and among every {cat.level(who)} with a figure, {ctx.quarter}. On"
+                " the chart the benchmark is at the centre, the farthest area from it at the edge, better to the"
+                " right (higher to the right where neither is better); the light bar spans every area, the dark"
+                " one the middle half."))

@@ -319,3 +319,42 @@ def funnel(rows: list[Row], limits: list[Any], *, title: str, benchmark: float, 
         "yaxis": {"title": {"text": plain(explain.unit_words(unit))}, "gridcolor": "#e5e5e5", "automargin": True,
                   "range": shown},
     }}
+
+
+def spine(profile: list[Any], *, title: str, area: str, benchmark_name: str) -> Figure:
+    """An area profile (Fingertips' spine chart): a row per indicator, the benchmark at the centre,
+    the range of every area at the level (light) and its middle half (darker) around it, better to
+    the right, and the area's figure marked by its comparison with the benchmark."""
+    names = [plain(p.indicator) for p in profile]
+
+    def span(a: float, b: float, p: Any) -> tuple[float, float]:
+        left, right = sorted((p.position(a), p.position(b)))
+        return left, right - left
+
+    data: list[dict[str, Any]] = []
+    for label, colour, ends in (("Range of all areas", "#DDDDDD", lambda p: span(p.lowest, p.highest, p)),
+                                ("25th to 75th percentile", "#9E9E9E", lambda p: span(p.q1, p.q3, p))):
+        widths = [ends(p) for p in profile]
+        data.append({"type": "bar", "orientation": "h", "y": names, "base": [w[0] for w in widths],
+                     "x": [w[1] for w in widths], "name": label, "marker": {"color": colour},
+                     "hoverinfo": "skip", "width": 0.5})
+    for code, (marker, colour) in {**VERSUS_STYLE, "none": ("diamond", "#FFFFFF")}.items():
+        pts = [p for p in profile if (p.vs_benchmark or "none") == code]
+        if pts:
+            data.append({
+                "type": "scatter", "mode": "markers", "y": [plain(p.indicator) for p in pts],
+                "x": [p.position(p.value) for p in pts],
+                "name": plain(f"{area}: {VERSUS_WORDS[code].lower()}") if code != "none" else plain(
+                    f"{area}: not compared"),
+                "marker": {"symbol": marker, "size": 13, "color": colour, "line": {"color": "#111", "width": 1}},
+                "text": [plain(f"{p.name}: {explain.number(p.value)} against {explain.number(p.benchmark)}")
+                         for p in pts],
+                "hovertemplate": "%{text}<extra></extra>"})
+    return {"data": data, "layout": {
+        "title": {"text": plain(title)}, "height": max(260, 40 * len(profile) + 140), "barmode": "overlay",
+        "margin": {"l": 10, "r": 10, "t": 50, "b": 10}, "plot_bgcolor": "white", "legend": {"orientation": "h",
+                                                                                             "y": -0.15},
+        "xaxis": {"range": [-1.1, 1.1], "zeroline": True, "zerolinecolor": "#000", "zerolinewidth": 2,
+                  "tickvals": [-1, 0, 1], "ticktext": ["worse", plain(benchmark_name), "better"], "automargin": True},
+        "yaxis": {"categoryorder": "array", "categoryarray": names[::-1], "automargin": True},
+    }}
