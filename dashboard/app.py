@@ -66,9 +66,16 @@ def _prepare() -> state.Context | None:
     area, notice = state.synced_select(
         "Area", areas, "area", container=side, what="area",
         format_func=lambda a: f"{a} (county)" if a == catalogue.county else a,
-        help="The county, or one of its districts (community safety partnerships).")
+        help="The county, or one of its districts (community safety partnerships); with a wider geography in"
+             " the catalogue, any area of it.")
     if notice:
         notices.append(notice)
+    if area not in (catalogue.county, *catalogue.districts):
+        # an area outside the board's own (another county, the region): the pages follow it there, that
+        # area (or, for one without areas under it, its parent) as their home
+        catalogue = catalogue.rehomed(area if catalogue.children(area) else catalogue.parent(area) or area)
+        notices.append(f"Showing {ui.md_text(catalogue.county)} and the areas under it, as its own board would"
+                       " see them.")
     side.caption(f"Data version {snap.load_id}. A new load shows on the next click or refresh.")
     return state.Context(catalogue, snap, qi, area, tuple(notices))
 

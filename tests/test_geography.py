@@ -396,3 +396,31 @@ def test_the_compare_page_profiles_an_area() -> None:
     spine = next(json.loads(c.proto.spec) for c in at.get("plotly_chart")
                  if "each indicator against" in json.loads(c.proto.spec)["layout"]["title"]["text"])
     assert [t["name"] for t in spine["data"][:2]] == ["Range of all areas", "25th to 75th percentile"]
+
+
+def test_the_pages_follow_the_sidebar_to_another_area_of_the_tree(tree_db: tuple[config.Catalogue, Path],
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import streamlit as st
+
+    from helpers import DISTRICT, OVERVIEW
+
+    _, db = tree_db
+    catalogue = db.with_suffix(".yaml")
+    catalogue.write_text(yaml.safe_dump(TREE), encoding="utf-8")
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("RAGBOARD_DB", str(db))
+    monkeypatch.setenv("RAGBOARD_CONFIG", str(catalogue))
+    home = run(OVERVIEW, quarter="2010/11 Q1")
+    assert "Derbyshire" in text(home) and "Showing" not in text(home)
+    notts = run(OVERVIEW, quarter="2010/11 Q1", area="Nottinghamshire")
+    said = text(notts)
+    assert "Showing Nottinghamshire and the areas under it" in said
+    # Nottinghamshire's own overview: its R, added up from Mansfield (9 per 1,000), compared with its region
+    breakdown = table(notts, "breakdown")
+    r = next(line for line in breakdown if line[0].startswith("R "))
+    assert r[1].startswith("9") and "≈ similar to East Midlands" in r[breakdown[0].index("Compared with")]
+    mansfield = run(DISTRICT, quarter="2010/11 Q1", area="Mansfield")
+    assert "Mansfield: district view" in text(mansfield)
+    st.cache_data.clear()
+    st.cache_resource.clear()
