@@ -424,3 +424,48 @@ def test_the_pages_follow_the_sidebar_to_another_area_of_the_tree(tree_db: tuple
     assert "Mansfield: district view" in text(mansfield)
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+def test_populations_are_added_up_at_any_depth(tmp_path: Path) -> None:
+    """Populations for the districts only (Amber Valley 50,000, Erewash 20,000, Mansfield 10,000): the
+    region's own count, 960 crimes, is divided by theirs added up through the counties, 80,000:
+    12 per 1,000; Derbyshire, with no row, is added up from its districts, 800 in 70,000."""
+    from pipelines.ingest import populations
+
+    tree = {**TREE, "indicators": [{"id": "P", "name": "Per head", "better": "lower", "measure": "rate",
+                                    "per": 1000, "denominator": "population", "levels": ["county", "district"],
+                                    "targets": {"2010/11": 10}}]}
+    cat = config.parse(tree)
+    db = tmp_path / "pop.duckdb"
+    with store.connect(db) as con:
+        people = populations.read_upload(b"area,year,population\nAmber Valley,2010/11,50000\n"
+                                         b"Erewash,2010/11,20000\nMansfield,2010/11,10000\n", "pop.csv", cat)
+        assert people.ok, people.checked.problems
+        populations.load(con, people)
+    load_rows(cat, db, "indicator,area,quarter,value,numerator\nP,East Midlands,2010/11 Q1,,960\n"
+                       "P,Amber Valley,2010/11 Q1,,500\nP,Erewash,2010/11 Q1,,300\nP,Mansfield,2010/11 Q1,,90\n")
+    with store.connect(db, read_only=True) as con:
+        _, rows = words.status_table(con, cat, [Q1], ["Derbyshire"], ["P"],
+                                     ["area", "value", "parent_value", "benchmark_value"])
+    # England has no row: added up from its one region, 960 in 80,000
+    assert rows == [("Derbyshire", pytest.approx(800 / 70), pytest.approx(12.0), pytest.approx(12.0))]
+
+
+def test_a_county_without_districts_listed_yet_still_takes_district_levels(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = {"county": "Shire", "indicators": [{"id": "X", "name": "x", "better": "lower",
+                                              "levels": ["county", "district"]}]}
+    assert config.parse(raw).indicator("X").levels == ("county", "district")
+    monkeypatch.setenv("RAGBOARD_CACHE", str(tmp_path / "cache"))
+    path = tmp_path / "shire.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert config.load(path) == config.load(path)  # and again from the cache
+
+
+def test_an_area_below_a_cycle_is_told_so() -> None:
+    areas = [{"name": "Root", "level": "x"}, {"name": "B", "level": "x", "parent": "C"},
+             {"name": "C", "level": "x", "parent": "B"}, {"name": "D", "level": "x", "parent": "B"}]
+    said = problems({**TREE, "areas": areas, "home": None, "benchmark": None, "peer_groups": {},
+                     "indicators": [{"id": "X", "name": "x", "better": "lower", "levels": ["x"]}]})
+    assert said == ["areas[1] (B).parent: 'C' is under 'B'; an area cannot be inside itself",
+                    "areas[2] (C).parent: 'B' is under 'C'; an area cannot be inside itself"]

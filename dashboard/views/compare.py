@@ -42,9 +42,9 @@ counted = [r for r in rows if r["denominator"] and r["numerator"] is not None]
 if not ind.counted:
     st.info(f"{ui.md_text(ind.id)} is a figure as given, with no numerator and denominator: a funnel plot needs"
             " counts. The areas are ranked below.")
-elif benchmark is None:
-    st.info(f"{ui.md_text(cat.benchmark)} has no figure for {ui.md_text(ind.id)} in {ctx.quarter}, so there is"
-            " nothing to draw the funnel around.")
+elif benchmark is None or (ind.measure == "rate" and benchmark <= 0):
+    st.info(f"{ui.md_text(cat.benchmark)} has {'no figure' if benchmark is None else 'a rate of 0'} for"
+            f" {ui.md_text(ind.id)} in {ctx.quarter}, so there is no funnel to draw around it.")
 elif counted:
     largest = max(r["denominator"] for r in counted)
     limits = funnel.funnel(ind.measure, benchmark, ind.multiplier, largest * 1.1)
@@ -59,7 +59,9 @@ elif counted:
             f" {esc(level)} level against {esc(cat.benchmark)}'s {esc(explain.number(benchmark))}."
             f" {esc(ui.sentence(said) + '.' if said else 'None differs significantly from the benchmark.')} The"
             " lines are the 95% (dashed) and 99.8% (dotted) control limits: an area outside them differs from the"
-            " benchmark by more than chance would explain (Fingertips' method; see Definitions).</p>")
+            " benchmark by more than chance would explain (Fingertips' method; see Definitions). Each point's"
+            f" shape and colour is its comparison at {ind.confidence:g}%, by its own interval (for a rate of 10"
+            " events or more, Byar's method, which the exact limits drawn differ from slightly).</p>")
 
 # ---- ranked, best first by polarity ---------------------------------------------------------------
 st.subheader("Ranked")

@@ -28,6 +28,8 @@ from pipelines.catalogue import cache
 # The catalogue's types live in models.py; importing them from here keeps working
 from pipelines.catalogue.models import (
     CONFIDENCE_LEVELS,
+    COUNTY,
+    DISTRICT,
     MAX_WINDOW,
     Area,
     Catalogue,
@@ -448,7 +450,7 @@ def _sound(cat: Catalogue) -> Catalogue:
             or len(cat.under(cat.tree[0].name)) != len(names)  # every area reached from the root: no cycle
             or any(a not in known for areas in cat.peer_groups.values() for a in areas)):
         raise ValueError("not a catalogue's geography")
-    levels = {a.level for a in cat.tree}
+    levels = {a.level for a in cat.tree} | {COUNTY, DISTRICT}  # the shorthand's, with or without districts
     for ind in cat.indicators:
         numbers = [*ind.targets.values(), *(t for years in ind.area_targets.values() for t in years.values())]
         if not ind.levels or not set(ind.levels) <= levels or not set(ind.area_targets) <= known or any(

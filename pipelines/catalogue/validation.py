@@ -313,7 +313,8 @@ class CatalogueSpec(_Strict):
         seen: set[str] = set()
         tree = self.tree()
         level = {a.name: a.level for a in tree}
-        levels = list(dict.fromkeys(a.level for a in tree))
+        # the shorthand's two levels are always known, even before a county has districts listed
+        levels = list(dict.fromkeys(a.level for a in tree)) if self.areas else [COUNTY, DISTRICT]
         home_level = level[self.home_area()]
         for i, ind in enumerate(self.indicators):
             where = f"indicators[{i}] ({ind.id})"
@@ -372,9 +373,12 @@ class CatalogueSpec(_Strict):
             while at is not None and at not in seen:
                 seen.add(at)
                 at = parent[at]
-            if at is not None:
+            if at == area.name:  # the walk up came back: this area is in a cycle (not only above one)
                 problems.append(f"areas[{i}] ({area.name}).parent: '{area.parent}' is under '{area.name}';"
                                 " an area cannot be inside itself")
+            elif at is not None and not problems:
+                problems.append(f"areas[{i}] ({area.name}).parent: '{area.parent}' leads into a cycle, not to"
+                                " the root")
         for key in ("home", "benchmark"):
             name = getattr(self, key)
             if name is not None and name not in known:

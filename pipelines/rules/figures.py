@@ -37,17 +37,27 @@ WHERE ($only_indicators IS NULL OR list_contains($only_indicators, indicator))
   AND qi BETWEEN $from_qi AND $last_qi AND list_contains($needed_qis, qi)""",
                 "the observations that can be asked for")
 
-# Each area's population by financial year; the county's, when not loaded, is its districts' sum
-# (when every district's is loaded), so a county row's own count has its denominator too
-AREA_POPULATIONS = Step("area_populations", """
-SELECT area, year, population FROM populations
-UNION ALL
-SELECT $county AS area, p.year, sum(p.population) AS population
-FROM populations p JOIN catalogue_areas a ON a.area = p.area AND a.role = 'district'
-WHERE p.year NOT IN (SELECT year FROM populations WHERE area = $county)
-GROUP BY p.year
-HAVING count(*) = (SELECT count(*) FROM catalogue_areas WHERE role = 'district')""",
-                        "each area's population, the county's added up from its districts' if not loaded")
+# Each area's population by financial year: as loaded, else (for a parent) its children's summed,
+# when every child has one, at any depth, deepest first: so a parent's own count has its denominator.
+def _population_rounds(height: int) -> tuple[Step, ...]:
+    steps: list[Step] = []
+    known = "populations"
+    for depth in range(height - 1, -1, -1):
+        steps.append(Step(f"population_sums_{depth}", f"""
+SELECT c.parent AS area, k.year, sum(k.population) AS population
+FROM catalogue_areas c
+JOIN catalogue_areas p ON p.area = c.parent AND p.depth = {depth}
+JOIN {known} k ON k.area = c.area
+WHERE NOT EXISTS (SELECT 1 FROM populations own WHERE own.area = c.parent AND own.year = k.year)
+GROUP BY c.parent, k.year
+HAVING count(*) = any_value(p.children)""", "the children's populations added up for each parent without one"))
+        steps.append(Step(f"populations_{depth}", f"""
+SELECT area, year, population FROM {known} UNION ALL SELECT area, year, population FROM population_sums_{depth}"""))
+        known = f"populations_{depth}"
+    steps.append(Step("area_populations", f"SELECT area, year, population FROM {known}",
+                      "each area's population, a parent's added up from its children's if not loaded"))
+    return tuple(steps)
+
 
 # Each row's counts: the denominator from the populations table when the indicator says so
 OWN = Step("own", """
@@ -199,7 +209,8 @@ UNWINDOWED = Step("figures", "SELECT * FROM base", "every figure, none windowed"
 def counted_steps(height: int = 1, windowed: bool = True) -> tuple[Step, ...]:
     """The steps for a tree ``height`` deep when an indicator asked about has counts or a window."""
     windows = (WINDOWED, WINDOW_FIGURES, FIGURES) if windowed else (UNWINDOWED,)
-    return (NEEDED_QUARTERS, OBSERVED, AREA_POPULATIONS, OWN, FIGURED, *adding_up(height), BASE, *windows)
+    return (NEEDED_QUARTERS, OBSERVED, *_population_rounds(height), OWN, FIGURED, *adding_up(height), BASE,
+            *windows)
 
 
 STEPS = counted_steps()

@@ -327,7 +327,8 @@ def parameters(
     area_rows = [{"area": a, "level": catalogue.level(a), "parent": catalogue.parent(a), "area_pos": pos,
                   "role": "county" if a == catalogue.county else "district" if a in districts else "",
                   # where it sits (the root at 0) and the levels under it: what it may be added up for
-                  "depth": catalogue.depth(a), "levels_below": list(catalogue.levels_below(a))}
+                  "depth": catalogue.depth(a), "levels_below": list(catalogue.levels_below(a)),
+                  "children": len(catalogue.children(a))}
                  for pos, a in enumerate(catalogue.areas)]
     first = min(quarter_indexes)
     longest = max((row["span"] for row in inds), default=1)
@@ -357,9 +358,11 @@ def observed_areas(catalogue: Catalogue, areas: list[str] | None, aggregable: bo
     about may be added up from its children."""
     if not areas:
         return None
-    compared = [*areas, *(p for a in areas if (p := catalogue.parent(a)) is not None), catalogue.benchmark]
-    below = [b for a in compared for b in catalogue.under(a)] if aggregable else []
-    return list(dict.fromkeys([*compared, *below]))
+    compared = list(dict.fromkeys([*areas, *(p for a in areas if (p := catalogue.parent(a)) is not None),
+                                   catalogue.benchmark]))
+    observed = list(dict.fromkeys([*compared, *(b for a in compared for b in catalogue.under(a))])) if aggregable \
+        else compared
+    return None if len(observed) == len(catalogue.tree) else observed  # every area: no filter to apply
 
 
 # ---- asking ---------------------------------------------------------------------------------
