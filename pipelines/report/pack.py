@@ -100,13 +100,19 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
     report(QUERYING, 1, 1)
     sections: list[dict[str, Any]] = []
     report(DRAWING, 0, len(shown))
+    # every indicator's XmR chart from one reading of the county's figures, and the status rule's rows
+    # for their quarters (the targets on the charts, the status beside each reading)
+    points = spc.charts(con, catalogue, catalogue.county, qi, [r["indicator"] for r in shown])
+    chart_qis = sorted({p["qi"] for series in points.values() for p in series})
+    statuses = {(r["indicator"], r["qi"]): r for r in (words.status_rows(con, catalogue, chart_qis,
+                                                                          [catalogue.county]) if chart_qis else [])}
     for r in shown:
         trend_rows = [county[(r["indicator"], q)] for q in span]
         sections.append({
             "row": r, "why": explain.why(r),
             "chart": _figure(charts.trend(trend_rows, title=f"{r['indicator']} in {catalogue.county}, by quarter")),
             "chart_words": _trend_words(trend_rows),
-            "spc": _spc_section(con, catalogue, r),
+            "spc": _spc_section(catalogue, r, points.get(r["indicator"], []), statuses),
             "commentary": notes.get((r["indicator"], catalogue.county)),
             "district_commentary": [c for (ind, area), c in notes.items()
                                     if ind == r["indicator"] and area != catalogue.county],
@@ -185,27 +191,25 @@ def _trend_words(rows: list[dict[str, Any]]) -> str:
     return f"Value by quarter against the target: {'; '.join(said)}." if said else "No figures to chart."
 
 
-def _spc_section(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, row: dict[str, Any]) -> dict[str, Any]:
+def _spc_section(catalogue: Catalogue, row: dict[str, Any], points: list[dict[str, Any]],
+                 statuses: dict[tuple[str, int], dict[str, Any]]) -> dict[str, Any]:
     """The county's XmR chart of every loaded quarter up to the pack's, its reading joined to the
     status in one sentence, and its notes; no chart with fewer than 2 figures."""
     ind = catalogue.indicator(row["indicator"])
-    points = spc.chart(con, catalogue, ind.id, catalogue.county, [row["qi"]])
     if len(points) < 2:
         return {"too_few": spc_words.too_few(len(points))}
     last = points[-1]
-    # the status rule's rows for the chart's quarters: the target in force at each, the status beside the reading
-    statuses = {r["qi"]: r for r in words.status_rows(con, catalogue, [p["qi"] for p in points],
-                                                      [catalogue.county], [ind.id])}
     notes = [spc_words.few_points(last["period_points"])]
     if last["qi"] != row["qi"]:  # the chart stops at the pack's quarter, which has no figure
         notes.append(spc_words.no_figure_then(last["quarter"], row["quarter"]))
     return {
-        "reading": spc_words.reading(statuses.get(last["qi"]), last),
+        "reading": spc_words.reading(statuses.get((ind.id, last["qi"])), last),
         "variation": spc_words.variation(last["variation"]), "assurance": spc_words.assurance(last["assurance"]),
         "notes": [n for n in notes if n], "words": spc_words.summary(points),
         "chart": _figure(charts.spc(points, title=f"{ind.id} in {catalogue.county}: XmR chart up to"
                                                   f" {row['quarter']}", unit=ind.unit,
-                                     targets={q: r["target"] for q, r in statuses.items()})),
+                                     targets={p["qi"]: statuses[(ind.id, p["qi"])]["target"] for p in points
+                                              if (ind.id, p["qi"]) in statuses})),
     }
 
 

@@ -157,6 +157,9 @@ def _fetch(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, upto: int,
     start = min(first[0], upto) if first and first[0] is not None else upto
     params = status.parameters(catalogue, list(range(start, upto + 1)), areas, indicators)
     params["spc_settings"] = settings(catalogue, indicators)
+    # a chart compares nothing: only the areas asked and those they are added up from are read
+    params["observed_areas"] = None if areas is None else list(
+        dict.fromkeys(below for a in areas for below in catalogue.under(a)))
     # One long query of numbers only, which fetchnumpy turns into arrays without Python objects;
     # the series' names come from the catalogue by their places, and their targets from a short
     # second query. One transaction, so both read the same snapshot (a caller's own, if open).
@@ -374,24 +377,33 @@ def chart(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, indicator: str, 
     figure, in order, the readings (variation, assurance) on the last."""
     if not quarter_indexes:
         return []
-    fetched = _fetch(con, catalogue, max(quarter_indexes), [area], [indicator])
+    return charts(con, catalogue, area, max(quarter_indexes), [indicator]).get(indicator, [])
+
+
+def charts(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, area: str, upto: int,
+           indicators: list[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every series of one area up to quarter ``upto`` (or of ``indicators``), by indicator: each
+    ``chart``'s rows, from one reading of the figures (a pack draws one per indicator)."""
+    fetched = _fetch(con, catalogue, upto, [area], indicators)
     if not fetched.series:
-        return []
+        return {}
     result, ends = _compute(fetched)
-    series = fetched.series[0]
-    last = int(ends[0])
-    variation, assurance = _reading(series, result, last)
-    rows = []
-    for i, (qi, value, mean, lower, upper, rule, period, period_points, point_type) in enumerate(zip(
-            fetched.qi.tolist(), fetched.value.tolist(), result.mean.tolist(), result.lower.tolist(),
-            result.upper.tolist(), result.rule.tolist(), fetched.period.tolist(), result.period_points.tolist(),
-            result.point_type.tolist(), strict=True)):
-        rows.append({"indicator": series.indicator, "area": series.area, "quarter": quarters.label(qi), "qi": qi,
-                     "value": value, "mean": mean, "lower_limit": _limit(lower), "upper_limit": _limit(upper),
-                     "special_cause": rule != 0, "point_type": POINT_TYPES[point_type], "rule": RULES[rule],
-                     "period": period, "period_points": period_points,
-                     "variation": variation if i == last else None, "assurance": assurance if i == last else None})
-    return rows
+    out: dict[str, list[dict[str, Any]]] = {}
+    start = 0
+    for series, end in zip(fetched.series, ends.tolist(), strict=True):
+        variation, assurance = _reading(series, result, end)
+        rows = out.setdefault(series.indicator, [])
+        for i in range(start, end + 1):
+            rule, point_type = int(result.rule[i]), int(result.point_type[i])
+            qi = int(fetched.qi[i])
+            rows.append({"indicator": series.indicator, "area": series.area, "quarter": quarters.label(qi), "qi": qi,
+                         "value": float(fetched.value[i]), "mean": float(result.mean[i]),
+                         "lower_limit": _limit(float(result.lower[i])), "upper_limit": _limit(float(result.upper[i])),
+                         "special_cause": rule != 0, "point_type": POINT_TYPES[point_type], "rule": RULES[rule],
+                         "period": int(fetched.period[i]), "period_points": int(result.period_points[i]),
+                         "variation": variation if i == end else None, "assurance": assurance if i == end else None})
+        start = end + 1
+    return out
 
 
 def readings(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, upto: int,
