@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import streamlit as st
 from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
@@ -73,6 +74,17 @@ APP = str(ROOT / "dashboard" / "app.py")
 OVERVIEW, INDICATOR, DISTRICT, DEFINITIONS, UPLOAD, COMPARE = (
     "views/overview.py", "views/indicator.py", "views/district.py", "views/definitions.py", "views/upload.py",
     "views/compare.py")
+
+
+def point_pages_at(monkeypatch: pytest.MonkeyPatch, db: Path, catalogue: Path | None = None) -> None:
+    """Point the pages at ``db`` (and ``catalogue``), with no cache left from another test."""
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    monkeypatch.setenv("RAGBOARD_DB", str(db))
+    if catalogue is None:
+        monkeypatch.delenv("RAGBOARD_CONFIG", raising=False)
+    else:
+        monkeypatch.setenv("RAGBOARD_CONFIG", str(catalogue))
 
 
 def run(page: str = OVERVIEW, **params: str) -> AppTest:

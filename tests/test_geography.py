@@ -9,13 +9,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from helpers import COMPARE, ROOT, run, table, table_under, text
+from helpers import COMPARE, ROOT, point_pages_at, run, table, table_under, text
 from pipelines.catalogue import config
 from pipelines.ingest import loading
 from pipelines.present import words
@@ -312,17 +313,22 @@ def test_a_figure_as_given_is_ranked_without_a_funnel() -> None:
     assert not [c for c in at.get("plotly_chart")]
 
 
-def test_the_compare_page_on_a_tree_with_a_peer_group(tree_db: tuple[config.Catalogue, Path],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def tree_pages(tree_db: tuple[config.Catalogue, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The pages on the tree's database and catalogue, with no cache left from another test."""
     import streamlit as st
 
     _, db = tree_db
     catalogue = db.with_suffix(".yaml")
     catalogue.write_text(yaml.safe_dump(TREE), encoding="utf-8")
+    point_pages_at(monkeypatch, db, catalogue)
+    yield db
     st.cache_data.clear()
     st.cache_resource.clear()
-    monkeypatch.setenv("RAGBOARD_DB", str(db))
-    monkeypatch.setenv("RAGBOARD_CONFIG", str(catalogue))
+
+
+@pytest.mark.usefixtures("tree_pages")
+def test_the_compare_page_on_a_tree_with_a_peer_group() -> None:
     at = run(COMPARE, indicator="R", quarter="2010/11 Q1", level="district")
     # the districts of the whole tree, lowest first, each against England's 10 per 1,000
     ranked = table(at, "ranked")
@@ -332,8 +338,6 @@ def test_the_compare_page_on_a_tree_with_a_peer_group(tree_db: tuple[config.Cata
     peers = table(at, "peers")
     assert [r[0] for r in peers[1:]] == ["Amber Valley", "Erewash", "Mansfield"]
     assert "England (benchmark) 10" in [t.get("name") for t in funnel_spec(at)["data"]]
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def test_the_pack_says_how_the_county_and_its_districts_compare(tree_db: tuple[config.Catalogue, Path]) -> None:
@@ -398,19 +402,10 @@ def test_the_compare_page_profiles_an_area() -> None:
     assert [t["name"] for t in spine["data"][:2]] == ["Range of all areas", "25th to 75th percentile"]
 
 
-def test_the_pages_follow_the_sidebar_to_another_area_of_the_tree(tree_db: tuple[config.Catalogue, Path],
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    import streamlit as st
-
+@pytest.mark.usefixtures("tree_pages")
+def test_the_pages_follow_the_sidebar_to_another_area_of_the_tree() -> None:
     from helpers import DISTRICT, OVERVIEW
 
-    _, db = tree_db
-    catalogue = db.with_suffix(".yaml")
-    catalogue.write_text(yaml.safe_dump(TREE), encoding="utf-8")
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    monkeypatch.setenv("RAGBOARD_DB", str(db))
-    monkeypatch.setenv("RAGBOARD_CONFIG", str(catalogue))
     home = run(OVERVIEW, quarter="2010/11 Q1")
     assert "Derbyshire" in text(home) and "Showing" not in text(home)
     notts = run(OVERVIEW, quarter="2010/11 Q1", area="Nottinghamshire")
@@ -422,8 +417,6 @@ def test_the_pages_follow_the_sidebar_to_another_area_of_the_tree(tree_db: tuple
     assert r[1].startswith("9") and "≈ similar to East Midlands" in r[breakdown[0].index("Compared with")]
     mansfield = run(DISTRICT, quarter="2010/11 Q1", area="Mansfield")
     assert "Mansfield: district view" in text(mansfield)
-    st.cache_data.clear()
-    st.cache_resource.clear()
 
 
 def test_populations_are_added_up_at_any_depth(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from helpers import (
     DISTRICT,
     INDICATOR,
     html,
+    point_pages_at,
     row,
     run,
     section_figures,
@@ -38,17 +39,6 @@ from pipelines.storage import store
 Q1 = 2010 * 4  # 2010/11 Q1
 
 
-def _use(monkeypatch: pytest.MonkeyPatch, db: Path, catalogue: Path | None = None) -> None:
-    """Point the pages at ``db`` (and ``catalogue``), with no cache left from another test."""
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    monkeypatch.setenv("RAGBOARD_DB", str(db))
-    if catalogue is None:
-        monkeypatch.delenv("RAGBOARD_CONFIG", raising=False)
-    else:
-        monkeypatch.setenv("RAGBOARD_CONFIG", str(catalogue))
-
-
 @pytest.fixture(scope="module")
 def counted_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample with its populations, loaded as ``python -m pipelines init`` loads it."""
@@ -61,7 +51,7 @@ def counted_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def counted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, counted_template: Path) -> Iterator[Path]:
     db = tmp_path / "ragboard.duckdb"
     shutil.copy(counted_template, db)
-    _use(monkeypatch, db)
+    point_pages_at(monkeypatch, db)
     yield db
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -259,7 +249,7 @@ def shire(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     assert upload.ok, upload.checked.problems
     with store.connect(db) as con:
         loading.load(con, upload, analyst="test")
-    _use(monkeypatch, db, yaml)
+    point_pages_at(monkeypatch, db, yaml)
     yield db
     st.cache_data.clear()
     st.cache_resource.clear()
