@@ -63,9 +63,13 @@ def _prepare() -> state.Context | None:
         if notice:
             notices.append(notice)
     areas = list(catalogue.areas)
+    home = catalogue.county  # the board's own, marked in the list even when the pages move elsewhere
+
+    def area_label(a: str) -> str:
+        return f"{a} (county)" if a == home else a
+
     area, notice = state.synced_select(
-        "Area", areas, "area", container=side, what="area",
-        format_func=lambda a: f"{a} (county)" if a == catalogue.county else a,
+        "Area", areas, "area", container=side, what="area", format_func=area_label,
         help="The county, or one of its districts (community safety partnerships); with a wider geography in"
              " the catalogue, any area of it.")
     if notice:
