@@ -412,9 +412,10 @@ def test_the_pages_follow_the_sidebar_to_another_area_of_the_tree() -> None:
     said = text(notts)
     assert "Showing Nottinghamshire and the areas under it" in said
     # Nottinghamshire's own overview: its R, added up from Mansfield (9 per 1,000), compared with its region
-    breakdown = table(notts, "breakdown")
-    r = next(line for line in breakdown if line[0].startswith("R "))
-    assert r[1].startswith("9") and "≈ similar to East Midlands" in r[breakdown[0].index("Compared with")]
+    compared = table(notts, "compared")
+    assert compared[0] == ["Indicator", "Nottinghamshire", "Compared with, allowing for chance"]
+    r = next(line for line in compared if line[0].startswith("R "))
+    assert r[1].startswith("9") and r[2] == "≈ similar to East Midlands ≈ similar to England"
     mansfield = run(DISTRICT, quarter="2010/11 Q1", area="Mansfield")
     assert "Mansfield: district view" in text(mansfield)
 

@@ -163,8 +163,8 @@ def test_district_page_shows_the_interval_and_significance() -> None:
     assert "allowing for chance" in text(at)
     # beside the county's figure, the district against it: the county's 9.60 is above High Peak's
     # interval for NI 16 (lower is better: better than the county); its 7.19 is inside NI 20's (similar)
-    assert row(rows, "NI 16")[5].endswith("● GREEN ✓ better than Derbyshire")
-    assert row(rows, "NI 20")[5].endswith("≈ similar to Derbyshire")
+    assert row(rows, "NI 16")[5].endswith("● GREEN High Peak: ✓ better than Derbyshire")
+    assert row(rows, "NI 20")[5].endswith("High Peak: ≈ similar to Derbyshire")
 
 
 @pytest.mark.usefixtures("counted")

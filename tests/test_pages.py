@@ -143,7 +143,8 @@ def test_district_lists_red_before_amber_with_the_county_beside_each() -> None:
                                                                       ("NI 20", "▲ AMBER ≈ similar")]
     assert [r[2] for r in rows] == ["15.34 14.58 to 16.12", "9.79 9.2 to 10.42"]  # each with its interval
     # the county's 9.6 and 7.19 lie below Chesterfield's intervals, and lower is better: worse than it
-    assert [r[5] for r in rows] == ["9.6 ● GREEN ✗ worse than Derbyshire", "7.19 ▲ AMBER ✗ worse than Derbyshire"]
+    assert [r[5] for r in rows] == ["9.6 ● GREEN Chesterfield: ✗ worse than Derbyshire",
+                                    "7.19 ▲ AMBER Chesterfield: ✗ worse than Derbyshire"]
     assert all(r[1].endswith("⚑ Update due to the tasking group") for r in rows)
     assert "2 indicators AMBER or RED: an update is due to the tasking group (1 RED, 1 AMBER)" in text(at)
 

@@ -59,9 +59,9 @@ elif counted:
             f" {esc(level)} level against {esc(cat.benchmark)}'s {esc(explain.number(benchmark))}."
             f" {esc(ui.sentence(said) + '.' if said else 'None differs significantly from the benchmark.')} The"
             " lines are the 95% (dashed) and 99.8% (dotted) control limits: an area outside them differs from the"
-            " benchmark by more than chance would explain (Fingertips' method; see Definitions). Each point's"
-            f" shape and colour is its comparison at {ind.confidence:g}%, by its own interval (for a rate of 10"
-            " events or more, Byar's method, which the exact limits drawn differ from slightly).</p>")
+            " benchmark by more than chance would explain (Fingertips' method; see Definitions). Each point is"
+            f" shaped and coloured by its comparison at {ind.confidence:g}% with its own confidence interval"
+            " (Byar's method from 10 events), so a point very close to a line may read differently from it.</p>")
 
 # ---- ranked, best first by polarity ---------------------------------------------------------------
 st.subheader("Ranked")
@@ -85,7 +85,7 @@ st.html(ui.table(
     [[str(i + 1), r["area"], ui.figure_cell(r, labelled=False), Html(chip(r["status"], ui.explain_title(r))),
       significance_cell(r, ind.confidence), significance_cell(r, 99.8 if ind.confidence != 99.8 else 95.0)]
      for i, r in enumerate(ranked)],
-    numeric=(0, 2), nowrap=(4, 5), test_id="ranked",
+    numeric=(0, 2), nowrap=(4, 5), wide=(1,), test_id="ranked",
     caption=f"Every {level} with a figure, {'highest' if ind.better == 'higher' else 'lowest'} first"
             f" ({explain.polarity(ind.better)}); each against {cat.benchmark}'s figure allowing for chance."))
 
@@ -101,7 +101,8 @@ if cat.peer_groups:
           Html(chip(peer_rows[a]["status"], ui.explain_title(peer_rows[a]))) if a in peer_rows else "–",
           significance_cell(peer_rows[a], ind.confidence) if a in peer_rows else "not measured at its level"]
          for a in members],
-        numeric=(1,), test_id="peers", caption=f"{group}: each against {cat.benchmark}, allowing for chance."))
+        numeric=(1,), nowrap=(3,), test_id="peers",
+        caption=f"{group}: each against {cat.benchmark}, allowing for chance."))
 
 # ---- an area's profile: every indicator, where it sits among the areas at its level --------------
 st.subheader("Area profile")

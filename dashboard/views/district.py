@@ -69,7 +69,8 @@ def county_cell(r: data.Row) -> Html | str:
     if c is None and not against:
         return "–"
     own = f"{esc(ui.number(c['value'], c['unit']))} {chip(c['status'], ui.explain_title(c))}" if c else ""
-    return Html(own + "".join(f'<br><span class="sub" data-testid="compared">{esc(a)}</span>' for a in against))
+    said = f'<br><span class="sub" data-testid="compared">{esc(ctx.area)}: {esc("; ".join(against))}</span>'
+    return Html(own + (said if against else ""))
 
 
 def status_cell(r: data.Row) -> Html:

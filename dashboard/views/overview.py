@@ -62,27 +62,35 @@ if any(r.get("significance") for r in county_rows):
     st.caption(explain.SIGNIFICANCE_KEY)
 
 st.subheader("Numerical breakdown")
-# the county against the areas it is compared with (the region, England), where the catalogue's tree
-# has them: a county-and-districts catalogue compares the county with nothing
-compared = any(explain.compared_with(r) for r in current)
 body = [
     [ui.indicator_cell(r, note=True), ui.figure_cell(r, labelled=False), ui.number(r["target"], r["unit"]),
      ui.shortfall(r), ui.percent_off(r), ui.status_cell(r, county_spc.get((r["indicator"], r["area"]))),
-     *([Html("<br>".join(esc(a) for a in explain.compared_with(r)) or "–")] if compared else []),
      explain.direction(r["direction"]), explain.direction(r["direction_year"]),
      chip(r["reported_status"]) if r["reported_status"] else "–"]
     for r in current
 ]
 st.html(ui.table(
     ["Indicator (and the note with the figure)", "Value (confidence interval)", "Target", "Shortfall",
-     "% off target", "Status", *(["Compared with"] if compared else []), "Since last quarter", "Since a year ago",
-     "Reported status"],
-    body, numeric=(1, 2, 3, 4), nowrap=(3, 4, 5, 7, 8) if compared else (3, 4, 5, 6, 7), test_id="breakdown",
+     "% off target", "Status", "Since last quarter", "Since a year ago", "Reported status"],
+    body, numeric=(1, 2, 3, 4), nowrap=(3, 4, 5, 6, 7), test_id="breakdown",
     caption=f"{ctx.quarter}; shortfall and % off are against the target (positive is worse). Under each"
             " value, its confidence interval: the range the true figure is likely to lie in; under each"
             " status, the SPC icons (variation and assurance)."))
 if county_spc:
     st.caption(ui.md_text(spc_words.KEY))
+
+# the county against the areas it is compared with (the region, England), where the catalogue's tree
+# has them: a county-and-districts catalogue compares the county with nothing
+compared = [r for r in current if explain.compared_with(r)]
+if compared:
+    st.subheader("How we compare")
+    st.html(ui.table(
+        ["Indicator", f"{cat.county}", "Compared with, allowing for chance"],
+        [[ui.indicator_cell(r), ui.figure_cell(r, labelled=False),
+          Html("<br>".join(esc(a) for a in explain.compared_with(r)))] for r in compared],
+        numeric=(1,), test_id="compared",
+        caption=f"{ctx.quarter}: {cat.county} against the area it is part of and the benchmark: similar when"
+                " their figure lies within its confidence interval, otherwise significantly better or worse."))
 
 st.subheader("SPC summary")
 placed = [r for r in current if spc_words.kind(county_spc.get((r["indicator"], r["area"]), {}).get("variation"))]
