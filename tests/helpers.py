@@ -76,8 +76,10 @@ OVERVIEW, INDICATOR, DISTRICT, DEFINITIONS, UPLOAD, COMPARE = (
     "views/compare.py")
 
 
-def point_pages_at(monkeypatch: pytest.MonkeyPatch, db: Path, catalogue: Path | None = None) -> None:
-    """Point the pages at ``db`` (and ``catalogue``), with no cache left from another test."""
+@contextmanager
+def pages_on(monkeypatch: pytest.MonkeyPatch, db: Path, catalogue: Path | None = None) -> Iterator[Path]:
+    """The pages pointed at ``db`` (and ``catalogue``) inside, with no cache left from another test
+    on the way in or out."""
     st.cache_data.clear()
     st.cache_resource.clear()
     monkeypatch.setenv("RAGBOARD_DB", str(db))
@@ -85,6 +87,11 @@ def point_pages_at(monkeypatch: pytest.MonkeyPatch, db: Path, catalogue: Path | 
         monkeypatch.delenv("RAGBOARD_CONFIG", raising=False)
     else:
         monkeypatch.setenv("RAGBOARD_CONFIG", str(catalogue))
+    try:
+        yield db
+    finally:
+        st.cache_data.clear()
+        st.cache_resource.clear()
 
 
 def run(page: str = OVERVIEW, **params: str) -> AppTest:

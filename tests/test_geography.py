@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import COMPARE, ROOT, point_pages_at, run, table, table_under, text
+from helpers import COMPARE, ROOT, pages_on, run, table, table_under, text
 from pipelines.catalogue import config
 from pipelines.ingest import loading
 from pipelines.present import words
@@ -316,15 +316,11 @@ def test_a_figure_as_given_is_ranked_without_a_funnel() -> None:
 @pytest.fixture
 def tree_pages(tree_db: tuple[config.Catalogue, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The pages on the tree's database and catalogue, with no cache left from another test."""
-    import streamlit as st
-
     _, db = tree_db
     catalogue = db.with_suffix(".yaml")
     catalogue.write_text(yaml.safe_dump(TREE), encoding="utf-8")
-    point_pages_at(monkeypatch, db, catalogue)
-    yield db
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with pages_on(monkeypatch, db, catalogue):
+        yield db
 
 
 @pytest.mark.usefixtures("tree_pages")

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import streamlit as st
 
 from helpers import (
     CONFIG_PATH,
@@ -23,7 +22,7 @@ from helpers import (
     DISTRICT,
     INDICATOR,
     html,
-    point_pages_at,
+    pages_on,
     row,
     run,
     section_figures,
@@ -51,10 +50,8 @@ def counted_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def counted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, counted_template: Path) -> Iterator[Path]:
     db = tmp_path / "ragboard.duckdb"
     shutil.copy(counted_template, db)
-    point_pages_at(monkeypatch, db)
-    yield db
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with pages_on(monkeypatch, db):
+        yield db
 
 
 def trend_spec(at: Any) -> dict[str, Any]:
@@ -249,10 +246,8 @@ def shire(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
     assert upload.ok, upload.checked.problems
     with store.connect(db) as con:
         loading.load(con, upload, analyst="test")
-    point_pages_at(monkeypatch, db, yaml)
-    yield db
-    st.cache_data.clear()
-    st.cache_resource.clear()
+    with pages_on(monkeypatch, db, yaml):
+        yield db
 
 
 @pytest.mark.usefixtures("shire")
