@@ -80,10 +80,7 @@ elif area is not None:
                 f"{esc(spc_words.reading(by_qi.get(last['qi']), last))}</div>"
                 f'<ul data-testid="spc-readings"><li><b>Variation:</b> {esc(spc_words.variation(last["variation"]))}'
                 f'</li><li><b>Assurance:</b> {esc(spc_words.assurance(last["assurance"]))}</li></ul>')
-        notes_ = [spc_words.few_points(last["period_points"])]
-        if last["qi"] != ctx.qi:
-            notes_.append(spc_words.latest_only(last["quarter"], ctx.quarter))
-        for said in filter(None, notes_):
+        for said in spc_words.notes(last, ctx.qi, ctx.quarter, every_quarter=True):
             st.html(f'<p class="rb-byline" data-testid="spc-note">{esc(said)}</p>')
         targets = {r["qi"]: r["target"] for r in trend}
         st.plotly_chart(charts.spc(points, title=f"{ind.id} in {area}: XmR chart of every loaded quarter",

@@ -145,6 +145,17 @@ def too_few(n: int) -> str:
             " loaded for this area.")
 
 
+def notes(last: dict[str, Any], qi: int, quarter: str, *, every_quarter: bool) -> list[str]:
+    """What a reader should know beside a chart's reading: limits on few points, and a reading
+    of another quarter than the one chosen (``qi``, ``quarter``): the latest loaded, for a chart
+    of ``every_quarter``; the latest with a figure up to the chosen one, for a chart stopping there."""
+    said = [few_points(last["period_points"])]
+    if last["qi"] != qi:
+        other = latest_only if every_quarter else no_figure_then
+        said.append(other(last["quarter"], quarter))
+    return [n for n in said if n]
+
+
 def no_figure_then(latest: str, chosen: str) -> str:
     """A chart up to a quarter with no figure of its own: its reading is the latest figure's."""
     return f"There is no figure for {chosen}: the reading is of {latest}, the latest quarter with one."

@@ -199,13 +199,12 @@ def _spc_section(catalogue: Catalogue, row: dict[str, Any], points: list[dict[st
     if len(points) < 2:
         return {"too_few": spc_words.too_few(len(points))}
     last = points[-1]
-    notes = [spc_words.few_points(last["period_points"])]
-    if last["qi"] != row["qi"]:  # the chart stops at the pack's quarter, which has no figure
-        notes.append(spc_words.no_figure_then(last["quarter"], row["quarter"]))
     return {
         "reading": spc_words.reading(statuses.get((ind.id, last["qi"])), last),
         "variation": spc_words.variation(last["variation"]), "assurance": spc_words.assurance(last["assurance"]),
-        "notes": [n for n in notes if n], "words": spc_words.summary(points),
+        # the chart stops at the pack's quarter
+        "notes": spc_words.notes(last, row["qi"], row["quarter"], every_quarter=False),
+        "words": spc_words.summary(points),
         "chart": _figure(charts.spc(points, title=f"{ind.id} in {catalogue.county}: XmR chart up to"
                                                   f" {row['quarter']}", unit=ind.unit,
                                      targets={p["qi"]: statuses[(ind.id, p["qi"])]["target"] for p in points
