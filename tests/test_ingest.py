@@ -84,16 +84,16 @@ def test_a_failure_inside_the_transaction_rolls_everything_back(con, catalogue, 
     loading.load(con, upload(FIRST, catalogue))
     before = dump(con)
     calls = {"n": 0}
-    real_query = status.query
+    real_table = status.table
 
     def fail_after_writing(*args: Any, **kwargs: Any) -> Any:
         # the second status query runs after the rows are written, just before COMMIT
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("disk full")
-        return real_query(*args, **kwargs)
+        return real_table(*args, **kwargs)
 
-    monkeypatch.setattr(status, "query", fail_after_writing)
+    monkeypatch.setattr(status, "table", fail_after_writing)
     with pytest.raises(RuntimeError, match="disk full"):
         loading.load(con, upload(REVISED, catalogue), status.rater(catalogue))
     assert calls["n"] == 2
