@@ -459,3 +459,25 @@ def test_an_area_below_a_cycle_is_told_so() -> None:
                      "indicators": [{"id": "X", "name": "x", "better": "lower", "levels": ["x"]}]})
     assert said == ["areas[1] (B).parent: 'C' is under 'B'; an area cannot be inside itself",
                     "areas[2] (C).parent: 'B' is under 'C'; an area cannot be inside itself"]
+
+
+def test_a_question_about_one_area_reads_its_comparators_only_in_the_quarters_compared(tmp_path: Path) -> None:
+    """The parents and the benchmark are read for the quarters asked and their windows only: over
+    two quarters of a two-quarter window, Amber Valley's rows are those of the whole tree's. By hand,
+    England's 2010/11 Q2 window is 50,000 + 52,000 in 5,000,000 + 5,000,000 = 10.2 per 1,000."""
+    tree = {**TREE, "indicators": [{**TREE["indicators"][0], "window": 2}]}
+    cat = config.parse(tree)
+    db = tmp_path / "window.duckdb"
+    rows = ROWS + "".join(f"R,{area},{q},,{n},{d}\n" for q in ("2009/10 Q4", "2010/11 Q2") for area, n, d in
+                          [("England", 52000, 5000000), ("East Midlands", 4000, 400000), ("Amber Valley", 480, 50000),
+                           ("Erewash", 310, 20000), ("Mansfield", 95, 10000)])
+    load_rows(cat, db, rows)
+    columns = ["area", "quarter", "value", "previous_value", "year_ago_value", "parent_value", "vs_parent",
+               "benchmark_value", "vs_benchmark", "status", "direction"]
+    with store.connect(db, read_only=True) as con:
+        _, alone = words.status_table(con, cat, [Q1, Q1 + 1], ["Amber Valley"], ["R"], columns)
+        _, everywhere = words.status_table(con, cat, [Q1, Q1 + 1], None, ["R"], columns)
+    assert alone == [r for r in everywhere if r[0] == "Amber Valley"]
+    q2 = dict(zip(columns, alone[1], strict=True))
+    assert q2["benchmark_value"] == pytest.approx(10.2)
+    assert q2["parent_value"] == pytest.approx((500 + 300 + 480 + 310) / 140)  # Derbyshire, added up

@@ -29,8 +29,12 @@ if ctx.qi is None:
     st.info("No figures are loaded yet, so there is nothing to show for this district.")
     st.stop()
 
-# One query for the district and the county over the sparkline window: each query pays for a scan.
-window = data.rows(ctx.snap, data.window(ctx.qi, SPARK_QUARTERS), areas=[ctx.area, cat.county])
+# One query for the district and the county over the sparkline window (each query pays for a scan
+# and a plan), asked beside the district's XmR readings
+snap, qi = ctx.snap, ctx.qi
+window, readings = data.together(
+    lambda: data.rows(snap, data.window(qi, SPARK_QUARTERS), areas=[ctx.area, cat.county]),
+    lambda: data.spc_readings(snap, qi, [ctx.area]))
 rows = [r for r in window if r["area"] == ctx.area and r["qi"] == ctx.qi]
 if not rows:
     st.info(f"No indicator in the catalogue is measured for {ui.md_text(ctx.area)}.")
@@ -48,7 +52,6 @@ for r in window:
     if r["area"] == ctx.area:
         history.setdefault(r["indicator"], []).append(r)
 
-readings = data.spc_readings(ctx.snap, ctx.qi, [ctx.area])
 rows.sort(key=lambda r: (ui.SEVERITY[r["status"]], ids.index(r["indicator"])))
 counts = Counter(r["status"] for r in rows)
 due = counts["RED"] + counts["AMBER"]

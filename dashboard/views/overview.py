@@ -20,13 +20,34 @@ if ctx.qi is None:
             " `python -m pipelines load FILE.csv`; the sample quarters load with `python -m pipelines init`.")
     st.stop()
 
+# A grid a board can read: at national scale (hundreds of districts and indicators) it keeps the
+# first indicators and the districts with the most RED and AMBER, and says so.
+MAX_GRID_INDICATORS, MAX_GRID_DISTRICTS = 12, 40
+all_district_ids = [i.id for i in cat.indicators if cat.at_districts(i)]
+district_ids = all_district_ids[:MAX_GRID_INDICATORS]
+gridded = bool(district_ids and cat.districts)
+few = len(cat.districts) <= MAX_GRID_DISTRICTS  # every district in the grid: known before its statuses
+
+# The page's questions, asked side by side: the county's last four quarters, the districts' quarter
+# and the XmR readings (each series as of this quarter) of the county and the grid's districts, in
+# one question: each costs more to plan than a county's series to read.
 recent = data.window(ctx.qi, 4)
-county_rows = data.rows(ctx.snap, recent, areas=[cat.county])
+snap, qi = ctx.snap, ctx.qi
+county_rows, district_rows, spc_read = data.together(
+    lambda: data.rows(snap, recent, areas=[cat.county]),
+    lambda: data.rows(snap, [qi], areas=list(cat.districts), indicators=district_ids) if gridded else [],
+    lambda: data.spc_readings(snap, qi, [cat.county, *cat.districts]) if few else None)
 by_key = {(r["indicator"], r["qi"]): r for r in county_rows}
 current = [r for r in county_rows if r["qi"] == ctx.qi]
-# The XmR chart's reading of each county series as of this quarter (the districts' below, for the
-# districts the grid shows only: at national scale each series costs a little).
-county_spc = data.spc_readings(ctx.snap, ctx.qi, [cat.county])
+grid_districts = list(cat.districts)
+if not few:  # only the districts with the most RED and AMBER, their readings only
+    worst = Counter({d: 0 for d in cat.districts})
+    for r in district_rows:
+        worst[r["area"]] += {"RED": 1000, "AMBER": 1}.get(r["status"], 0)
+    shown = set(sorted(cat.districts, key=lambda d: -worst[d])[:MAX_GRID_DISTRICTS])
+    grid_districts = [d for d in cat.districts if d in shown]
+    spc_read = data.spc_readings(snap, qi, [cat.county, *grid_districts])
+county_spc = {key: r for key, r in spc_read.items() if key[1] == cat.county}
 
 st.subheader(f"{ctx.quarter}: county indicators at a glance")
 if all(ui.no_data(r) for r in current):
@@ -104,22 +125,9 @@ if placed:
 else:
     st.markdown(f"No county indicator has the 2 or more figures up to {ctx.quarter} an XmR chart needs.")
 
-# A grid a board can read: at national scale (hundreds of districts and indicators) it keeps the
-# first indicators and the districts with the most RED and AMBER, and says so.
-MAX_GRID_INDICATORS, MAX_GRID_DISTRICTS = 12, 40
-all_district_ids = [i.id for i in cat.indicators if cat.at_districts(i)]
-district_ids = all_district_ids[:MAX_GRID_INDICATORS]
-district_rows: list[data.Row] = []
-if district_ids and cat.districts:
+if gridded:
     st.subheader("Districts")
-    district_rows = data.rows(ctx.snap, [ctx.qi], areas=list(cat.districts), indicators=district_ids)
     cells = {(r["area"], r["indicator"]): r for r in district_rows}
-    worst = Counter({d: 0 for d in cat.districts})
-    for r in district_rows:
-        worst[r["area"]] += {"RED": 1000, "AMBER": 1}.get(r["status"], 0)
-    shown = set(sorted(cat.districts, key=lambda d: -worst[d])[:MAX_GRID_DISTRICTS])
-    grid_districts = [d for d in cat.districts if d in shown]
-    grid_spc = data.spc_readings(ctx.snap, ctx.qi, grid_districts, district_ids)
     names = {i.id: i for i in cat.indicators}
     head = ["District", *[f"{i} {names[i].name} ({ui.unit_words(names[i].unit)})" for i in district_ids]]
     county_cells = {r["indicator"]: r for r in current}
@@ -128,7 +136,7 @@ if district_ids and cat.districts:
              *[ui.value_cell(county_cells[i], county_spc.get((i, cat.county))) if i in county_cells
                else Html('<span class="sub">not measured for the county</span>') for i in district_ids]]]
     for d in grid_districts:
-        body.append([d, *[ui.value_cell(cells[(d, i)], grid_spc.get((i, d))) for i in district_ids]])
+        body.append([d, *[ui.value_cell(cells[(d, i)], spc_read.get((i, d))) for i in district_ids]])
     st.html(ui.table(head, body, test_id="district-grid",
                      caption=f"District-level indicators, {ctx.quarter}, each against the district's own"
                              " target; beside each status, its SPC icons (key above) and, under it, whether it"

@@ -29,12 +29,14 @@ NEEDED_QUARTERS = Step("needed_quarters", "SELECT unnest($needed_qis) AS qi",
                        "the quarters asked, those compared with them and those their windows reach back to")
 
 # Only the rows that can be asked for or add up to them: these indicators, the areas asked (and,
-# for the county, its districts), the quarters needed.
+# for the county, its districts), the quarters needed; of the areas read only to be compared with
+# (the parents, the benchmark, what they are added up from), the quarters compared.
 OBSERVED = Step("observed", """
 SELECT * FROM observations
 WHERE ($only_indicators IS NULL OR list_contains($only_indicators, indicator))
   AND ($observed_areas IS NULL OR list_contains($observed_areas, area))
-  AND qi BETWEEN $from_qi AND $last_qi AND list_contains($needed_qis, qi)""",
+  AND qi BETWEEN $from_qi AND $last_qi AND list_contains($needed_qis, qi)
+  AND (NOT list_contains($compared_only, area) OR list_contains($compared_qis, qi))""",
                 "the observations that can be asked for")
 
 # Each area's population by financial year: as loaded, else (for a parent) its children's summed,
@@ -96,6 +98,7 @@ FROM (SELECT i.indicator, p.area, q.qi
       JOIN catalogue_areas p ON p.depth = {depth} AND i.counted AND len(list_intersect(i.levels, p.levels_below)) > 0
       CROSS JOIN needed_quarters q
       WHERE ($observed_areas IS NULL OR list_contains($observed_areas, p.area))
+        AND (NOT list_contains($compared_only, p.area) OR list_contains($compared_qis, q.qi))
         AND NOT EXISTS (SELECT 1 FROM figured own WHERE own.indicator = i.indicator AND own.area = p.area
                         AND own.qi = q.qi AND own.has_figure)) w
 JOIN catalogue_areas c ON c.parent = w.area

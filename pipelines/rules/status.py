@@ -341,14 +341,18 @@ def parameters(
         "needed_qis": needed_quarters(quarter_indexes, longest),
         "only_areas": list(areas) if areas else None,
         "observed_areas": observed_areas(catalogue, areas, any(row["aggregable"] for row in inds)),
+        # the areas read only to be compared with those asked: their rows in the quarters asked (and
+        # the windows behind them) are all a comparison reads, not the previous quarter or year's
+        "compared_only": compared_only(catalogue, areas),
+        "compared_qis": needed_quarters(quarter_indexes, longest, backs=(0,)),
         "only_indicators": list(indicators) if indicators else None,
     }
 
 
-def needed_quarters(quarter_indexes: list[int], longest: int) -> list[int]:
-    """Each quarter asked, the quarter and the year before it (the directions), and for each of
-    those the quarters a window reaches back over: only these rows are read."""
-    ends = {q - back for q in quarter_indexes for back in (0, 1, 4)}
+def needed_quarters(quarter_indexes: list[int], longest: int, backs: tuple[int, ...] = (0, 1, 4)) -> list[int]:
+    """Each quarter asked, the quarter and the year before it (the directions; ``backs``), and for
+    each of those the quarters a window reaches back over: only these rows are read."""
+    ends = {q - back for q in quarter_indexes for back in backs}
     return sorted({end - k for end in ends for k in range(longest)})
 
 
@@ -363,6 +367,15 @@ def observed_areas(catalogue: Catalogue, areas: list[str] | None, aggregable: bo
     observed = list(dict.fromkeys([*compared, *(b for a in compared for b in catalogue.under(a))])) if aggregable \
         else compared
     return None if len(observed) == len(catalogue.tree) else observed  # every area: no filter to apply
+
+
+def compared_only(catalogue: Catalogue, areas: list[str] | None) -> list[str]:
+    """The areas a question about ``areas`` reads only to compare with (its parents and the
+    benchmark, and everything under them), not the areas asked nor anything under those."""
+    if not areas:
+        return []
+    own = {below for a in areas for below in catalogue.under(a)}
+    return [a for a in observed_areas(catalogue, areas) or catalogue.areas if a not in own]
 
 
 # ---- asking ---------------------------------------------------------------------------------

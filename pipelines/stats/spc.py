@@ -160,6 +160,7 @@ def _fetch(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, upto: int,
     # a chart compares nothing: only the areas asked and those they are added up from are read
     params["observed_areas"] = None if areas is None else list(
         dict.fromkeys(below for a in areas for below in catalogue.under(a)))
+    params["compared_only"] = []
     # One long query of numbers only, which fetchnumpy turns into arrays without Python objects;
     # the series' names come from the catalogue by their places, and their targets from a short
     # second query. One transaction, so both read the same snapshot (a caller's own, if open).
