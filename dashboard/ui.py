@@ -265,6 +265,10 @@ def value_cell(row: dict[str, Any], reading: dict[str, Any] | None = None) -> Ht
                 f'<br><span class="sub">{esc(figure)}</span>' + (f' {sig}' if sig else ""))
 
 
+# A grid's cell for a quarter an indicator is not expected in (before its first, after its last)
+NOT_EXPECTED = Html('<span class="sub">not measured then</span>')
+
+
 def status_cell(row: dict[str, Any], reading: dict[str, Any] | None = None) -> Html:
     """The chip with the significance under it ('≈ similar'), when the figure was compared, and the
     SPC ``reading``'s icons under that, when given."""

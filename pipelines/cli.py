@@ -41,6 +41,10 @@ def _common(default: Any) -> argparse.ArgumentParser:
     return common
 
 
+# How a quarter's status is judged: by the rules in force in that quarter, or by today's
+RULES = ("in-force", "current")
+
+
 def _parser() -> argparse.ArgumentParser:
     # --config and --db may come before or after the command; after it, they must not reset
     # a value given before it, hence SUPPRESS on the commands' copies.
@@ -64,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--under", metavar="AREA", help="an area and every area below it in the tree")
     p.add_argument("--indicator", help="e.g. 'NI 16'")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--rules", choices=RULES, default=RULES[0],
+                   help="in-force (default): each quarter under the rules in force then, as its amber band's"
+                        " dated versions say; current: every quarter under today's rules")
     p = sub.add_parser("spc", parents=[common],
                        help="an indicator's XmR chart for an area: mean, limits, special causes, readings")
     p.add_argument("--indicator", required=True, help="e.g. 'NI 16'")
@@ -311,6 +318,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from pipelines.present import words
 
     catalogue = _catalogue(args)
+    if args.rules == "current":
+        catalogue = catalogue.current_rules()
     _known(catalogue, args.area or args.under, args.indicator)
     _ensure_database(args, catalogue)
     areas = [args.area] if args.area else list(catalogue.under(args.under)) if args.under else None

@@ -48,7 +48,10 @@ def test_status_creates_the_database_from_the_sample(tmp_path: Path, db: Path) -
                              "status", "reason", "direction", "direction_year", "reported_status", "mismatch",
                              "numerator", "denominator", "ci_lower", "ci_upper", "ci_method", "significance",
                              "aggregated_from", "variation", "assurance", "parent", "parent_value", "vs_parent",
-                             "benchmark", "benchmark_value", "vs_benchmark"]
+                             "benchmark", "benchmark_value", "vs_benchmark", "amber_band", "band_from"]
+    # the catalogue's one band, 5%; NI 18's own, 5 percentage points; never versioned
+    assert (ni39["amber_band"], ni39["band_from"]) == ("5%", None)
+    assert next(r["amber_band"] for r in rows if r["indicator"] == "NI 18") == "5"
     # the county's NI 16 is added up from its 8 districts' crimes and populations: 7,359 in 766,605
     ni16 = next(r for r in rows if (r["indicator"], r["area"]) == ("NI 16", "Derbyshire"))
     assert (ni16["numerator"], ni16["denominator"], ni16["aggregated_from"]) == (7359, 766605, 8)

@@ -75,7 +75,8 @@ header = ["Indicator", *[quarters.label(q) for q in recent], "Since last quarter
 grid = []
 for r in current:
     moved = ui.movement(by_key.get((r["indicator"], ctx.qi - 1)), r)
-    grid.append([ui.indicator_cell(r), *[ui.value_cell(by_key[(r["indicator"], q)]) for q in recent], moved])
+    grid.append([ui.indicator_cell(r), *[ui.value_cell(by_key[(r["indicator"], q)]) if (r["indicator"], q) in by_key
+                                        else ui.NOT_EXPECTED for q in recent], moved])
 st.html(ui.table(header, grid, test_id="status-grid", nowrap=range(1, 6),
                  caption="Status by quarter, oldest first; each cell shows the status, the figure and, where"
                          " it has a confidence interval, whether it differs significantly from the target."))
@@ -134,9 +135,11 @@ if gridded:
     # One cell under every heading: a district-only indicator has no county figure to show.
     body = [[Html(f"<b>{esc(cat.county)}</b> (county)"),
              *[ui.value_cell(county_cells[i], county_spc.get((i, cat.county))) if i in county_cells
+               else ui.NOT_EXPECTED if cat.at_home(names[i])
                else Html('<span class="sub">not measured for the county</span>') for i in district_ids]]]
     for d in grid_districts:
-        body.append([d, *[ui.value_cell(cells[(d, i)], spc_read.get((i, d))) for i in district_ids]])
+        body.append([d, *[ui.value_cell(cells[(d, i)], spc_read.get((i, d))) if (d, i) in cells
+                          else ui.NOT_EXPECTED for i in district_ids]])
     st.html(ui.table(head, body, test_id="district-grid",
                      caption=f"District-level indicators, {ctx.quarter}, each against the district's own"
                              " target; beside each status, its SPC icons (key above) and, under it, whether it"

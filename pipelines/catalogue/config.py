@@ -32,6 +32,7 @@ from pipelines.catalogue.models import (
     DISTRICT,
     MAX_WINDOW,
     Area,
+    BandVersion,
     Catalogue,
     Indicator,
     Level,
@@ -40,7 +41,7 @@ from pipelines.catalogue.models import (
     default_name,
 )
 
-__all__ = ["CONFIDENCE_LEVELS", "MAX_WINDOW", "Area", "Catalogue", "ConfigError", "Indicator", "Level", "Spc",
+__all__ = ["CONFIDENCE_LEVELS", "MAX_WINDOW", "Area", "BandVersion", "Catalogue", "ConfigError", "Indicator", "Level", "Spc",
            "Tolerance", "config_path", "default_name", "load", "parse", "parse_tolerance", "read_yaml", "suggest"]
 
 if TYPE_CHECKING:  # imported where a file is parsed: a catalogue from the cache never needs yaml
@@ -397,6 +398,7 @@ def _dump(cat: Catalogue) -> dict[str, Any]:
         "tree": [[a.name, a.level, a.parent] for a in cat.tree], "benchmark": cat.benchmark,
         "peer_groups": [[group, list(areas)] for group, areas in cat.peer_groups.items()],
         "amber_tolerance": [cat.amber_tolerance.kind, cat.amber_tolerance.amount],
+        "band_versions": _versions_dump(cat.band_versions),
         "indicators": [{
             "id": ind.id, "name": ind.name, "unit": ind.unit,
             "better": ind.better, "levels": list(ind.levels), "measure": ind.measure, "per": ind.per,
@@ -407,9 +409,24 @@ def _dump(cat: Catalogue) -> dict[str, Any]:
             "targets": list(ind.targets.items()),
             "area_targets": [[area, list(years.items())] for area, years in ind.area_targets.items()],
             "spc": _spc_dump(ind.spc),
+            "band_versions": _versions_dump(ind.band_versions), "live": [ind.live_from, ind.live_until],
+            "year_end": ind.year_end,
         } for ind in cat.indicators],
         "spc": _spc_dump(cat.spc),
     }
+
+
+def _versions_dump(versions: tuple[BandVersion, ...]) -> list[Any]:
+    return [[v.start, v.tolerance.kind, v.tolerance.amount] for v in versions]
+
+
+def _versions_back(value: Any) -> tuple[BandVersion, ...]:
+    out = []
+    for start, kind, amount in _of(list, value):
+        out.append(BandVersion(_of(int, start), _tolerance_back([kind, amount])))
+    if len(out) == 1 or any(b.start <= a.start for a, b in zip(out, out[1:], strict=False)):
+        raise ValueError("not a catalogue's band versions")
+    return tuple(out)
 
 
 def _spc_dump(spc: Spc) -> list[Any]:
@@ -515,11 +532,14 @@ def _rebuild(raw: Any) -> Catalogue:
             grey_when_not_significant=_of(bool, ind["grey_when_not_significant"]),
             description=_of(str, ind["description"]), targets=_years(ind["targets"]),
             area_targets={_of(str, area): _years(years) for area, years in _of(list, ind["area_targets"])},
-            spc=_spc_back(ind["spc"]),
+            spc=_spc_back(ind["spc"]), band_versions=_versions_back(ind["band_versions"]),
+            live_from=_optional(int, ind["live"][0]), live_until=_optional(int, ind["live"][1]),
+            year_end=_one_of(("sum", "mean", "last"), ind["year_end"]),
         ))
     return Catalogue(
         name=_of(str, raw["name"]), county=_of(str, raw["county"]), districts=_strs(raw["districts"]),
         amber_tolerance=_tolerance_back(raw["amber_tolerance"]), indicators=tuple(indicators),
+        band_versions=_versions_back(raw["band_versions"]),
         spc=_spc_back(raw["spc"]),
         tree=tuple(Area(_of(str, name), _of(str, level), _optional(str, parent))
                    for name, level, parent in _of(list, raw["tree"])),

@@ -22,6 +22,8 @@ Better = Literal["lower", "higher", "neither"]
 CONFIDENCE_LEVELS = (95.0, 99.8)
 # A window longer than ten years of quarters is a typing slip, and every status would be NA
 MAX_WINDOW = 40
+# Before any quarter a board could load (the year 0): where a band set once starts
+EARLIEST = 0
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,20 @@ class Tolerance:
 
 def _num(x: float) -> str:
     return f"{x:g}"
+
+
+@dataclass(frozen=True)
+class BandVersion:
+    """One dated version of an amber band: in force from quarter ``start`` until the next version
+    starts. The first version of a list also holds for every quarter before its own."""
+
+    start: int  # quarter index
+    tolerance: Tolerance
+
+
+# What a year's figure is, for the year-end forecast: the total of its four quarters (counts), their
+# mean, or the fourth quarter's figure (rolling and snapshot indicators)
+YearEnd = Literal["sum", "mean", "last"]
 
 
 @dataclass(frozen=True)
@@ -67,12 +83,18 @@ class Indicator:
     window: int | None = None  # quarters summed into each figure
     denominator: Literal["population"] | None = None  # from the populations table, not the rows
     levels: tuple[Level, ...] = (COUNTY,)
+    # the band in force today; with dated versions (band_versions), the last of them
     amber_tolerance: Tolerance | None = None
     grey_when_not_significant: bool = False
     description: str = ""
     targets: dict[int, float] = field(default_factory=dict)  # financial year's start -> target
     area_targets: dict[str, dict[int, float]] = field(default_factory=dict)
     spc: Spc = Spc()
+    band_versions: tuple[BandVersion, ...] = ()  # dated versions of amber_tolerance, oldest first
+    # the quarters the indicator is expected in (None: open-ended); its rows outside them still show
+    live_from: int | None = None
+    live_until: int | None = None
+    year_end: YearEnd = "last"
 
     @property
     def counted(self) -> bool:
@@ -112,12 +134,13 @@ class Catalogue:
     county: str
     indicators: tuple[Indicator, ...]
     districts: tuple[str, ...] = ()
-    amber_tolerance: Tolerance = Tolerance("percent", 5.0)
+    amber_tolerance: Tolerance = Tolerance("percent", 5.0)  # today's; dated versions in band_versions
     spc: Spc = SPC_DEFAULTS
     # The whole geography, parents before their children; from county and districts when not given
     tree: tuple[Area, ...] = ()
     benchmark: str = ""  # the area every area is compared with; the root when not given
     peer_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    band_versions: tuple[BandVersion, ...] = ()  # dated versions of amber_tolerance, oldest first
     # looked up by name, and each area's children: made once (a national tree has 450 areas)
     _by_name: dict[str, Area] = field(default_factory=dict, init=False, repr=False, compare=False)
     _children: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -161,7 +184,35 @@ class Catalogue:
         raise KeyError(indicator_id)
 
     def tolerance(self, ind: Indicator) -> Tolerance:
+        """The band in force today: the indicator's own, else the catalogue's."""
         return ind.amber_tolerance or self.amber_tolerance
+
+    def bands(self, ind: Indicator) -> tuple[BandVersion, ...]:
+        """The indicator's band over time, oldest first: its own versions if it sets a band, else the
+        catalogue's. A band set once is one version; its start (the earliest quarter) never matters."""
+        if ind.amber_tolerance is not None:
+            return ind.band_versions or (BandVersion(EARLIEST, ind.amber_tolerance),)
+        return self.band_versions or (BandVersion(EARLIEST, self.amber_tolerance),)
+
+    def band_changes(self, ind: Indicator, first: int, last: int) -> list[tuple[BandVersion, BandVersion]]:
+        """Each (old, new) pair of band versions where the band changed from ``first`` to ``last``
+        (quarter indexes), the new version starting within them."""
+        versions = self.bands(ind)
+        return [(old, new) for old, new in zip(versions, versions[1:], strict=False)
+                if first < new.start <= last and old.tolerance != new.tolerance]
+
+    def current_rules(self) -> Catalogue:
+        """The same catalogue with today's rules for every quarter: each band's last version only."""
+        if not self.band_versions and not any(ind.band_versions for ind in self.indicators):
+            return self
+        return dataclasses.replace(
+            self, band_versions=(),
+            indicators=tuple(dataclasses.replace(ind, band_versions=()) for ind in self.indicators))
+
+    @property
+    def versioned(self) -> bool:
+        """Whether any band changes over time (the pages then offer today's rules for every quarter)."""
+        return any(len(self.bands(ind)) > 1 for ind in self.indicators)
 
     def level(self, area: str) -> Level:
         return self._by_name[area].level

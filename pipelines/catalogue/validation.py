@@ -36,12 +36,14 @@ from pipelines.catalogue.models import (
     MAX_WINDOW,
     SPC_DEFAULTS,
     Area,
+    BandVersion,
     Better,
     Catalogue,
     Indicator,
     Measure,
     Spc,
     Tolerance,
+    YearEnd,
     default_name,
 )
 
@@ -57,18 +59,28 @@ def validate(raw: Any, path: str | Path = "indicators.yaml") -> Catalogue:
     tree = spec.tree()
     home = spec.home_area()
     default_levels = (next(a.level for a in tree if a.name == home),)
+    today, versions = _split(spec.amber_tolerance)
+    assert today is not None  # the catalogue's band is never empty (its validator)
     return Catalogue(
         name=spec.name, county=home, districts=tuple(a.name for a in tree if a.parent == home),
-        amber_tolerance=spec.amber_tolerance, tree=tree, benchmark=spec.benchmark or tree[0].name,
+        amber_tolerance=today, band_versions=versions, tree=tree, benchmark=spec.benchmark or tree[0].name,
         peer_groups=dict(spec.peer_groups),
-        indicators=tuple(Indicator(**{f.name: getattr(ind, f.name) for f in fields(Indicator)
-                                      if f.name not in ("spc", "levels")},
-                                   levels=ind.levels or default_levels, spc=ind.spc.settings())
-                         for ind in spec.indicators),
+        indicators=tuple(_indicator(ind, default_levels) for ind in spec.indicators),
         spc=Spc(rebase=defaults.rebase if defaults.rebase is not None else SPC_DEFAULTS.rebase,
                 screen_outliers=(defaults.screen_outliers if defaults.screen_outliers is not None
                                  else SPC_DEFAULTS.screen_outliers)),
     )
+
+
+# Indicator's fields that IndicatorSpec holds under another shape or name
+_RESHAPED = ("spc", "levels", "amber_tolerance", "band_versions", "live_from", "live_until")
+
+
+def _indicator(ind: IndicatorSpec, default_levels: tuple[str, ...]) -> Indicator:
+    today, versions = _split(ind.amber_tolerance)
+    return Indicator(**{f.name: getattr(ind, f.name) for f in fields(Indicator) if f.name not in _RESHAPED},
+                     levels=ind.levels or default_levels, spc=ind.spc.settings(), amber_tolerance=today,
+                     band_versions=versions, live_from=ind.from_, live_until=ind.until)
 
 
 def _year_targets(value: Any) -> dict[int, float]:
@@ -89,6 +101,46 @@ def _year_targets(value: Any) -> dict[int, float]:
 
 # A financial year's targets, e.g. {2010/11: 11.35}, read by _year_targets
 YearTargets = Annotated[dict[int, float], BeforeValidator(_year_targets)]
+
+
+def _quarter(value: Any, what: str) -> int:
+    try:
+        return quarters.parse(str(value))
+    except quarters.QuarterError as exc:
+        raise ValueError(f"{what}: {exc}") from None
+
+
+def _bands(value: Any) -> Tolerance | tuple[BandVersion, ...] | None:
+    """``5%``, ``2.5``, or dated versions: ``[{from: 2009/10 Q1, band: 5%}, {from: 2010/11 Q3, band: 10%}]``."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        return parse_tolerance(value)
+    if not value:
+        raise ValueError("must list at least one version, e.g. [{from: 2009/10 Q1, band: 5%}]")
+    versions: list[BandVersion] = []
+    for n, item in enumerate(value):
+        where = f"version {n + 1}"
+        if not isinstance(item, dict) or set(item) != {"from", "band"}:
+            raise ValueError(f"{where}: each version is {{from: a quarter, band: a percentage or a number}},"
+                             f" got {_shown(item)}")
+        start = _quarter(item["from"], f"{where}.from")
+        try:
+            tolerance = parse_tolerance(item["band"])
+        except ValueError as exc:
+            raise ValueError(f"{where}.band: {exc}") from None
+        if versions and start <= versions[-1].start:
+            raise ValueError(f"{where}.from: {quarters.label(start)} must come after the version before it"
+                             f" ({quarters.label(versions[-1].start)}); list the versions oldest first")
+        versions.append(BandVersion(start, tolerance))
+    return tuple(versions)
+
+
+def _split(bands: Tolerance | tuple[BandVersion, ...] | None) -> tuple[Tolerance | None, tuple[BandVersion, ...]]:
+    """Today's band and the dated versions (none for a band set once)."""
+    if isinstance(bands, tuple):
+        return (bands[-1].tolerance if len(bands) > 0 else None), (bands if len(bands) > 1 else ())
+    return bands, ()
 
 
 class _Strict(BaseModel):
@@ -151,9 +203,13 @@ class IndicatorSpec(_Strict):
     denominator: Literal["population"] | None = None  # from the populations table, not the rows
     # levels of the geography it is measured at; None: the home's level (the shorthand's county)
     levels: tuple[str, ...] | None = None
-    amber_tolerance: Tolerance | None = None
+    amber_tolerance: Tolerance | tuple[BandVersion, ...] | None = None
     grey_when_not_significant: bool = False
     description: str = ""
+    # the quarters it is expected in: a new indicator's first, a retired one's last
+    from_: int | None = Field(default=None, alias="from")
+    until: int | None = None
+    year_end: YearEnd = "last"  # what the year's figure is, for the year-end forecast
     targets: YearTargets = Field(default_factory=dict)
     # each area's targets validated as an item, so a problem's path ends in the area's name
     area_targets: dict[str, YearTargets] = Field(default_factory=dict)
@@ -163,8 +219,13 @@ class IndicatorSpec(_Strict):
 
     @field_validator("amber_tolerance", mode="before")
     @classmethod
-    def _tolerance(cls, value: Any) -> Tolerance | None:
-        return None if value is None else parse_tolerance(value)
+    def _tolerance(cls, value: Any) -> Tolerance | tuple[BandVersion, ...] | None:
+        return _bands(value)
+
+    @field_validator("from_", "until", mode="before")
+    @classmethod
+    def _live(cls, value: Any) -> int | None:
+        return None if value is None else _quarter(value, "a quarter such as '2009/10 Q1'")
 
     @field_validator("area_targets", mode="before")
     @classmethod
@@ -225,6 +286,9 @@ class IndicatorSpec(_Strict):
             # nothing could check that the numerator is within the population it is a part of
             problems.append("denominator: a population is the denominator of a rate; for a share of the"
                             " population write 'measure: rate' with 'per: 100'")
+        if self.from_ is not None and self.until is not None and self.until < self.from_:
+            problems.append(f"until: {quarters.label(self.until)} is before from ({quarters.label(self.from_)});"
+                            " an indicator's last quarter cannot come before its first")
         if self.better == "neither" and self.grey_when_not_significant:
             problems.append("grey_when_not_significant: an indicator with 'better: neither' is not rated,"
                             " so it never turns GREY; remove one of them")
@@ -251,7 +315,7 @@ class CatalogueSpec(_Strict):
     home: str | None = None  # the board's own area (default: the root)
     benchmark: str | None = None  # the area every area is compared with (default: the root)
     peer_groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    amber_tolerance: Tolerance = Tolerance("percent", 5.0)
+    amber_tolerance: Tolerance | tuple[BandVersion, ...] = Tolerance("percent", 5.0)
     indicators: tuple[IndicatorSpec, ...]
     spc: SpcSpec = SpcSpec()
 
@@ -259,8 +323,11 @@ class CatalogueSpec(_Strict):
 
     @field_validator("amber_tolerance", mode="before")
     @classmethod
-    def _tolerance(cls, value: Any) -> Tolerance:
-        return parse_tolerance(value)
+    def _tolerance(cls, value: Any) -> Tolerance | tuple[BandVersion, ...]:
+        bands = _bands(value)
+        if bands is None:
+            raise ValueError("must be a percentage such as '5%', a plain number, or dated versions")
+        return bands
 
     @model_validator(mode="before")
     @classmethod

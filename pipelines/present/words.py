@@ -49,6 +49,9 @@ CLI_COLUMNS = (
     "variation", "assurance",
     # the figure against its parent area's and the benchmark's, allowing for chance
     "parent", "parent_value", "vs_parent", "benchmark", "benchmark_value", "vs_benchmark",
+    # the amber band that applied in the quarter ('5%', or a number in the unit) and, where the band
+    # has dated versions, the quarter its version started
+    "amber_band", "band_from",
 )
 # Columns the status rule does not make: the SPC readings, joined on by indicator, area and quarter
 SPC_COLUMNS = ("variation", "assurance")

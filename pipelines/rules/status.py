@@ -61,8 +61,9 @@ SELECT s.*, f.qi IS NOT NULL AS has_row, f.value, f.lower, f.upper, f.numerator,
     coalesce(f.has_counts, false) AS has_counts, f.aggregated_from, f.missing, f.figure_code,
     f.reported_status, f.note
 FROM scope s
-LEFT JOIN figures f ON f.indicator = s.indicator AND f.area = s.area AND f.qi = s.qi""",
-                 "each cell's figure, its interval and counts")
+LEFT JOIN figures f ON f.indicator = s.indicator AND f.area = s.area AND f.qi = s.qi
+WHERE s.qi BETWEEN s.live_from AND s.live_until OR f.qi IS NOT NULL""",
+                 "each cell's figure, its interval and counts (outside an indicator's life, only its rows)")
 
 # The interval: computed from counts (intervals.py names the methods), else the one supplied
 INTERVAL_METHODS = Step("interval_methods", """
@@ -111,7 +112,7 @@ LEFT JOIN catalogue_targets dflt
 
 TARGETS = target_in_force("targets", "intervals")
 TARGETS_AND_BANDS = Step("targets_and_bands", """
-SELECT m.*, b.band_kind, b.band
+SELECT m.*, b.band_kind, b.band, b.band_from
 FROM targets m
 LEFT JOIN catalogue_bands b
     ON b.indicator = m.indicator AND m.qi BETWEEN b.valid_from AND b.valid_to""", "the band in force")
@@ -209,6 +210,11 @@ OUTPUT = (
     Column("reported_status"),
     Column("mismatch", "coalesce(reported_status IS NOT NULL AND reported_status <> status, false)"),
     Column("band_kind"), Column("band"), Column("band_width"),
+    # the band that applied, as the catalogue writes it ('5%', '2.5'), and the quarter its version
+    # started (empty for a band that never changed)
+    Column("amber_band", "CASE WHEN band_kind = 'percent' THEN printf('%g%%', band)"
+                         " WHEN band_kind IS NOT NULL THEN printf('%g', band) END"),
+    Column("band_from", "CASE WHEN band_from IS NOT NULL THEN " + figures.LABEL.format(qi="band_from") + " END"),
     # the far side of the amber band: where AMBER ends and RED begins (charts shade up to it)
     Column("band_edge", "target + CASE better WHEN 'lower' THEN band_width ELSE -band_width END"), Column("grey"),
     Column("lower"), Column("upper"), Column("numerator"), Column("denominator"), Column("note"),
@@ -289,7 +295,6 @@ def parameters(
     for pos, ind in enumerate(catalogue.indicators):
         if wanted is not None and ind.id not in wanted:
             continue  # sending only what is asked for keeps the query quick to prepare
-        tol = catalogue.tolerance(ind)
         inds.append({
             "indicator": ind.id, "name": ind.name, "unit": ind.unit, "better": ind.better,
             "grey": ind.grey_when_not_significant,
@@ -299,10 +304,18 @@ def parameters(
             "uses_population": ind.denominator == "population",
             # whether some area may be added up from its children for it
             "aggregable": ind.counted and catalogue.height > 0,
+            # the quarters it is expected in: outside them only its rows show, no 'no data'
+            "live_from": ind.live_from if ind.live_from is not None else ALWAYS[0],
+            "live_until": ind.live_until if ind.live_until is not None else ALWAYS[1],
             "ind_pos": pos,
         })
-        bands.append({"indicator": ind.id, "band_kind": tol.kind, "band": tol.amount,
-                      "valid_from": ALWAYS[0], "valid_to": ALWAYS[1]})
+        # each version of the band from its quarter to the next one's; the first from always
+        versions = catalogue.bands(ind)
+        for n, version in enumerate(versions):
+            bands.append({"indicator": ind.id, "band_kind": version.tolerance.kind, "band": version.tolerance.amount,
+                          "valid_from": version.start if n else ALWAYS[0],
+                          "valid_to": versions[n + 1].start - 1 if n + 1 < len(versions) else ALWAYS[1],
+                          "band_from": version.start if len(versions) > 1 else None})
         for fy, target in ind.targets.items():
             if years is not None and fy not in years:
                 continue
@@ -320,7 +333,8 @@ def parameters(
     if not targets:
         targets.append({"indicator": "", "area": "", "valid_from": -1, "valid_to": -1, "target": 0.0})
     if not bands:
-        bands.append({"indicator": "", "band_kind": "absolute", "band": 0.0, "valid_from": -1, "valid_to": -1})
+        bands.append({"indicator": "", "band_kind": "absolute", "band": 0.0, "valid_from": -1, "valid_to": -1,
+                      "band_from": None})
     # every area, whatever is asked: the county is added up from all its districts. ``role``: the
     # home is the 'county', its children the 'districts' it is added up from
     districts = set(catalogue.districts)
