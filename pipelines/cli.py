@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", choices=RULES, default=RULES[0],
                    help="in-force (default): each quarter under the rules in force then, as its amber band's"
                         " dated versions say; current: every quarter under today's rules")
+    p = sub.add_parser("forecast", parents=[common],
+                       help="each indicator's year-end forecast, its 90% interval and the chance of meeting the target")
+    p.add_argument("--quarter", help="as of this quarter, using no later figure (default: the latest loaded)")
+    p.add_argument("--indicator", help="e.g. 'NI 16'")
+    p.add_argument("--area", help="one area (default: every area)")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p = sub.add_parser("spc", parents=[common],
                        help="an indicator's XmR chart for an area: mean, limits, special causes, readings")
     p.add_argument("--indicator", required=True, help="e.g. 'NI 16'")
@@ -363,6 +369,21 @@ def cmd_spc(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forecast(args: argparse.Namespace) -> int:
+    from pipelines.stats import forecast
+
+    catalogue = _catalogue(args)
+    _known(catalogue, args.area, args.indicator)
+    _ensure_database(args, catalogue)
+    with store.connect(args.db, read_only=True) as con:
+        qi = _quarter(args, con)
+        found = forecast.outlooks(con, catalogue, qi, [args.area] if args.area else None,
+                                  [args.indicator] if args.indicator else None)
+    rows = [tuple(forecast.row(o)[c] for c in forecast.COLUMNS) for o in found]
+    _write(rows, list(forecast.COLUMNS), args.format)
+    return 0
+
+
 def _quarter(args: argparse.Namespace, con: Any) -> int:
     if args.quarter:
         try:
@@ -525,4 +546,5 @@ _COMMANDS = {
     "loads": cmd_loads, "undo": cmd_undo, "add-analyst": cmd_add_analyst,
     "remove-analyst": cmd_remove_analyst, "report": cmd_report, "sign-ins": cmd_sign_ins,
     "load-populations": cmd_load_populations, "spc": cmd_spc,
+    "forecast": cmd_forecast,
 }

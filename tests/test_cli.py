@@ -81,7 +81,7 @@ def test_status_filters_and_formats(tmp_path: Path, db: Path) -> None:
                     "variation": "concern_high", "assurance": line["assurance"],
                     # 7.44 (6.89 to 8.02) against the county's 7.19: inside, similar; the county is the benchmark
                     "parent": "Derbyshire", "parent_value": "7.19", "vs_parent": "similar", "benchmark": "Derbyshire",
-                    "benchmark_value": "7.19", "vs_benchmark": "similar"}
+                    "benchmark_value": "7.19", "vs_benchmark": "similar", "amber_band": "5%", "band_from": ""}
     # High Peak's NI 20 rose to 7.44, above its upper process limit, and lower is better: a concern
     # (the chart is worked in tests/test_spc_pages.py); the assurance is one of the three
     assert line["assurance"] in spc.ASSURANCES

@@ -34,11 +34,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Any
 
+import duckdb
 import numpy as np
 
-YearEnd = Literal["sum", "mean", "last"]
+from pipelines.catalogue.models import Catalogue, Indicator, YearEnd
+from pipelines.rules import figures, status
+from pipelines.rules.sql import Step, bound, compose
+
 YEAR_ENDS: tuple[YearEnd, ...] = ("sum", "mean", "last")
 BETTERS = ("lower", "higher", "neither")
 
@@ -204,3 +208,85 @@ def forecast(series: Mapping[int, float], asof: int, year_end: YearEnd, target: 
         g = math.log(target) if log_scale else target
         p_below = _t_cdf((g - centre) / (sd * math.sqrt(1 + 1 / n)), n - 1)
     return _with_probability(base, p_below if better == "lower" else 1.0 - p_below)
+
+
+# ---- asking: every series' figures up to a quarter, each forecast --------------------------------
+
+# The forecast's columns, as the command line prints them (a contract)
+COLUMNS = ("indicator", "area", "year", "quarters_known", "forecast", "forecast_lower", "forecast_upper", "target",
+           "probability_on_target", "forecast_status")
+
+# Every figure (as given, from counts, added up, windowed: the status rule's own figures) of the
+# areas asked from the first year a forecast learns from to the quarter asked, by places not names
+FIGURES = Step("forecast_figures", """
+SELECT i.ind_pos, a.area_pos, f.qi, f.value
+FROM figures f JOIN catalogue_indicators i USING (indicator) JOIN catalogue_areas a USING (area)
+WHERE ($only_areas IS NULL OR list_contains($only_areas, f.area)) AND f.qi BETWEEN $first_qi AND $last_qi
+  AND f.value IS NOT NULL AND isfinite(f.value)""")
+
+
+@dataclass(frozen=True)
+class Outlook:
+    """One indicator and area's year-end forecast as of a quarter."""
+
+    indicator: str
+    area: str
+    year_end: YearEnd
+    forecast: Forecast
+
+
+def target_for(ind: Indicator, area: str, year: int) -> float | None:
+    """The financial year's target: the area's own, else the indicator's (the status rule's choice)."""
+    own = ind.area_targets.get(area, {})
+    return own[year] if year in own else ind.targets.get(year)
+
+
+def expected(ind: Indicator, qi: int) -> bool:
+    """Whether the indicator is expected in quarter ``qi`` (between its from and until)."""
+    return (ind.live_from is None or qi >= ind.live_from) and (ind.live_until is None or qi <= ind.live_until)
+
+
+def _series(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, asof: int, areas: list[str] | None,
+            indicators: list[str] | None) -> dict[tuple[int, int], dict[int, float]]:
+    first = (asof // 4 - MAX_YEARS) * 4
+    params = status.parameters(catalogue, list(range(first, asof + 1)), areas, indicators)
+    # nothing is compared: only the areas asked and those they are added up from are read
+    params["observed_areas"] = None if areas is None else list(
+        dict.fromkeys(below for a in areas for below in catalogue.under(a)))
+    params["compared_only"] = []
+    sql = compose((*status.CATALOGUE, *figures.needed(*status.needs(catalogue, indicators)), FIGURES),
+                  ["ind_pos", "area_pos", "qi", "value"], ("ind_pos", "area_pos", "qi"))
+    out: dict[tuple[int, int], dict[int, float]] = {}
+    for ind_pos, area_pos, qi, value in con.execute(sql, bound(sql, params)).fetchall():
+        out.setdefault((ind_pos, area_pos), {})[qi] = value
+    return out
+
+
+def outlooks(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, asof: int, areas: list[str] | None = None,
+             indicators: list[str] | None = None) -> list[Outlook]:
+    """Each indicator (expected in quarter ``asof``) and area at its levels: the year-end forecast of
+    asof's financial year from the figures up to ``asof`` only, in the catalogue's order."""
+    wanted = set(indicators) if indicators else None
+    asked = set(areas) if areas else None
+    series = _series(con, catalogue, asof, areas, indicators)
+    places = {a: n for n, a in enumerate(catalogue.areas)}
+    out = []
+    for pos, ind in enumerate(catalogue.indicators):
+        if (wanted is not None and ind.id not in wanted) or not expected(ind, asof):
+            continue
+        for area in catalogue.areas:
+            if (asked is not None and area not in asked) or not catalogue.in_scope(ind, area):
+                continue
+            got = forecast(series.get((pos, places[area]), {}), asof, ind.year_end,
+                           target_for(ind, area, asof // 4), ind.better)
+            out.append(Outlook(ind.id, area, ind.year_end, got))
+    return out
+
+
+def row(outlook: Outlook) -> dict[str, Any]:
+    """The forecast as COLUMNS name them (the year as a board writes it)."""
+    f = outlook.forecast
+    return {"indicator": outlook.indicator, "area": outlook.area, "year": f"{f.year}/{(f.year + 1) % 100:02d}",
+            "quarters_known": f.quarters_known, "forecast": f.forecast, "forecast_lower": f.lower,
+            "forecast_upper": f.upper, "target": f.target, "probability_on_target": f.probability,
+            "forecast_status": f.status}
