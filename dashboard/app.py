@@ -6,6 +6,7 @@ which live in the URL so that a link opens exactly that view.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -80,6 +81,16 @@ def _prepare() -> state.Context | None:
         catalogue = catalogue.rehomed(area if catalogue.children(area) else catalogue.parent(area) or area)
         notices.append(f"Showing {ui.md_text(catalogue.county)} and the areas under it, as its own board would"
                        " see them.")
+    if catalogue.versioned:  # some band changes over time: each quarter can be judged by today's rules too
+        current = side.toggle(
+            "Today's rules for every quarter", value=st.query_params.get("rules") == "current", key="rules_toggle",
+            help="Off: each quarter's status uses the amber band in force in that quarter. On: every quarter"
+                 " uses today's bands; the pages say which statuses differ.")
+        if current:
+            st.query_params["rules"] = "current"
+            snap, catalogue = dataclasses.replace(snap, rules="current"), catalogue.current_rules()
+        else:
+            st.query_params.pop("rules", None)
     side.caption(f"Data version {snap.load_id}. A new load shows on the next click or refresh.")
     return state.Context(catalogue, snap, qi, area, tuple(notices))
 

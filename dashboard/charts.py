@@ -81,3 +81,7 @@ def sparkline(rows: list[Row], width: int = 130, height: int = 30) -> ui.Html:
         f'<img src="data:image/svg+xml;base64,{data}" width="{width}" height="{height}"'
         f' alt="{ui.esc(words)}" title="{ui.esc(words)}">'
     )
+
+
+def outlook(year_rows: list[Row], forecast: Row, *, title: str, unit: str | None) -> go.Figure:
+    return go.Figure(figures.outlook(year_rows, forecast, title=title, unit=unit))

@@ -8,6 +8,7 @@ No connection object is ever cached.
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -26,7 +27,7 @@ from pipelines.catalogue import quarters as quarters_mod
 from pipelines.ingest import loading
 from pipelines.present import export, words
 from pipelines.report import pack
-from pipelines.stats import spc
+from pipelines.stats import forecast, spc
 from pipelines.storage import commentary, store
 
 # A dashboard reader should not hang for the CLI's full wait; the error says try again.
@@ -46,10 +47,17 @@ class Snapshot:
     load_id: int
     config_key: str
     quarters: tuple[int, ...]
+    # 'in-force': each quarter judged by the rules in force then; 'current': by today's rules
+    rules: str = "in-force"
 
     @property
     def empty(self) -> bool:
         return not self.quarters
+
+    @property
+    def other_rules(self) -> Snapshot:
+        """The same figures judged by the other rules (today's, or those in force then)."""
+        return dataclasses.replace(self, rules="in-force" if self.rules == "current" else "current")
 
 
 @st.cache_resource(show_spinner=False)
@@ -66,9 +74,15 @@ def _config_key() -> tuple[str, float]:
         return str(path), 0.0
 
 
-def catalogue() -> config.Catalogue:
-    """The validated catalogue; raises config.ConfigError listing every problem."""
-    return _catalogue(*_config_key())
+@st.cache_resource(show_spinner=False)
+def _current_rules(path: str, mtime: float) -> config.Catalogue:
+    return _catalogue(path, mtime).current_rules()
+
+
+def catalogue(rules: str = "in-force") -> config.Catalogue:
+    """The validated catalogue (raises config.ConfigError listing every problem); with ``rules``
+    'current', today's rules for every quarter."""
+    return (_current_rules if rules == "current" else _catalogue)(*_config_key())
 
 
 @contextmanager
@@ -140,11 +154,11 @@ def snapshot() -> Snapshot:
 
 @st.cache_data(show_spinner=False, max_entries=512)
 def _rows(
-    db: str, load_id: int, config_key: str, quarters: tuple[int, ...],
+    db: str, load_id: int, config_key: str, rules: str, quarters: tuple[int, ...],
     areas: tuple[str, ...] | None, indicators: tuple[str, ...] | None,
 ) -> list[Row]:
     with _read(db) as con:
-        return words.status_rows(con, catalogue(), list(quarters), list(areas) if areas else None,
+        return words.status_rows(con, catalogue(rules), list(quarters), list(areas) if areas else None,
                                  list(indicators) if indicators else None)
 
 
@@ -155,7 +169,7 @@ def rows(
     """Status rows from ``pipelines.rules.status.query``, each with its reason in words
     (``pipelines.present.words``); ask for one quarter or one indicator at a
     time so a national-scale database answers quickly."""
-    return _rows(snap.db, snap.load_id, snap.config_key, tuple(sorted(set(quarters))),
+    return _rows(snap.db, snap.load_id, snap.config_key, snap.rules, tuple(sorted(set(quarters))),
                  tuple(areas) if areas else None, tuple(indicators) if indicators else None)
 
 
@@ -199,6 +213,20 @@ def spc_readings(
                          tuple(indicators) if indicators else None)
 
 
+def differing(snap: Snapshot, shown: list[Row]) -> list[tuple[Row, str]]:
+    """Each row shown whose status the other rules (today's, or those in force then) would change,
+    with the status they would give: asked only when some band of the catalogue changes over time."""
+    if not catalogue().versioned or not shown:
+        return []
+    quarters = sorted({r["qi"] for r in shown})
+    areas = sorted({r["area"] for r in shown})
+    other: dict[tuple[str, str, int], str] = {(r["indicator"], r["area"], r["qi"]): r["status"]
+             for r in rows(snap.other_rules, quarters, areas=areas,
+                           indicators=sorted({r["indicator"] for r in shown}))}
+    return [(r, other[key]) for r in shown
+            if (key := (r["indicator"], r["area"], r["qi"])) in other and other[key] != r["status"]]
+
+
 def together(*questions: Callable[[], Any]) -> list[Any]:
     """The answers to a page's independent questions (calls of this module's readers), asked side
     by side, each on its own connection: DuckDB takes as long to plan one of ragboard's queries as
@@ -213,6 +241,24 @@ def together(*questions: Callable[[], Any]) -> list[Any]:
 
     with ThreadPoolExecutor(max_workers=len(questions)) as pool:
         return list(pool.map(ask, questions))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _outlooks(db: str, load_id: int, config_key: str, qi: int, areas: tuple[str, ...],
+              indicators: tuple[str, ...] | None) -> dict[tuple[str, str], Row]:
+    with _read(db) as con:
+        found = forecast.outlooks(con, catalogue(), qi, list(areas), list(indicators) if indicators else None)
+    return {(o.indicator, o.area): forecast.row(o) for o in found}
+
+
+def outlooks(snap: Snapshot, qi: int, areas: Sequence[str],
+             indicators: Sequence[str] | None = None) -> dict[tuple[str, str], Row]:
+    """Each year-end forecast as of quarter ``qi`` (``pipelines.stats.forecast``), keyed by
+    (indicator, area): its columns, ``reason`` and ``year_end``."""
+    if snap.empty:
+        return {}
+    return _outlooks(snap.db, snap.load_id, snap.config_key, qi, tuple(areas),
+                     tuple(indicators) if indicators else None)
 
 
 def window(qi: int, length: int) -> list[int]:

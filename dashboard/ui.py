@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pipelines.catalogue import quarters
 from pipelines.present import explain, spc_words, words
 from pipelines.present.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
 from pipelines.rules.codes import Reason
@@ -263,6 +264,27 @@ def value_cell(row: dict[str, Any], reading: dict[str, Any] | None = None) -> Ht
     spc = spc_icons(reading, row["qi"])
     return Html(f'{chip(row["status"], explain_title(row))}{f" {spc}" if spc else ""}'
                 f'<br><span class="sub">{esc(figure)}</span>' + (f' {sig}' if sig else ""))
+
+
+def outlook_cell(row: dict[str, Any] | None, unit: str) -> Html:
+    """The year-end forecast's words, or a dash where the indicator has none (not expected)."""
+    if row is None:
+        return Html("–")
+    return Html(f'<span class="sub">{esc(explain.outlook(row, unit))}</span>')
+
+
+def rules_note(diffs: list[tuple[dict[str, Any], str]], rules: str) -> str:
+    """Which rules judged the statuses shown, and which of them the other rules would change."""
+    if rules == "current":
+        head, other = "Every quarter is judged by today's rules.", "the rules in force at the time"
+    else:
+        head, other = "Each quarter is judged by the rules in force then.", "today's rules"
+    if not diffs:
+        return f"{head} No status shown here would differ under {other}."
+    said = "; ".join(f"{r['indicator']} in {r['area']}, {quarters.label(r['qi'])}: {r['status']} → {status}"
+                     for r, status in diffs)
+    count = f"{len(diffs)} status{'es' if len(diffs) > 1 else ''}"
+    return f"{head} Under {other}, {count} shown here would differ: {said}."
 
 
 # A grid's cell for a quarter an indicator is not expected in (before its first, after its last)

@@ -114,7 +114,12 @@ def test_html_pack_has_every_part(pack_db: Path, catalogue: config.Catalogue) ->
     assert len(figures) == 2 * 11 and text.count('<div class="chart"') == 22
     # each table holds its rows, each value in its own column
     overview = table_under(text, "1. County overview")
-    assert overview[0] == ["Indicator", "Description", "Status", "Confidence interval", "SPC reading"]
+    assert overview[0] == ["Indicator", "Description", "Status", "Confidence interval", "SPC reading",
+                           "Year-end outlook"]
+    # NI 16 at 9.6 against a target of 11.35 after a year falling every quarter: on track, with its
+    # interval and its chance of meeting the year's target
+    outlook = row(overview, "NI 16")[5]
+    assert outlook.startswith("✓ on track: ") and "chance of meeting 11.35" in outlook and "90% interval" in outlook
     # NI 16 falls every quarter from 2008/09 Q2 and its latest figure, 9.6, is below the lower limit
     # (mean 11.13, limits 10.2 to 12.06 from its 9 quarters): an improvement, low; the target 11.35
     # lies between the limits: hit and miss

@@ -18,7 +18,8 @@ ind_id, notice = state.synced_select(
 if notice:
     st.info(notice)
 ind = names[ind_id]
-tol = cat.tolerance(ind)
+# the band in force in the quarter shown (today's when no quarter is loaded)
+tol = cat.band_at(ind, ctx.qi) if ctx.qi is not None else cat.tolerance(ind)
 
 # The area whose trend, status and commentary are shown; None for a district-only indicator
 # while the county is selected (the districts are still compared below).
@@ -67,6 +68,25 @@ elif area is not None:
                         key="trend")
     else:
         st.info(f"No figures for {ui.md_text(ind.id)} in {ui.md_text(area)} have been loaded.")
+    # the rules over the quarters drawn: each band change, and the statuses the other rules would give
+    shown = [r for r in trend if r["value"] is not None]
+    if shown:
+        changes = explain.band_changes(cat, ind, shown[0]["qi"], shown[-1]["qi"])
+        if changes or cat.versioned:
+            st.caption(ui.md_text(" ".join([*changes, ui.rules_note(data.differing(ctx.snap, trend), ctx.snap.rules)])))
+
+    # ---- the year-end outlook: the year so far, and the forecast as a fan to the year end ----------
+    st.subheader("Year-end outlook")
+    found = data.outlooks(ctx.snap, ctx.qi, [area], [ind.id]).get((ind.id, area))
+    if found is None:
+        st.info(f"{ui.md_text(ind.id)} is not expected in {ctx.quarter}, so there is no year to forecast.")
+    else:
+        st.html(f'<p data-testid="outlook">{esc(explain.outlook(found, ind.unit))}</p>')
+        year_rows = [r for r in trend if r["qi"] <= ctx.qi]
+        st.plotly_chart(charts.outlook(year_rows, found, title=f"{ind.id} in {area}: {found['year']} so far and"
+                                       f" its year end", unit=ind.unit), key="outlook")
+        st.caption(f"The year-end figure is {explain.YEAR_END_WORDS[found['year_end']]} (the indicator's"
+                   f" year_end); the forecast uses the figures up to {ctx.quarter} only. {explain.OUTLOOK_METHOD}")
 
     # ---- SPC view: the XmR chart over every loaded quarter, its reading beside the status ----------
     st.subheader("SPC view")

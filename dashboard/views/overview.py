@@ -33,10 +33,11 @@ few = len(cat.districts) <= MAX_GRID_DISTRICTS  # every district in the grid: kn
 # one question: each costs more to plan than a county's series to read.
 recent = data.window(ctx.qi, 4)
 snap, qi = ctx.snap, ctx.qi
-county_rows, district_rows, spc_read = data.together(
+county_rows, district_rows, spc_read, outlooks = data.together(
     lambda: data.rows(snap, recent, areas=[cat.county]),
     lambda: data.rows(snap, [qi], areas=list(cat.districts), indicators=district_ids) if gridded else [],
-    lambda: data.spc_readings(snap, qi, [cat.county, *cat.districts]) if few else None)
+    lambda: data.spc_readings(snap, qi, [cat.county, *cat.districts]) if few else None,
+    lambda: data.outlooks(snap, qi, [cat.county]))
 by_key = {(r["indicator"], r["qi"]): r for r in county_rows}
 current = [r for r in county_rows if r["qi"] == ctx.qi]
 grid_districts = list(cat.districts)
@@ -88,18 +89,22 @@ body = [
     [ui.indicator_cell(r, note=True), ui.figure_cell(r, labelled=False), ui.number(r["target"], r["unit"]),
      ui.shortfall(r), ui.percent_off(r), ui.status_cell(r, county_spc.get((r["indicator"], r["area"]))),
      explain.direction(r["direction"]), explain.direction(r["direction_year"]),
-     chip(r["reported_status"]) if r["reported_status"] else "–"]
+     chip(r["reported_status"]) if r["reported_status"] else "–",
+     ui.outlook_cell(outlooks.get((r["indicator"], r["area"])), r["unit"])]
     for r in current
 ]
 st.html(ui.table(
     ["Indicator (and the note with the figure)", "Value (confidence interval)", "Target", "Shortfall",
-     "% off target", "Status", "Since last quarter", "Since a year ago", "Reported status"],
+     "% off target", "Status", "Since last quarter", "Since a year ago", "Reported status", "Year-end outlook"],
     body, numeric=(1, 2, 3, 4), nowrap=(3, 4, 5, 6, 7), test_id="breakdown",
     caption=f"{ctx.quarter}; shortfall and % off are against the target (positive is worse). Under each"
             " value, its confidence interval: the range the true figure is likely to lie in; under each"
-            " status, the SPC icons (variation and assurance)."))
+            " status, the SPC icons (variation and assurance). The year-end outlook forecasts the year's"
+            " figure from the quarters so far (Definitions, Methods, says how)."))
 if county_spc:
     st.caption(ui.md_text(spc_words.KEY))
+if cat.versioned:
+    st.caption(ui.md_text(ui.rules_note(data.differing(ctx.snap, county_rows), ctx.snap.rules)))
 
 # the county against the areas it is compared with (the region, England), where the catalogue's tree
 # has them: a county-and-districts catalogue compares the county with nothing

@@ -41,8 +41,9 @@ from pipelines.catalogue.models import (
     default_name,
 )
 
-__all__ = ["CONFIDENCE_LEVELS", "MAX_WINDOW", "Area", "BandVersion", "Catalogue", "ConfigError", "Indicator", "Level", "Spc",
-           "Tolerance", "config_path", "default_name", "load", "parse", "parse_tolerance", "read_yaml", "suggest"]
+__all__ = ["CONFIDENCE_LEVELS", "MAX_WINDOW", "Area", "BandVersion", "Catalogue", "ConfigError", "Indicator",
+           "Level", "Spc", "Tolerance", "config_path", "default_name", "load", "parse", "parse_tolerance",
+           "read_yaml", "suggest"]
 
 if TYPE_CHECKING:  # imported where a file is parsed: a catalogue from the cache never needs yaml
     import yaml

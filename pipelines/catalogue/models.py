@@ -194,6 +194,12 @@ class Catalogue:
             return ind.band_versions or (BandVersion(EARLIEST, ind.amber_tolerance),)
         return self.band_versions or (BandVersion(EARLIEST, self.amber_tolerance),)
 
+    def band_at(self, ind: Indicator | None, qi: int) -> Tolerance:
+        """The band in force in quarter ``qi``: the indicator's (None: the catalogue's default)."""
+        versions = self.bands(ind) if ind is not None else (
+            self.band_versions or (BandVersion(EARLIEST, self.amber_tolerance),))
+        return next((v.tolerance for v in reversed(versions) if v.start <= qi), versions[0].tolerance)
+
     def band_changes(self, ind: Indicator, first: int, last: int) -> list[tuple[BandVersion, BandVersion]]:
         """Each (old, new) pair of band versions where the band changed from ``first`` to ``last``
         (quarter indexes), the new version starting within them."""

@@ -358,3 +358,46 @@ def spine(profile: list[Any], *, title: str, area: str, benchmark_name: str) -> 
                   "tickvals": [-1, 0, 1], "ticktext": ["worse", plain(benchmark_name), "better"], "automargin": True},
         "yaxis": {"categoryorder": "array", "categoryarray": names[::-1], "automargin": True},
     }}
+
+
+def outlook(year_rows: list[Row], forecast: Row, *, title: str, unit: str | None) -> Figure:
+    """The year so far and its forecast as a fan to the year end: the running figure the year end is
+    made of (the total so far for ``year_end: sum``, the mean so far for ``mean``, each quarter's figure
+    for ``last``), then a shaded 90% interval widening from the last known quarter to the fourth, the
+    forecast on a dashed line, and the year's target."""
+    year = forecast["year"]
+    start = quarters.parse(f"{year} Q1")
+    x = [quarters.label(start + k) for k in range(4)]
+    known = sorted((r for r in year_rows if r["value"] is not None and start <= r["qi"] < start + 4),
+                   key=lambda r: r["qi"])
+    so_far: list[float] = []
+    for n, r in enumerate(known, start=1):
+        total = sum(k["value"] for k in known[:n])
+        so_far.append(total if forecast["year_end"] == "sum" else total / n if forecast["year_end"] == "mean"
+                      else float(r["value"]))
+    xs = [quarters.label(r["qi"]) for r in known]
+    said = {"sum": "total so far", "mean": "mean so far", "last": "figure"}[forecast["year_end"]]
+    data: list[dict[str, Any]] = [{
+        "type": "scatter", "mode": "lines+markers", "x": xs, "y": so_far, "name": f"Year's {said}",
+        "line": {"color": "#222"}, "marker": {"symbol": "circle", "size": 8, "color": "#222"}}]
+    if forecast["forecast"] is not None and known and forecast["quarters_known"] < 4:
+        last_x, last_y = xs[-1], so_far[-1]
+        data += [
+            {"type": "scatter", "mode": "lines", "x": [last_x, x[3], x[3], last_x],
+             "y": [last_y, forecast["forecast_upper"], forecast["forecast_lower"], last_y], "fill": "toself",
+             "fillcolor": "rgba(0, 114, 178, 0.18)", "line": {"width": 0}, "name": "90% interval of the year end",
+             "hoverinfo": "skip"},
+            {"type": "scatter", "mode": "lines+markers", "x": [last_x, x[3]], "y": [last_y, forecast["forecast"]],
+             "line": {"color": "#0072B2", "dash": "dash"}, "marker": {"symbol": "diamond-open", "size": 10},
+             "name": "Forecast year end",
+             "hovertemplate": plain(f"forecast {explain.number(forecast['forecast'])} (90% interval"
+                                    f" {explain.number(forecast['forecast_lower'])} to"
+                                    f" {explain.number(forecast['forecast_upper'])})") + "<extra></extra>"},
+        ]
+    if forecast["target"] is not None:
+        data.append({"type": "scatter", "mode": "lines", "x": x, "y": [forecast["target"]] * 4,
+                     "line": {"color": "#555", "dash": "dot"}, "name": f"Target {explain.number(forecast['target'])}"})
+    layout = _layout(title, x, unit)
+    made_of = explain.YEAR_END_WORDS[forecast["year_end"]]
+    layout["yaxis"]["title"] = {"text": plain(f"{explain.unit_words(unit)} ({made_of})")}
+    return {"data": data, "layout": layout}

@@ -256,3 +256,52 @@ def method_words(ind: Any) -> str:
 def ci_heading(confidence: float | None, measure: str | None) -> str:
     """'95% CI' for intervals computed from counts; 'Confidence interval' when they are supplied."""
     return f"{confidence:g}% CI" if measure in ("rate", "proportion") and confidence else "Confidence interval"
+
+
+# ---- year-end forecasts (pipelines.stats.forecast) ------------------------------------------------
+
+OUTLOOK_WORDS = {"on_track": "on track", "at_risk": "at risk", "off_track": "off track"}
+OUTLOOK_MARKS = {"on_track": "✓", "at_risk": "?", "off_track": "✗"}  # never colour alone
+NO_FORECAST = {
+    "too_few_years": "no forecast: it needs two earlier years with all four quarters",
+    "gap_this_year": "no forecast: a quarter of this year so far has no figure",
+}
+YEAR_END_WORDS = {"sum": "the year's total", "mean": "the mean of the year's quarters",
+                  "last": "the fourth quarter's figure"}
+OUTLOOK_METHOD = (
+    "Year-end forecasts use a seasonal ratio projection: in each of up to five earlier complete years, the"
+    " year-end figure (the year's total, the mean of its quarters, or its fourth quarter, as the indicator's"
+    " year_end says) is divided by the same summary of the year's first quarters; the year so far is"
+    " multiplied by the mean of those ratios (on the log scale). The 90% interval is Student's t prediction"
+    " interval for one more year from those ratios (mean ± t × s × √(1 + 1/n)), and the chance of meeting the"
+    " target comes from the same distribution: on track at 80% or more, off track under 20%, at risk"
+    " between. It learns the seasons from earlier years; a change of trend this year shows only as far as"
+    " the quarters so far show it. With fewer than two earlier complete years there is no forecast."
+    " benchmarks/forecast.py checks on simulated seasonal series how often the 90% interval holds the year"
+    " end (about 90%).")
+
+
+def outlook(row: dict[str, Any], unit: str = "") -> str:
+    """A forecast (``pipelines.stats.forecast.row``) in words: '✓ on track: 8.82 (90% interval 7.99 to
+    9.75); 98% chance of meeting 11.35'."""
+    if row["forecast"] is None:
+        return NO_FORECAST.get(row.get("reason") or "", "no forecast")
+    head = f"{number(row['forecast'], unit)} (90% interval {number(row['forecast_lower'], unit)} to" \
+           f" {number(row['forecast_upper'], unit)})"
+    if row["quarters_known"] == 4:
+        head = f"{number(row['forecast'], unit)}, the year's figure"
+    status = row["forecast_status"]
+    if status is None:
+        return head
+    chance = f"{row['probability_on_target'] * 100:.0f}% chance of meeting {number(row['target'], unit)}"
+    return f"{OUTLOOK_MARKS[status]} {OUTLOOK_WORDS[status]}: {head}; {chance}"
+
+
+def band_changes(catalogue: Any, ind: Any, first: int, last: int) -> list[str]:
+    """A sentence for each change of the indicator's amber band from quarter ``first`` to ``last``:
+    'NI 16: the amber band became 10% of the target from 2010/11 Q3 (it was 5% of the target).'"""
+    from pipelines.catalogue import quarters  # the catalogue layer: below this one
+
+    return [f"{ind.id}: the amber band became {new.tolerance.describe(ind.unit)} from {quarters.label(new.start)}"
+            f" (it was {old.tolerance.describe(ind.unit)})."
+            for old, new in catalogue.band_changes(ind, first, last)]

@@ -26,7 +26,7 @@ from pipelines.catalogue.config import Catalogue
 from pipelines.present import charts, explain, spc_words, words
 from pipelines.present.palette import NEEDS_UPDATE, SEVERITY, STATUS_MEANING, STATUS_STYLE
 from pipelines.rules import intervals
-from pipelines.stats import spc
+from pipelines.stats import forecast, spc
 from pipelines.storage import commentary
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -96,6 +96,9 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
         (r for r in rows if r["area"] in districts_of and r["qi"] == qi and r["status"] in NEEDS_UPDATE),
         key=lambda r: (SEVERITY[r["status"]], r["indicator"], r["area"]))
     county_spc = {q: _readings(con, catalogue, q, [catalogue.county]) for q in four}
+    units = {i.id: i.unit for i in catalogue.indicators}
+    outlooks = {(o.indicator, o.area): {**forecast.row(o), "unit": units[o.indicator]}
+                for o in forecast.outlooks(con, catalogue, qi, [catalogue.county])}
     district_spc = _readings(con, catalogue, qi, sorted({r["area"] for r in districts}))
     report(QUERYING, 1, 1)
     sections: list[dict[str, Any]] = []
@@ -107,7 +110,8 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
     statuses = {(r["indicator"], r["qi"]): r for r in (words.status_rows(con, catalogue, chart_qis,
                                                                           [catalogue.county]) if chart_qis else [])}
     for r in shown:
-        trend_rows = [county[(r["indicator"], q)] for q in span]
+        # an indicator begun within the span has no rows before its first quarter
+        trend_rows = [county[(r["indicator"], q)] for q in span if (r["indicator"], q) in county]
         sections.append({
             "row": r, "why": explain.why(r),
             "chart": _figure(charts.trend(trend_rows, title=f"{r['indicator']} in {catalogue.county}, by quarter")),
@@ -118,7 +122,9 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
                                     if ind == r["indicator"] and area != catalogue.county],
             "actions": [a for a in acts if a["indicator"] == r["indicator"]],
             "definition": catalogue.indicator(r["indicator"]),
-            "band": catalogue.tolerance(catalogue.indicator(r["indicator"])).describe(r["unit"]),
+            "band": catalogue.band_at(catalogue.indicator(r["indicator"]), qi).describe(r["unit"]),
+            "rule_changes": explain.band_changes(catalogue, catalogue.indicator(r["indicator"]), span[0], qi),
+            "outlook": outlooks.get((r["indicator"], r["area"])),
         })
         report(DRAWING, len(sections), len(shown))
     counts = {s: sum(1 for r in current if r["status"] == s) for s in STATUS_STYLE}
@@ -132,7 +138,7 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
         "county": catalogue.county, "board": catalogue.name, "quarter": quarters.label(qi), "generated": datetime.now(),
         "exceptions_only": exceptions_only, "counts": counts, "overview": shown,
         "comparison": [{"indicator": r["indicator"], "name": r["name"],
-                        "cells": [county[(r["indicator"], q)] for q in four]} for r in shown],
+                        "cells": [county.get((r["indicator"], q)) for q in four]} for r in shown],
         "comparison_quarters": [quarters.label(q) for q in four],
         "districts": districts, "sections": sections,
         # how the county compares with its parent and the benchmark, and each district with the county
@@ -143,8 +149,13 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
                                               key=lambda r: (r["indicator"], r["area"]))],
         "mismatches": [r for r in rows if r["mismatch"] and r["qi"] in four],
         "missing": commentary.missing(con, shown),
-        "bands": [{"indicator": i, "band": catalogue.tolerance(i).describe(i.unit)} for i in catalogue.indicators],
-        "default_band": catalogue.amber_tolerance.describe(),
+        # the bands in force in the pack's quarter, and every change within the quarters it shows
+        "bands": [{"indicator": i, "band": catalogue.band_at(i, qi).describe(i.unit)} for i in catalogue.indicators],
+        "default_band": catalogue.band_at(None, qi).describe(),
+        "rule_changes": [said for i in catalogue.indicators
+                         for said in explain.band_changes(catalogue, i, span[0], qi)],
+        "outlooks": outlooks, "outlook_words": {k: explain.outlook(v, v.get("unit", "")) for k, v in outlooks.items()},
+        "outlook_method": explain.OUTLOOK_METHOD,
         "county_spc": county_spc[qi], "comparison_spc": county_spc, "district_spc": district_spc,
         "spc_matrix": spc_words.placed(shown, county_spc[qi]), "spc_kinds": spc_words.KINDS,
         "spc_columns": spc_words.ASSURANCE_COLUMNS, "spc_key": spc_words.KEY_IN_PRINT,

@@ -289,4 +289,4 @@ def row(outlook: Outlook) -> dict[str, Any]:
     return {"indicator": outlook.indicator, "area": outlook.area, "year": f"{f.year}/{(f.year + 1) % 100:02d}",
             "quarters_known": f.quarters_known, "forecast": f.forecast, "forecast_lower": f.lower,
             "forecast_upper": f.upper, "target": f.target, "probability_on_target": f.probability,
-            "forecast_status": f.status}
+            "forecast_status": f.status, "reason": f.reason, "year_end": outlook.year_end}
