@@ -96,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--exceptions-only", action="store_true", help="only the AMBER, RED and GREY indicators")
     p.add_argument("--area", help="the pack of another area of the catalogue's tree and the areas under it"
                                   " (default: the home, the county)")
+    p.add_argument("--as-published", type=int, metavar="N",
+                   help="make pack N (see 'packs') again as it was published: its quarter, options, figures"
+                        " and catalogue")
+    p.add_argument("--analyst", help="who is making the pack (recorded with it)")
+    sub.add_parser("packs", parents=[common], help="list the packs made with 'report', newest first")
     p = sub.add_parser("add-analyst", parents=[common],
                        help="create an analyst account (asks for the password; $RAGBOARD_ANALYSTS names the file)")
     p.add_argument("name")
@@ -397,24 +402,80 @@ def _quarter(args: argparse.Namespace, con: Any) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from pipelines.report import pack
+    from datetime import datetime
 
-    catalogue = _catalogue(args)
-    _known(catalogue, args.area, None)
-    _ensure_database(args, catalogue)
-    if args.area:
-        catalogue = catalogue.rehomed(args.area)
+    from pipelines.report import pack
+    from pipelines.storage import versions
+
     folder = Path(args.out).resolve().parent
     if not folder.is_dir():
         raise CliError(f"The folder {folder} does not exist; create it or choose another --out.")
+    if args.as_published is not None:
+        return _report_as_published(args)
+    catalogue = _catalogue(args)
+    _known(catalogue, args.area, None)
+    _ensure_database(args, catalogue)
+    home = catalogue.rehomed(args.area) if args.area else catalogue
+    made_at = datetime.now()
     with store.connect(args.db, read_only=True) as con:
         qi = _quarter(args, con)
+        load_id = store.latest_load_id(con)
         try:
             with _progress(**{pack.DRAWING: " charts"}) as progress:
-                out = pack.write(con, catalogue, qi, args.format, args.out, args.exceptions_only, progress)
+                out = pack.write(con, home, qi, args.format, args.out, args.exceptions_only, progress)
         except pack.ReportError as exc:
             raise CliError(str(exc)) from None
-    print(f"Board pack for {quarters.label(qi)} written to {out}.")
+    # recorded once written, with the figures' version and the catalogue's text it used
+    with store.connect(args.db) as con:
+        pack_id = versions.record_pack(con, made_at=made_at, qi=qi, area=args.area,
+                                       exceptions_only=args.exceptions_only, fmt=args.format, file_name=out.name,
+                                       load_id=load_id, source=catalogue.source, analyst=args.analyst)
+    print(f"Board pack {pack_id} for {quarters.label(qi)} written to {out}"
+          f" (make it again as published with 'report --as-published {pack_id}').")
+    return 0
+
+
+def _report_as_published(args: argparse.Namespace) -> int:
+    from pipelines.report import pack
+    from pipelines.storage import versions
+
+    if args.quarter or args.area or args.exceptions_only:
+        raise CliError("--as-published makes the pack with its own quarter, area and options; leave out"
+                       " --quarter, --area and --exceptions-only.", 2)
+    with store.connect(args.db, read_only=True) as con:
+        made = versions.pack(con, args.as_published)
+        if made is None:
+            raise CliError(f"There is no pack {args.as_published}; 'python -m pipelines packs' lists them.", 2)
+        text = versions.catalogue_text(con, made.catalogue_sha256) if made.catalogue_sha256 else None
+        if text is None:
+            raise CliError(f"Pack {made.pack_id} was made with a catalogue that was not recorded, so it cannot be"
+                           " made again as published.")
+        try:
+            catalogue = config.from_bytes(text, f"the catalogue of pack {made.pack_id}")
+        except config.ConfigError as exc:
+            raise CliError(str(exc)) from None
+        if made.area:
+            catalogue = catalogue.rehomed(made.area)
+        try:
+            with versions.as_of(con, made.load_id, made.made_at), _progress(**{pack.DRAWING: " charts"}) as progress:
+                out = pack.write(con, catalogue, made.qi, args.format, args.out, made.exceptions_only, progress,
+                                 pack.Published(made.pack_id, made.made_at))
+        except pack.ReportError as exc:
+            raise CliError(str(exc)) from None
+    print(f"Board pack {made.pack_id} for {quarters.label(made.qi)}, as published on"
+          f" {made.made_at:%d %B %Y at %H:%M}, made again in {out}.")
+    return 0
+
+
+def cmd_packs(args: argparse.Namespace) -> int:
+    from pipelines.storage import versions
+
+    with store.connect(args.db, read_only=True) as con:
+        made = versions.packs(con)
+    columns = ["pack_id", "made_at", "quarter", "area", "exceptions_only", "format", "file_name", "load_id",
+               "catalogue", "analyst"]
+    _write([(p.pack_id, p.made_at, quarters.label(p.qi), p.area, p.exceptions_only, p.format, p.file_name,
+             p.load_id, (p.catalogue_sha256 or "")[:12], p.analyst) for p in made], columns, "table")
     return 0
 
 
@@ -424,7 +485,9 @@ def cmd_loads(args: argparse.Namespace) -> int:
     with store.connect(args.db, read_only=True) as con:  # reads only; a mistyped --db is refused
         rows = loads(con)
     columns = ["load_id", "loaded_at", "kind", "file_name", "analyst", "rows_added", "rows_revised",
-               "rows_unchanged", "rows_removed", "undoes", "undone_by", "sha256"]
+               "rows_unchanged", "rows_removed", "undoes", "undone_by", "sha256", "catalogue"]
+    # the catalogue it was checked against, by its SHA-256's first 12 characters (none before it was kept)
+    rows = [{**r, "catalogue": (r.get("catalogue_sha256") or "")[:12]} for r in rows]
     _write([tuple(r[c] for c in columns) for r in rows], columns, "table")
     return 0
 
@@ -546,5 +609,5 @@ _COMMANDS = {
     "loads": cmd_loads, "undo": cmd_undo, "add-analyst": cmd_add_analyst,
     "remove-analyst": cmd_remove_analyst, "report": cmd_report, "sign-ins": cmd_sign_ins,
     "load-populations": cmd_load_populations, "spc": cmd_spc,
-    "forecast": cmd_forecast,
+    "forecast": cmd_forecast, "packs": cmd_packs,
 }

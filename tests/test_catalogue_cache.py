@@ -69,7 +69,9 @@ def entries(folder: Path) -> list[Path]:
 
 def same(a: config.Catalogue, b: config.Catalogue) -> None:
     assert a == b
-    assert dataclasses.asdict(a) == dataclasses.asdict(b)
+    # every field but the bytes it was read from (none for a catalogue parsed from a dict)
+    assert ({k: v for k, v in dataclasses.asdict(a).items() if k != "source"}
+            == {k: v for k, v in dataclasses.asdict(b).items() if k != "source"})
     for x, y in zip(a.indicators, b.indicators, strict=True):
         assert type(x.amber_tolerance) is type(y.amber_tolerance)
         assert [type(getattr(x, f.name)) for f in dataclasses.fields(x)] == [

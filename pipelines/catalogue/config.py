@@ -143,12 +143,18 @@ def load(path: str | Path | None = None) -> Catalogue:
     A catalogue validated before, with the same bytes, comes from the cache (``cache``) without
     being parsed again; only a valid catalogue is ever kept, so every mistake is still reported."""
     path = config_path(path)
-    data = _read(path)
-    cached = _from_cache(data)
-    if cached is not None:
-        return cached
-    catalogue = parse(read_yaml(_text(data, path), path), path)
-    cache.store(data, json.dumps(_dump(catalogue), ensure_ascii=False, allow_nan=False))
+    return from_bytes(_read(path), path)
+
+
+def from_bytes(data: bytes, path: str | Path = "indicators.yaml") -> Catalogue:
+    """The catalogue a file's bytes hold (``path`` names it in problems): from the cache when these
+    bytes were validated before. The catalogue keeps its bytes (``source``): a load and a pack
+    record them, so a pack can be made again with the rules it had."""
+    catalogue = _from_cache(data)
+    if catalogue is None:
+        catalogue = parse(read_yaml(_text(data, Path(path)), path), path)
+        cache.store(data, json.dumps(_dump(catalogue), ensure_ascii=False, allow_nan=False))
+    object.__setattr__(catalogue, "source", data)  # frozen; the same bytes give the same catalogue
     return catalogue
 
 

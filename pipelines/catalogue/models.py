@@ -141,6 +141,8 @@ class Catalogue:
     benchmark: str = ""  # the area every area is compared with; the root when not given
     peer_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     band_versions: tuple[BandVersion, ...] = ()  # dated versions of amber_tolerance, oldest first
+    # the file's bytes it was read from (config.from_bytes); empty for one built in code
+    source: bytes = field(default=b"", repr=False, compare=False)
     # looked up by name, and each area's children: made once (a national tree has 450 areas)
     _by_name: dict[str, Area] = field(default_factory=dict, init=False, repr=False, compare=False)
     _children: dict[str, tuple[str, ...]] = field(default_factory=dict, init=False, repr=False, compare=False)

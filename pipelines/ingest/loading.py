@@ -24,7 +24,7 @@ import duckdb
 from pipelines.catalogue.config import Catalogue
 from pipelines.ingest.reader import MAX_BYTES, Progress, Table, UnreadableFile, read_bytes, too_big
 from pipelines.ingest.validate import Checked, Problem, check, plural
-from pipelines.storage import store
+from pipelines.storage import store, versions
 from pipelines.storage.schema import OBSERVATION_TABLES, POPULATION_TABLES, Versioned
 
 
@@ -43,6 +43,7 @@ class Upload:
     name: str
     sha256: str
     checked: Checked
+    catalogue_source: bytes = b""  # the catalogue's text it was checked against (recorded with the load)
 
     @property
     def ok(self) -> bool:
@@ -61,7 +62,7 @@ def read_upload(data: bytes, name: str, catalogue: Catalogue, progress: Progress
         table: Table = read_bytes(data, name, progress=progress)
     except UnreadableFile as exc:
         return Upload(name, sha, Checked(problems=[Problem(0, "", "", str(exc))]))
-    return Upload(name, sha, check(table, catalogue, progress=progress))
+    return Upload(name, sha, check(table, catalogue, progress=progress), catalogue.source)
 
 
 def file_bytes(path: Path) -> bytes | Problem:
@@ -146,14 +147,16 @@ def write_staged(con: duckdb.DuckDBPyConnection, tables: Versioned, load_id: int
 
 
 def record_load(con: duckdb.DuckDBPyConnection, load_id: int, kind: str, name: str, sha256: str,
-                analyst: str | None, counts: dict[str, int]) -> None:
-    """The load's line in ``loads``; ``counts`` is {change: rows} as ``stage`` marked them."""
+                analyst: str | None, counts: dict[str, int], catalogue_source: bytes = b"") -> None:
+    """The load's line in ``loads``; ``counts`` is {change: rows} as ``stage`` marked them. The
+    catalogue it was checked against is kept (once) and named."""
     con.execute(
         "INSERT INTO loads (load_id, loaded_at, kind, file_name, sha256, analyst, rows_added,"
-        " rows_revised, rows_unchanged) VALUES ($id, $at, $kind, $name, $sha, $analyst, $a, $r, $u)",
+        " rows_revised, rows_unchanged, catalogue_sha256)"
+        " VALUES ($id, $at, $kind, $name, $sha, $analyst, $a, $r, $u, $catalogue)",
         {"id": load_id, "at": datetime.now(), "kind": kind, "name": name, "sha": sha256,
          "analyst": analyst, "a": counts.get("added", 0), "r": counts.get("revised", 0),
-         "u": counts.get("unchanged", 0)},
+         "u": counts.get("unchanged", 0), "catalogue": versions.remember_catalogue(con, catalogue_source)},
     )
 
 
@@ -232,7 +235,7 @@ def load(
         new_rows = [] if not (detail_limit and counts.get("added")) else store.records(con.execute(f"""
             SELECT indicator, area, quarter, value, numerator, denominator, reported_status, note FROM staged
             WHERE change = 'added' ORDER BY indicator, area, qi LIMIT {int(detail_limit)}"""))
-        record_load(con, load_id, "load", upload.name, upload.sha256, analyst, counts)
+        record_load(con, load_id, "load", upload.name, upload.sha256, analyst, counts, upload.catalogue_source)
         step(3)
         write_staged(con, OBSERVATION_TABLES, load_id, revised=counts.get("revised", 0) > 0)
         step(4)

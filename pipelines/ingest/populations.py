@@ -42,6 +42,7 @@ class PopulationUpload(Findings[PopulationRow]):
 
     name: str
     sha256: str
+    catalogue_source: bytes = b""  # the catalogue's text it was checked against (recorded with the load)
 
     def summary(self) -> str:
         years = sorted({r[1] for r in self.rows})
@@ -73,7 +74,7 @@ def read_upload(data: bytes, name: str, catalogue: Catalogue) -> PopulationUploa
     except UnreadableFile as exc:
         return PopulationUpload(name=name, sha256=sha, problems=[Problem(0, "", "", _unreadable(exc))])
     rows, problems = check(table, catalogue)
-    return PopulationUpload(name=name, sha256=sha, rows=rows, problems=problems)
+    return PopulationUpload(name=name, sha256=sha, rows=rows, problems=problems, catalogue_source=catalogue.source)
 
 
 def read_file(path: str | Path, catalogue: Catalogue) -> PopulationUpload:
@@ -192,7 +193,7 @@ def load(con: duckdb.DuckDBPyConnection, upload: PopulationUpload, analyst: str 
             "SELECT s.area, s.year, o.population AS old_population, s.population AS new_population"
             " FROM staged s JOIN populations o USING (area, year) WHERE s.change = 'revised'"
             " ORDER BY s.area, s.year"))
-        loading.record_load(con, load_id, KIND, upload.name, upload.sha256, analyst, counts)
+        loading.record_load(con, load_id, KIND, upload.name, upload.sha256, analyst, counts, upload.catalogue_source)
         loading.write_staged(con, POPULATION_TABLES, load_id, revised=counts.get("revised", 0) > 0)
         loading.drop_staged(con)
     return loading.LoadResult(load_id, counts.get("added", 0), counts.get("revised", 0),

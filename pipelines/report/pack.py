@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from pathlib import Path
@@ -72,8 +73,17 @@ def _environment() -> Environment:
     return env
 
 
+@dataclass(frozen=True)
+class Published:
+    """A pack made again as it was published: its number and when it was first made."""
+
+    pack_id: int
+    made_at: datetime
+
+
 def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
-            exceptions_only: bool = False, progress: Progress | None = None) -> dict[str, Any]:
+            exceptions_only: bool = False, progress: Progress | None = None,
+            published: Published | None = None) -> dict[str, Any]:
     report = progress or _nothing
     span = list(range(qi - TREND_QUARTERS + 1, qi + 1))
     report(QUERYING, 0, 1)
@@ -135,7 +145,10 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
         if "chart" in section["spc"]:
             figures.append({"id": section["spc_id"], "figure": section["spc"].pop("chart")})
     return {
-        "county": catalogue.county, "board": catalogue.name, "quarter": quarters.label(qi), "generated": datetime.now(),
+        "county": catalogue.county, "board": catalogue.name, "quarter": quarters.label(qi),
+        # a pack made again keeps the day it was published, and says it was remade
+        "generated": published.made_at if published else datetime.now(), "published": published,
+        "remade_at": datetime.now(),
         "exceptions_only": exceptions_only, "counts": counts, "overview": shown,
         "comparison": [{"indicator": r["indicator"], "name": r["name"],
                         "cells": [county.get((r["indicator"], q)) for q in four]} for r in shown],
@@ -224,9 +237,9 @@ def _spc_section(catalogue: Catalogue, row: dict[str, Any], points: list[dict[st
 
 
 def html(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int, exceptions_only: bool = False,
-         progress: Progress | None = None) -> str:
+         progress: Progress | None = None, published: Published | None = None) -> str:
     return _environment().get_template("report.html.j2").render(
-        **context(con, catalogue, qi, exceptions_only, progress))
+        **context(con, catalogue, qi, exceptions_only, progress, published))
 
 
 def chromium_path() -> str:
@@ -282,10 +295,12 @@ def footer(catalogue: Catalogue, qi: int) -> str:
 
 
 def write(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int, fmt: str, out: str | Path,
-          exceptions_only: bool = False, progress: Progress | None = None) -> Path:
+          exceptions_only: bool = False, progress: Progress | None = None,
+          published: Published | None = None) -> Path:
     """Write the pack; with ``progress``, reports QUERYING, DRAWING (one step per indicator's chart)
-    and, for a PDF, PRINTING."""
-    text = html(con, catalogue, qi, exceptions_only, progress)
+    and, for a PDF, PRINTING. With ``published``, the pack is one made again as it was published
+    (the caller reads the database as it stood then: ``storage.versions.as_of``)."""
+    text = html(con, catalogue, qi, exceptions_only, progress, published)
     out = Path(out)
     if fmt == "pdf":
         pdf(text, out, footer(catalogue, qi), progress)

@@ -130,6 +130,26 @@ CREATE TABLE IF NOT EXISTS commentary_versions (
     author VARCHAR NOT NULL,
     written_at TIMESTAMP NOT NULL
 );
+-- Each catalogue text once, by its SHA-256, from the first load or pack that used it; each load
+-- and each pack names the catalogue it used, so a pack can be made again as it was published.
+CREATE TABLE IF NOT EXISTS catalogue_versions (
+    sha256 VARCHAR PRIMARY KEY,
+    text BLOB NOT NULL,
+    first_used TIMESTAMP NOT NULL
+);
+ALTER TABLE loads ADD COLUMN IF NOT EXISTS catalogue_sha256 VARCHAR;
+CREATE TABLE IF NOT EXISTS packs (
+    pack_id INTEGER PRIMARY KEY,
+    made_at TIMESTAMP NOT NULL,
+    qi INTEGER NOT NULL,              -- the quarter it reports
+    area VARCHAR,                     -- report --area; NULL: the catalogue's home
+    exceptions_only BOOLEAN NOT NULL,
+    format VARCHAR NOT NULL,          -- 'html' or 'pdf'
+    file_name VARCHAR,
+    load_id INTEGER NOT NULL,         -- the data version it showed: the latest load when it was made
+    catalogue_sha256 VARCHAR,
+    analyst VARCHAR
+);
 CREATE TABLE IF NOT EXISTS action_versions (
     action_id INTEGER NOT NULL,
     version INTEGER NOT NULL,
