@@ -251,6 +251,22 @@ def band_words(tolerance: Any, unit: str) -> str:
     return f"{tolerance.amount:g} (in {unit_words(unit)})"
 
 
+def bands_words(catalogue: Any, ind: Any) -> str:
+    """The indicator's band, or each dated version of it from its quarter: markup, one per line."""
+    versions = catalogue.bands(ind)
+    if len(versions) == 1:
+        return esc(band_words(versions[0].tolerance, ind.unit))
+    return "<br>".join(f'<span style="white-space:nowrap">from {quarters.label(v.start)}:</span>'
+                       f" {esc(band_words(v.tolerance, ind.unit))}" for v in versions)
+
+
+def live_words(ind: Any) -> str:
+    """The quarters an indicator is expected in: 'always', 'from 2009/10 Q2', 'until 2010/11 Q1'."""
+    parts = ([f"from {quarters.label(ind.live_from)}"] if ind.live_from is not None else []) + (
+        [f"until {quarters.label(ind.live_until)} (retired)"] if ind.live_until is not None else [])
+    return " ".join(parts) or "every quarter"
+
+
 def unit_words(unit: str | None) -> str:
     return explain.unit_words(unit)
 

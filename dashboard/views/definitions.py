@@ -109,6 +109,20 @@ st.html('<p class="rb-byline">Sources: OHID Fingertips, Public Health Technical 
         " PHEindicatormethods R package, calculate_funnel_limits; DHSC's PHStatsMethods, whose published"
         " funnel values the tests check against.</p>")
 
+st.subheader("Rules that change over time")
+st.html('<div data-testid="rules-method"><p>An amber band may have dated versions in the catalogue: each quarter'
+        " is judged by the version in force in it (the first version also covers the quarters before it), so a"
+        " changed band never rewrites past statuses. Every status says which band applied. The sidebar's"
+        " <b>Today's rules for every quarter</b>, shown when a band changes over time, judges every quarter by"
+        " today's bands instead, and the pages say which statuses differ; <code>python -m pipelines status"
+        " --rules current</code> does the same. An indicator may have a first and a last quarter (from, until):"
+        " outside them it is not expected, and its figures loaded then still show. Every load and every pack"
+        " keeps the catalogue it used, so <code>python -m pipelines report --as-published N</code> makes pack N"
+        " again with the figures and the rules it had.</p></div>")
+
+st.subheader("Year-end outlook")
+st.html(f'<div data-testid="outlook-method"><p>{esc(explain.OUTLOOK_METHOD)}</p></div>')
+
 st.subheader(f"Indicators ({len(cat.indicators)})")
 body = []
 for ind in cat.indicators:
@@ -118,9 +132,11 @@ for ind in cat.indicators:
     own = f"<br>({len(ind.area_targets)} areas have their own)" if ind.area_targets else ""
     body.append([
         Html(f"<b>{esc(ind.id)}</b>"), ind.name, ui.unit_words(ind.unit), explain.polarity(ind.better),
-        explain.measure_words(ind), ", ".join(ind.levels), ui.band_words(cat.tolerance(ind), ind.unit),
-        "yes" if ind.grey_when_not_significant else "no", Html((targets or "none") + own), ind.description,
+        explain.measure_words(ind), ", ".join(ind.levels), Html(ui.bands_words(cat, ind)),
+        "yes" if ind.grey_when_not_significant else "no", Html((targets or "none") + own),
+        explain.YEAR_END_WORDS[ind.year_end], ui.live_words(ind), ind.description,
     ])
 st.html(ui.table(["Id", "Name", "Unit", "Polarity", "Figure", "Measured for", "Amber band",
-                  "GREY if not significant", "Targets by financial year", "Description"], body, wide=(),
+                  "GREY if not significant", "Targets by financial year", "Year-end figure", "Expected",
+                  "Description"], body, wide=(),
                  nowrap=(0,), cls="rb-defs", test_id="definitions"))

@@ -71,8 +71,9 @@ elif area is not None:
     # the rules over the quarters drawn: each band change, and the statuses the other rules would give
     shown = [r for r in trend if r["value"] is not None]
     if shown:
-        changes = explain.band_changes(cat, ind, shown[0]["qi"], shown[-1]["qi"])
-        if changes or cat.versioned:
+        written = data.catalogue()  # as written: the pages' own may be today's rules only
+        changes = explain.band_changes(written, written.indicator(ind.id), shown[0]["qi"], shown[-1]["qi"])
+        if changes or written.versioned:
             st.caption(ui.md_text(" ".join([*changes, ui.rules_note(data.differing(ctx.snap, trend), ctx.snap.rules)])))
 
     # ---- the year-end outlook: the year so far, and the forecast as a fan to the year end ----------

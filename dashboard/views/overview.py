@@ -103,7 +103,7 @@ st.html(ui.table(
             " figure from the quarters so far (Definitions, Methods, says how)."))
 if county_spc:
     st.caption(ui.md_text(spc_words.KEY))
-if cat.versioned:
+if data.catalogue().versioned:  # the catalogue as written: the pages' own may be today's rules only
     st.caption(ui.md_text(ui.rules_note(data.differing(ctx.snap, county_rows), ctx.snap.rules)))
 
 # the county against the areas it is compared with (the region, England), where the catalogue's tree
