@@ -282,11 +282,18 @@ def value_cell(row: dict[str, Any], reading: dict[str, Any] | None = None) -> Ht
                 f'<br><span class="sub">{esc(figure)}</span>' + (f' {sig}' if sig else ""))
 
 
-def outlook_cell(row: dict[str, Any] | None, unit: str) -> Html:
-    """The year-end forecast's words, or a dash where the indicator has none (not expected)."""
-    if row is None:
-        return Html("–")
-    return Html(f'<span class="sub">{esc(explain.outlook(row, unit))}</span>')
+def outlook_row(row: dict[str, Any], unit: str) -> list[Any]:
+    """A row of the Overview's year-end outlook table: the forecast, its interval, the target, the
+    chance of meeting it and the outlook in words."""
+    if row["forecast"] is None:
+        said = explain.NO_FORECAST.get(row.get("reason") or "", "no forecast")
+        return [said, "–", explain.number(row["target"], unit), "–", "–"]
+    interval = ("the year's figure" if row["quarters_known"] == 4 else
+                f"{explain.number(row['forecast_lower'], unit)} to {explain.number(row['forecast_upper'], unit)}")
+    status = row["forecast_status"]
+    return [explain.number(row["forecast"], unit), interval, explain.number(row["target"], unit),
+            "–" if row["probability_on_target"] is None else f"{row['probability_on_target'] * 100:.0f}%",
+            "–" if status is None else f"{explain.OUTLOOK_MARKS[status]} {explain.OUTLOOK_WORDS[status]}"]
 
 
 def rules_note(diffs: list[tuple[dict[str, Any], str]], rules: str) -> str:

@@ -430,8 +430,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         pack_id = versions.record_pack(con, made_at=made_at, qi=qi, area=args.area,
                                        exceptions_only=args.exceptions_only, fmt=args.format, file_name=out.name,
                                        load_id=load_id, source=catalogue.source, analyst=args.analyst)
-    print(f"Board pack {pack_id} for {quarters.label(qi)} written to {out}"
-          f" (make it again as published with 'report --as-published {pack_id}').")
+    print(f"Board pack for {quarters.label(qi)} written to {out}.")
+    print(f"Recorded as pack {pack_id}: 'report --as-published {pack_id}' makes it again as published.")
     return 0
 
 

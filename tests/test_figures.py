@@ -183,7 +183,8 @@ def test_status_csv_carries_the_new_columns(rows) -> None:
         text = words.status_csv(con, cat, [Q1], ["Shire"], ["R"])
     header, line = text.splitlines()
     assert header.endswith("numerator,denominator,ci_lower,ci_upper,ci_method,significance,aggregated_from,"
-                           "variation,assurance,parent,parent_value,vs_parent,benchmark,benchmark_value,vs_benchmark")
+                           "variation,assurance,parent,parent_value,vs_parent,benchmark,benchmark_value,vs_benchmark,"
+                           "amber_band,band_from")
     cells = dict(zip(header.split(","), line.split(","), strict=True))
     assert (cells["numerator"], cells["denominator"], cells["ci_method"], cells["significance"],
             cells["aggregated_from"]) == ("59.0", "15000.0", "byar", "similar", "3")

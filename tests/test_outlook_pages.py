@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import DEFINITIONS, INDICATOR, html, pages_on, run, row, table, text
+from helpers import DEFINITIONS, INDICATOR, html, pages_on, row, run, table, text
 from pipelines.catalogue import config
 from pipelines.ingest import loading
 from pipelines.storage import store
@@ -19,12 +19,14 @@ from pipelines.storage import store
 @pytest.mark.usefixtures("fresh")
 def test_the_overview_gives_each_county_indicator_its_year_end_outlook() -> None:
     at = run()
-    breakdown = table(at, "breakdown")
-    assert breakdown[0][-1] == "Year-end outlook"
+    outlook = table(at, "outlook")
+    assert outlook[0] == ["Indicator", "Year-end figure", "Forecast", "90% interval", "Target", "Chance of meeting it",
+                          "Year-end outlook"]
     # NI 16 at 9.6 against 11.35 after falling all year: on track; NI 1 has too few complete years
-    ni16 = row(breakdown, "NI 16")[-1]
-    assert ni16.startswith("✓ on track: ") and "chance of meeting 11.35" in ni16
-    assert row(breakdown, "NI 1")[-1] == "no forecast: it needs two earlier years with all four quarters"
+    ni16 = row(outlook, "NI 16")
+    assert (ni16[1], ni16[4], ni16[6]) == ("the fourth quarter's figure", "11.35", "✓ on track")
+    assert row(outlook, "NI 1")[2:5] == ["no forecast: it needs two earlier years with all four quarters", "–",
+                                        "76.8%"]
 
 
 @pytest.mark.usefixtures("fresh")

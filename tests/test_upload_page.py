@@ -229,7 +229,8 @@ def test_overview_offers_the_board_pack(sample_db: Path, monkeypatch: pytest.Mon
         html = pack.data.decode("utf-8")
         assert "<title>Derbyshire Safer Communities Board: performance report 2009/10 Q4</title>" in html
         overview = table_under(html, "1. County overview")
-        assert overview[0] == ["Indicator", "Description", "Status", "Confidence interval", "SPC reading"]
+        assert overview[0] == ["Indicator", "Description", "Status", "Confidence interval", "SPC reading",
+                               "Year-end outlook"]
         assert len(overview) == 12
         # significance beside the status where there are counts: NI 16 and NI 20 are added up from the districts
         assert [r[2] for r in overview if r[0] in ("NI 16", "NI 20", "NI 39")] == [

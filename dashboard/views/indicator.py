@@ -87,7 +87,9 @@ elif area is not None:
         st.plotly_chart(charts.outlook(year_rows, found, title=f"{ind.id} in {area}: {found['year']} so far and"
                                        f" its year end", unit=ind.unit), key="outlook")
         st.caption(f"The year-end figure is {explain.YEAR_END_WORDS[found['year_end']]} (the indicator's"
-                   f" year_end); the forecast uses the figures up to {ctx.quarter} only. {explain.OUTLOOK_METHOD}")
+                   f" year_end); the forecast uses the figures up to {ctx.quarter} only: a seasonal ratio"
+                   " projection from up to five earlier complete years, with a 90% prediction interval"
+                   " (Definitions, Year-end outlook, says how).")
 
     # ---- SPC view: the XmR chart over every loaded quarter, its reading beside the status ----------
     st.subheader("SPC view")

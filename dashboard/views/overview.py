@@ -89,20 +89,28 @@ body = [
     [ui.indicator_cell(r, note=True), ui.figure_cell(r, labelled=False), ui.number(r["target"], r["unit"]),
      ui.shortfall(r), ui.percent_off(r), ui.status_cell(r, county_spc.get((r["indicator"], r["area"]))),
      explain.direction(r["direction"]), explain.direction(r["direction_year"]),
-     chip(r["reported_status"]) if r["reported_status"] else "–",
-     ui.outlook_cell(outlooks.get((r["indicator"], r["area"])), r["unit"])]
+     chip(r["reported_status"]) if r["reported_status"] else "–"]
     for r in current
 ]
 st.html(ui.table(
     ["Indicator (and the note with the figure)", "Value (confidence interval)", "Target", "Shortfall",
-     "% off target", "Status", "Since last quarter", "Since a year ago", "Reported status", "Year-end outlook"],
+     "% off target", "Status", "Since last quarter", "Since a year ago", "Reported status"],
     body, numeric=(1, 2, 3, 4), nowrap=(3, 4, 5, 6, 7), test_id="breakdown",
     caption=f"{ctx.quarter}; shortfall and % off are against the target (positive is worse). Under each"
             " value, its confidence interval: the range the true figure is likely to lie in; under each"
-            " status, the SPC icons (variation and assurance). The year-end outlook forecasts the year's"
-            " figure from the quarters so far (Definitions, Methods, says how)."))
+            " status, the SPC icons (variation and assurance)."))
 if county_spc:
     st.caption(ui.md_text(spc_words.KEY))
+st.subheader("Year-end outlook")
+st.html(ui.table(
+    ["Indicator", "Year-end figure", "Forecast", "90% interval", "Target", "Chance of meeting it",
+     "Year-end outlook"],
+    [[ui.indicator_cell(r), explain.YEAR_END_WORDS[o["year_end"]], *ui.outlook_row(o, r["unit"])]
+     for r in current if (o := outlooks.get((r["indicator"], r["area"]))) is not None],
+    numeric=(2, 4, 5), nowrap=(6,), test_id="outlook",
+    caption=f"As of {ctx.quarter}, from the figures up to then only: each indicator's year-end figure forecast,"
+            " the range it will lie in 9 times out of 10, and the chance it meets the year's target (on track at"
+            " 80% or more, off track under 20%). Definitions, Year-end outlook, says how."))
 if data.catalogue().versioned:  # the catalogue as written: the pages' own may be today's rules only
     st.caption(ui.md_text(ui.rules_note(data.differing(ctx.snap, county_rows), ctx.snap.rules)))
 

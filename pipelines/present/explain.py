@@ -261,7 +261,7 @@ def ci_heading(confidence: float | None, measure: str | None) -> str:
 # ---- year-end forecasts (pipelines.stats.forecast) ------------------------------------------------
 
 OUTLOOK_WORDS = {"on_track": "on track", "at_risk": "at risk", "off_track": "off track"}
-OUTLOOK_MARKS = {"on_track": "✓", "at_risk": "?", "off_track": "✗"}  # never colour alone
+OUTLOOK_MARKS = {"on_track": "✓", "at_risk": "⚠", "off_track": "✗"}  # never colour alone
 NO_FORECAST = {
     "too_few_years": "no forecast: it needs two earlier years with all four quarters",
     "gap_this_year": "no forecast: a quarter of this year so far has no figure",
