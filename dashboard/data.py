@@ -114,8 +114,8 @@ def ensure_database() -> str | None:
     one there, as ``python -m pipelines init`` does; returns a sentence saying so, or None when
     the database was already there. A database that disappears while the server runs is not
     replaced: the pages say it is missing until it is restored."""
-    path = store.db_path()
-    if str(path) == ":memory:":
+    path = store.file_path()
+    if path is None:  # memory, or a lake: nothing to create from the sample
         return None
     seen = _seen()
     if path.exists():
@@ -145,7 +145,7 @@ def _loaded_quarters(db: str, load_id: int) -> tuple[int, ...]:
 
 def snapshot() -> Snapshot:
     """The current data version; one tiny query per rerun, so a new load shows at once."""
-    db = str(store.db_path())
+    db = store.location()
     with _read(db) as con:
         load_id = store.latest_load_id(con)
     path, mtime = _config_key()

@@ -38,6 +38,11 @@ def _common(default: Any) -> argparse.ArgumentParser:
     common.add_argument("--config", default=default,
                         help="indicator catalogue (default: $RAGBOARD_CONFIG or indicators.yaml)")
     common.add_argument("--db", default=default, help="DuckDB file (default: $RAGBOARD_DB or data/ragboard.duckdb)")
+    common.add_argument("--store", default=default,
+                        help="the store: a DuckDB file, or a lake 'ducklake:postgres:<connection string>'"
+                             " (default: $RAGBOARD_STORE, else --db)")
+    common.add_argument("--data-path", default=default,
+                        help="a lake's data folder or s3://bucket/prefix (default: $RAGBOARD_DATA_PATH)")
     return common
 
 
@@ -121,6 +126,14 @@ def _unreadable_file() -> type[Exception]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # --store names the store as $RAGBOARD_STORE does (a file is --db); secrets stay in the environment
+    if getattr(args, "store", None):
+        if args.store.startswith("ducklake:"):
+            os.environ["RAGBOARD_STORE"] = args.store
+        else:
+            args.db = args.store
+    if getattr(args, "data_path", None):
+        os.environ["RAGBOARD_DATA_PATH"] = args.data_path
     try:
         code = _COMMANDS[args.command](args)
         sys.stdout.flush()  # here, so a reader that went away is caught below, not at exit
@@ -215,8 +228,8 @@ def _catalogue(args: argparse.Namespace) -> config.Catalogue:
 def _ensure_database(args: argparse.Namespace, catalogue: config.Catalogue) -> None:
     """With the sample catalogue, a first run builds the sample database; with any other, the sample
     would not match it, so say how to load the first quarter instead."""
-    path = store.db_path(args.db)
-    if path.exists():
+    path = store.file_path(args.db)
+    if path is None or path.exists():  # a lake is made by its first load ('init' loads the sample)
         return
     if config.config_path(args.config).resolve() != config.DEFAULT_CONFIG.resolve():
         raise CliError(f"Nothing is loaded yet: there is no database at {path}. Load a quarter first with"
@@ -290,25 +303,25 @@ def cmd_load_populations(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace, catalogue: config.Catalogue, quiet: bool = False) -> int:
     from pipelines.ingest.loading import LoadRefused, create_from_sample, load_sample, sample_files
 
-    path = store.db_path(args.db)
+    path = store.file_path(args.db)
     files = sample_files()  # the populations (data/sample/populations/), then the quarters
     try:
-        if not path.exists():
+        if path is not None and not path.exists():
             results = create_from_sample(path, catalogue)
         else:
-            with store.connect(path) as con:
+            with store.connect(args.db) as con:
                 loaded = store.latest_load_id(con)
                 if loaded and not getattr(args, "force", False):
                     raise CliError(
-                        f"The database {path} already holds {loaded} load(s); loading the sample would"
-                        " overwrite revised figures. Use 'init --force' to load it anyway (it can be undone).")
+                        f"The database {store.label(args.db)} already holds {loaded} load(s); loading the sample"
+                        " would overwrite revised figures. Use 'init --force' to load it anyway (it can be undone).")
                 results = load_sample(con, catalogue, analyst="init")
     except LoadRefused as exc:
         raise CliError(str(exc)) from None
     if not quiet:
         for f, result in zip(files, results, strict=True):
             print(f"{f.relative_to(store.SAMPLE_DIR)}: {result.summary()}.")
-        print(f"Database ready at {path}.")
+        print(f"Database ready at {store.label(args.db)}.")
     return 0
 
 

@@ -181,6 +181,7 @@ LOADING = "loading"
 LOAD_STEPS = 6
 
 
+@store.retried
 def load(
     con: duckdb.DuckDBPyConnection,
     upload: Upload,
@@ -217,7 +218,7 @@ def load(
         stage(con, rows, OBSERVATION_TABLES)
         step(1)
         counts = staged_counts(con)
-        load_id = store.latest_load_id(con) + 1
+        load_id = store.next_load_id(con)
         quarters = sorted({r[3] for r in rows}) if rate else []
         indicators = sorted({r[0] for r in rows}) if rate else []
         # the quarter after each loaded one changes its direction, not its status: quarters suffice
@@ -359,12 +360,13 @@ def loads(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 WRITES: dict[str, Versioned] = {"load": OBSERVATION_TABLES, "populations": POPULATION_TABLES}
 
 
+@store.retried
 def undo(con: duckdb.DuckDBPyConnection, load_id: int, *, analyst: str | None = None) -> LoadResult:
     """Reverse a load of figures or of populations: remove what it added and restore the values it
     replaced."""
     with store.transaction(con):
         tables = _undoable(con, load_id)
-        undo_id = store.latest_load_id(con) + 1
+        undo_id = store.next_load_id(con)
         removed = con.execute(f"SELECT count(*) FROM {tables.table} WHERE load_id = ?", [load_id]).fetchone()
         restored = con.execute(f"SELECT count(*) FROM {tables.history} WHERE replaced_by = ?",
                                [load_id]).fetchone()

@@ -180,6 +180,7 @@ class _Cells:
         return None
 
 
+@store.retried
 def load(con: duckdb.DuckDBPyConnection, upload: PopulationUpload, analyst: str | None = None) -> loading.LoadResult:
     """Apply a clean file of populations in one transaction: new ones added, revised ones replaced
     (the old kept in population_history), the load recorded in ``loads`` as kind 'populations'."""
@@ -188,7 +189,7 @@ def load(con: duckdb.DuckDBPyConnection, upload: PopulationUpload, analyst: str 
     with store.transaction(con):
         loading.stage(con, upload.rows, POPULATION_TABLES)
         counts = loading.staged_counts(con)
-        load_id = store.latest_load_id(con) + 1
+        load_id = store.next_load_id(con)
         revisions = store.records(con.execute(
             "SELECT s.area, s.year, o.population AS old_population, s.population AS new_population"
             " FROM staged s JOIN populations o USING (area, year) WHERE s.change = 'revised'"

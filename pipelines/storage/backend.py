@@ -16,6 +16,7 @@ the code relies on, and passes through unchanged so that tests see it.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.storage.schema import SCHEMA
+from pipelines.storage.schema import LAKE_SCHEMA, SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DB = ROOT / "data" / "ragboard.duckdb"
@@ -117,6 +118,11 @@ class Backend(ABC):
             return StoreBusy(f"The database {self.label} is busy: another program is writing to it."
                              " Try again in a moment.")
         if isinstance(exc, duckdb.IOException):
+            if opening and "newer version of DuckDB" in str(exc):
+                return StoreError(
+                    f"The database {self.label} was written by a newer DuckDB than this ragboard's"
+                    f" {duckdb.__version__} (the long-term-support line its lake extensions need). Rebuild it:"
+                    " 'python -m pipelines init' into a new file, then load your quarters' files again.")
             if opening:
                 return StoreError(f"Cannot open the database {self.label}: {exc}")
             return StoreError(io_failure(exc, writing=writing))
@@ -181,8 +187,137 @@ class InMemory(Backend):
         return duckdb.connect(MEMORY)  # read_only has no meaning for a new, empty database
 
 
+# ---- DuckLake: the catalog in PostgreSQL, the data as Parquet in a folder or on S3 ---------------
+
+LAKE = "ducklake:"
+LAKE_ALIAS = "lake"
+# The extensions a lake needs, from their PyPI packages (duckdb-extension-<name>, pinned with DuckDB):
+# nothing is downloaded at run time. Installed once into this folder from the wheels' files.
+LAKE_EXTENSIONS = ("ducklake", "postgres", "httpfs")
+EXTENSION_DIR = ROOT / ".duckdb_extensions"
+_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
+
+
+def redacted(text: str) -> str:
+    """Text that may hold a connection string, with any password in it replaced: secrets never
+    reach a log, a page or an error message."""
+    return _PASSWORD.sub(r"\1***", text)
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class DuckLake(Backend):
+    """A DuckLake (``ducklake:postgres:<libpq connection string>``): many processes write and read
+    it at once, each commit a snapshot. One DuckDB instance per process attaches it (attaching
+    costs about 0.4 s); each operation gets a cursor of that instance, as a file's gets a connection."""
+
+    def __init__(self, location: str, data_path: str | None) -> None:
+        self.location = location
+        self.data_path = data_path
+        self.label = redacted(location)
+
+    def exists(self) -> bool:
+        return True  # attaching a new catalog creates the lake
+
+    def writable(self) -> bool:
+        return True
+
+    def open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        cursor = _lake_root(self).cursor()
+        cursor.execute(f"USE {LAKE_ALIAS}")
+        return cursor
+
+    def ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
+        with _schema_lock:
+            if (self.location, "lake") not in _lake_schema_ready:
+                con.execute(LAKE_SCHEMA)
+                _lake_schema_ready.add((self.location, "lake"))
+
+    def failure(self, exc: duckdb.Error, *, writing: bool, opening: bool = False) -> Exception | None:
+        if isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower():
+            return StoreConflict(f"Another writer changed the lake {self.label} at the same moment; nothing"
+                                 " was changed. Try again.")
+        if isinstance(exc, duckdb.IOException | duckdb.ConnectionException | duckdb.HTTPException):
+            return StoreError(f"Cannot use the lake {self.label}: {redacted(str(exc).splitlines()[0])}")
+        return None
+
+
+class StoreConflict(StoreBusy):
+    """Another writer committed a change that conflicts with this one (a lake); the whole write may
+    be tried again."""
+
+
+_lake_roots: dict[tuple[str, str | None], duckdb.DuckDBPyConnection] = {}
+_lake_schema_ready: set[tuple[str, str]] = set()
+
+
+def _install_extensions(con: duckdb.DuckDBPyConnection) -> None:
+    """Install the lake's extensions from their packages' files (once per folder: INSTALL copies
+    the file in; DuckDB then loads it when ATTACH needs it)."""
+    import importlib.util
+
+    for name in LAKE_EXTENSIONS:
+        spec = importlib.util.find_spec(f"duckdb_extension_{name}")
+        if spec is None or spec.origin is None:
+            raise StoreError(f"The {name} extension is not installed: pip install"
+                             f" duckdb-extension-{name}=={duckdb.__version__}")
+        found = sorted(Path(spec.origin).parent.glob(f"extensions/v*/{name}.duckdb_extension"))
+        if not found:
+            raise StoreError(f"The package duckdb-extension-{name} holds no extension file.")
+        con.execute(f"INSTALL {_literal(str(found[-1]))}")
+
+
+def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:
+    """A secret for S3 from the usual AWS variables, when they are set (DuckDB's own secrets
+    serve otherwise). The endpoint (AWS_ENDPOINT_URL) makes it any S3-compatible store."""
+    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not key or not secret:
+        return
+    parts = [f"KEY_ID {_literal(key)}", f"SECRET {_literal(secret)}"]
+    if region := os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"):
+        parts.append(f"REGION {_literal(region)}")
+    if endpoint := os.environ.get("AWS_ENDPOINT_URL"):
+        scheme, _, host = endpoint.partition("://")
+        parts += [f"ENDPOINT {_literal(host or scheme)}", "URL_STYLE 'path'",
+                  f"USE_SSL {'true' if scheme == 'https' else 'false'}"]
+    con.execute(f"CREATE OR REPLACE SECRET ragboard_s3 (TYPE s3, {', '.join(parts)})")
+
+
+def _lake_root(lake: DuckLake) -> duckdb.DuckDBPyConnection:
+    key = (lake.location, lake.data_path)
+    with _schema_lock:
+        root = _lake_roots.get(key)
+        if root is None:
+            folder = Path(os.environ.get("RAGBOARD_EXTENSIONS") or EXTENSION_DIR)
+            folder.mkdir(parents=True, exist_ok=True)
+            root = duckdb.connect(config={"autoinstall_known_extensions": "false",
+                                          "autoload_known_extensions": "true",
+                                          "extension_directory": str(folder)})
+            try:
+                _install_extensions(root)
+                _s3_secret(root)
+                options = f" (DATA_PATH {_literal(lake.data_path)})" if lake.data_path else ""
+                root.execute(f"ATTACH {_literal(lake.location)} AS {LAKE_ALIAS}{options}")
+            except BaseException:
+                root.close()
+                raise
+            _lake_roots[key] = root
+        return root
+
+
+def close_lakes() -> None:
+    """Detach every lake this process attached (tests, and a server shutting down)."""
+    with _schema_lock:
+        for root in _lake_roots.values():
+            root.close()
+        _lake_roots.clear()
+        _lake_schema_ready.clear()
+
+
 _schema_ready: set[tuple[str, int]] = set()
-_schema_lock = threading.Lock()
+_schema_lock = threading.RLock()
 
 
 def db_path(path: str | Path | None = None) -> Path:
@@ -190,13 +325,24 @@ def db_path(path: str | Path | None = None) -> Path:
     return Path(path or os.environ.get("RAGBOARD_DB") or DEFAULT_DB)
 
 
+def location(where: str | Path | None = None) -> str:
+    """The store, as text: ``where`` (a command's ``--store`` or ``--db``), else $RAGBOARD_STORE,
+    else $RAGBOARD_DB, else the default file. A lake's location is its ``ducklake:`` string."""
+    if where is not None:
+        return str(where)
+    return os.environ.get("RAGBOARD_STORE") or str(db_path())
+
+
 def backend_for(where: str | Path | None = None) -> Backend:
     """The store the configuration names; the one place a store is chosen. ``where`` is a
-    command's ``--db`` (None: $RAGBOARD_DB, else the default file)."""
-    path = db_path(where)
-    if str(path) == MEMORY:
+    command's ``--db`` or ``--store`` (None: $RAGBOARD_STORE, else $RAGBOARD_DB, else the default
+    file). A ``ducklake:`` location is a lake, its data path from $RAGBOARD_DATA_PATH."""
+    where = location(where)
+    if where.startswith(LAKE):
+        return DuckLake(where, os.environ.get("RAGBOARD_DATA_PATH") or None)
+    if where == MEMORY:
         return InMemory()
-    return DuckDBFile(path)
+    return DuckDBFile(Path(where))
 
 
 def _open(backend: Backend, *, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:

@@ -23,6 +23,7 @@ def _clean(text: str, what: str) -> str:
     return text
 
 
+@store.retried
 def write(con: duckdb.DuckDBPyConnection, indicator: str, area: str, qi: int, text: str, author: str) -> None:
     """Save a new version of the commentary (an empty text withdraws it). Versions are told apart
     by their time alone, so a new version is always written later than the one before it, even
@@ -95,6 +96,7 @@ def missing(con: duckdb.DuckDBPyConnection, status_rows: list[dict[str, Any]]) -
     return [r for r in flagged if (r["indicator"], r["area"], r["qi"]) not in written]
 
 
+@store.retried
 def add_action(con: duckdb.DuckDBPyConnection, indicator: str, area: str, qi: int, text: str, owner: str,
                due: date | None, author: str) -> int:
     text, owner = _clean(text, "action"), _clean(owner, "owner")
@@ -108,6 +110,7 @@ def add_action(con: duckdb.DuckDBPyConnection, indicator: str, area: str, qi: in
     return action_id
 
 
+@store.retried
 def update_action(con: duckdb.DuckDBPyConnection, action_id: int, author: str, *, done: bool | None = None,
                   text: str | None = None, owner: str | None = None, due: date | None = None) -> None:
     with store.transaction(con):

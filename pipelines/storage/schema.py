@@ -165,3 +165,21 @@ CREATE TABLE IF NOT EXISTS action_versions (
     PRIMARY KEY (action_id, version)
 );
 """
+
+
+def without_keys(schema: str) -> str:
+    """The schema for a store without primary keys (DuckLake has none): the same tables, their keys
+    kept by the code that writes them (a load replaces a row by its key; ids come from the loads
+    before them)."""
+    import re
+
+    schema = re.sub(r",\n\s*PRIMARY KEY \([^)]*\)", "", schema)
+    return schema.replace(" PRIMARY KEY", "")
+
+
+# A lake's writers commit at once: each writer of a load moves this counter (store.next_load_id),
+# so two taking the same load id conflict rather than both landing.
+LAKE_SCHEMA = without_keys(SCHEMA) + """
+CREATE TABLE IF NOT EXISTS load_counter (last INTEGER NOT NULL);
+INSERT INTO load_counter SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM load_counter);
+"""

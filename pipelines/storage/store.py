@@ -9,11 +9,15 @@ behind a connection, and what its errors mean, is decided in ``pipelines.storage
 
 from __future__ import annotations
 
+import functools
+import os
+import random
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -22,19 +26,22 @@ from pipelines.storage.backend import (
     DEFAULT_DB,
     ROOT,
     StoreBusy,
+    StoreConflict,
     StoreError,
     StoreMissing,
     StoreReadOnly,
     create_schema,
     db_path,
     io_failure,
+    location,
 )
 from pipelines.storage.schema import OBSERVATION_COLUMNS, SCHEMA
 
 __all__ = [
-    "DEFAULT_DB", "OBSERVATION_COLUMNS", "ROOT", "SAMPLE_DIR", "SCHEMA", "WRITE_LOCK", "StoreBusy", "StoreError",
-    "StoreMissing", "StoreReadOnly", "connect", "connect_to_read", "create_schema", "db_path", "io_failure",
-    "is_empty", "latest_load_id", "loaded_quarters", "records", "transaction", "writable",
+    "DEFAULT_DB", "OBSERVATION_COLUMNS", "ROOT", "SAMPLE_DIR", "SCHEMA", "WRITE_LOCK", "StoreBusy", "StoreConflict",
+    "StoreError", "StoreMissing", "StoreReadOnly", "connect", "connect_to_read", "create_schema", "db_path",
+    "file_path", "io_failure", "is_empty", "label", "latest_load_id", "loaded_quarters", "location", "next_load_id",
+    "records", "retried", "transaction", "writable",
 ]
 
 SAMPLE_DIR = ROOT / "data" / "sample"
@@ -44,6 +51,17 @@ SAMPLE_DIR = ROOT / "data" / "sample"
 # connect waits on). Every write goes through ``transaction``, which takes this lock. Re-entrant,
 # so a writer that calls another writer does not wait for itself.
 WRITE_LOCK = threading.RLock()
+
+
+def file_path(where: str | Path | None = None) -> Path | None:
+    """The DuckDB file the configuration names, or None for another store (a lake, memory)."""
+    chosen = backend.backend_for(where)
+    return chosen.path if isinstance(chosen, backend.DuckDBFile) else None
+
+
+def label(where: str | Path | None = None) -> str:
+    """How sentences name the store (a lake's without its password)."""
+    return backend.backend_for(where).label
 
 
 def writable(path: str | Path | None = None) -> bool:
@@ -91,13 +109,15 @@ def transaction(con: duckdb.DuckDBPyConnection, *, commit: bool = True) -> Itera
         _OPEN.add(id(con))
         try:
             yield con
-        except BaseException:
+        except BaseException as exc:
             try:
                 con.execute("ROLLBACK")
             except duckdb.Error:
                 # The error being raised is the one to report; DuckDB has already abandoned a
                 # transaction whose statement failed badly (ROLLBACK then says none is active).
                 pass
+            if _conflict(exc):
+                raise StoreConflict(CONFLICT) from exc
             raise
         finally:
             _OPEN.discard(id(con))
@@ -107,9 +127,42 @@ def transaction(con: duckdb.DuckDBPyConnection, *, commit: bool = True) -> Itera
         try:
             con.execute("COMMIT")
         except duckdb.TransactionException as exc:
+            if _conflict(exc):
+                raise StoreConflict(CONFLICT) from exc
             # A commit the store could not write: DuckDB reports a full disk, or a file the system
             # will not let it write, at COMMIT as a failed transaction, and has rolled it back.
             raise StoreError(io_failure(exc)) from exc
+
+
+# A lake's writers commit at once; one whose changes meet another's committed meanwhile is refused
+# whole (DuckLake retries plain inserts itself). The write is then tried again, whole.
+CONFLICT = "Another writer changed the same figures at the same moment; nothing was changed."
+RETRIES = 6
+
+
+def _conflict(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def retried(write: F) -> F:
+    """A writer (a function that makes one transaction on the connection it is given) tried again,
+    whole, when its commit met another writer's ($RAGBOARD_RETRIES times, default 6, waiting a
+    little longer each time), then refused with a sentence."""
+    @functools.wraps(write)
+    def again(*args: Any, **kwargs: Any) -> Any:
+        attempts = max(1, int(os.environ.get("RAGBOARD_RETRIES", RETRIES)))
+        for attempt in range(1, attempts + 1):
+            try:
+                return write(*args, **kwargs)
+            except StoreConflict as exc:
+                if attempt == attempts:
+                    raise StoreConflict(f"{CONFLICT} It was tried {attempts} times; try again in a moment.") from exc
+                time.sleep(random.uniform(0.05, 0.2) * attempt)  # apart, so the writers do not meet again
+        raise AssertionError("unreachable")
+    return again  # type: ignore[return-value]
 
 
 # The connections inside ``transaction`` now: a reader that needs one snapshot for several queries
@@ -133,6 +186,16 @@ def latest_load_id(con: duckdb.DuckDBPyConnection) -> int:
     load takes the next one, inside its transaction."""
     row = con.execute("SELECT coalesce(max(load_id), 0) FROM loads").fetchone()
     return int(row[0]) if row else 0
+
+
+def next_load_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The id of the load (or undo) being written, inside its transaction: the next after the last
+    committed. On a lake, whose writers commit at once, every writer also moves its one-row counter,
+    so two writers taking the same id conflict and the later one is tried again (store.retried)."""
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+                   " AND table_name = 'load_counter'").fetchone() != (0,):
+        con.execute("UPDATE load_counter SET last = (SELECT coalesce(max(load_id), 0) FROM loads) + 1")
+    return latest_load_id(con) + 1
 
 
 def loaded_quarters(con: duckdb.DuckDBPyConnection) -> list[int]:

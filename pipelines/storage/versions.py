@@ -22,7 +22,9 @@ def remember_catalogue(con: duckdb.DuckDBPyConnection, source: bytes) -> str | N
     if not source:
         return None
     sha = hashlib.sha256(source).hexdigest()
-    con.execute("INSERT INTO catalogue_versions VALUES ($sha, $text, $at) ON CONFLICT DO NOTHING",
+    # by its absence, not a key: a lake has no keys to conflict on
+    con.execute("INSERT INTO catalogue_versions SELECT $sha, $text, $at"
+                " WHERE NOT EXISTS (SELECT 1 FROM catalogue_versions WHERE sha256 = $sha)",
                 {"sha": sha, "text": source, "at": datetime.now()})
     return sha
 
@@ -48,6 +50,7 @@ class Pack:
     analyst: str | None
 
 
+@store.retried
 def record_pack(con: duckdb.DuckDBPyConnection, *, made_at: datetime, qi: int, area: str | None,
                 exceptions_only: bool, fmt: str, file_name: str, load_id: int, source: bytes,
                 analyst: str | None) -> int:
