@@ -91,6 +91,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="load the sample even into a database that already holds loads")
     sub.add_parser("loads", parents=[common], help="list the loads, newest first")
+    p = sub.add_parser("housekeeping", parents=[common],
+                       help="a lake's upkeep: merge small files, expire old snapshots, delete files none needs")
+    p.add_argument("--keep-days", type=int, default=30,
+                   help="keep the snapshots of this many days for reading back (default 30)")
     p = sub.add_parser("undo", parents=[common], help="reverse a load, restoring the values it replaced")
     p.add_argument("load_id", type=int)
     p.add_argument("--analyst", help="who is undoing (recorded with the undo)")
@@ -497,11 +501,27 @@ def cmd_loads(args: argparse.Namespace) -> int:
 
     with store.connect(args.db, read_only=True) as con:  # reads only; a mistyped --db is refused
         rows = loads(con)
+        snapshots = store.load_snapshots(con)
     columns = ["load_id", "loaded_at", "kind", "file_name", "analyst", "rows_added", "rows_revised",
                "rows_unchanged", "rows_removed", "undoes", "undone_by", "sha256", "catalogue"]
     # the catalogue it was checked against, by its SHA-256's first 12 characters (none before it was kept)
     rows = [{**r, "catalogue": (r.get("catalogue_sha256") or "")[:12]} for r in rows]
+    if snapshots:  # a lake: the snapshot each load committed as
+        columns.append("snapshot")
+        rows = [{**r, "snapshot": snapshots.get(r["load_id"])} for r in rows]
     _write([tuple(r[c] for c in columns) for r in rows], columns, "table")
+    return 0
+
+
+def cmd_housekeeping(args: argparse.Namespace) -> int:
+    if args.keep_days < 0:
+        raise CliError("--keep-days must be 0 or more.", 2)
+    with store.connect(args.db) as con:
+        done = store.housekeeping(con, args.keep_days)
+    if not done:
+        print(f"{store.label(args.db)} is a DuckDB file: checkpointed; it needs no other upkeep.")
+    else:
+        print(f"{store.label(args.db)}: " + ", ".join(f"{n} {what}" for what, n in done.items()) + ".")
     return 0
 
 
@@ -622,5 +642,5 @@ _COMMANDS = {
     "loads": cmd_loads, "undo": cmd_undo, "add-analyst": cmd_add_analyst,
     "remove-analyst": cmd_remove_analyst, "report": cmd_report, "sign-ins": cmd_sign_ins,
     "load-populations": cmd_load_populations, "spc": cmd_spc,
-    "forecast": cmd_forecast, "packs": cmd_packs,
+    "forecast": cmd_forecast, "packs": cmd_packs, "housekeeping": cmd_housekeeping,
 }

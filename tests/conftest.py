@@ -11,9 +11,10 @@ import duckdb
 import pytest
 import streamlit as st
 
+import helpers
 from helpers import ANALYST, CONFIG_PATH, PASSWORD, load_sample
 from pipelines.catalogue import config
-from pipelines.storage import analysts, store
+from pipelines.storage import analysts, backend, store
 
 
 @pytest.fixture(scope="session")
@@ -21,10 +22,36 @@ def catalogue() -> config.Catalogue:
     return config.load(CONFIG_PATH)
 
 
-@pytest.fixture(params=["memory", "file"])
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[helpers.Postgres]:
+    """A real PostgreSQL server (Debian's postgresql package) in a temporary folder on a free port,
+    for the lake's catalog; stopped after the session."""
+    server = helpers.Postgres.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def lake(postgres: helpers.Postgres, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A new, empty lake: its catalog a new PostgreSQL database, its data a folder of this test's.
+    The location string, with $RAGBOARD_DATA_PATH set to the folder."""
+    location = postgres.new_lake()
+    monkeypatch.setenv("RAGBOARD_DATA_PATH", str(tmp_path / "lake-data"))
+    try:
+        yield location
+    finally:
+        backend.close_lakes()
+
+
+@pytest.fixture(params=["memory", "file", "lake"])
 def con(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An empty database with the schema, in memory and in a file: store tests run on both."""
-    path = ":memory:" if request.param == "memory" else tmp_path / "test.duckdb"
+    """An empty database with the schema, in memory, in a file and in a lake (PostgreSQL and
+    Parquet): store tests run on each."""
+    path: str | Path = ":memory:" if request.param == "memory" else tmp_path / "test.duckdb"
+    if request.param == "lake":
+        path = request.getfixturevalue("lake")
     with store.connect(path) as connection:
         yield connection
 

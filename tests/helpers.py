@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import shutil
+import socket
+import subprocess
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -384,3 +389,65 @@ def columns(output: str) -> list[dict[str, str]]:
         cells = [line[a:b].strip() for a, b in zip(starts, [*starts[1:], None], strict=True)]
         found.append(dict(zip(titles, cells, strict=True)))
     return found
+
+
+# ---- a real PostgreSQL server for the lake's catalog ---------------------------------------------
+
+@dataclass
+class Postgres:
+    """A PostgreSQL cluster of Debian's postgresql package, made in ``folder`` and listening on
+    127.0.0.1:``port`` (trust authentication: a test server). As root, it runs as the postgres user
+    (PostgreSQL refuses to run as root)."""
+
+    folder: Path
+    port: int
+    bin: Path
+    lakes: int = 0
+
+    @staticmethod
+    def start() -> Postgres:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not found:
+            pytest.skip("PostgreSQL is not installed here: apt-get install postgresql")
+        # its own folder in /tmp: pytest's are private to this user, and the server's user must reach it
+        folder = Path(tempfile.mkdtemp(prefix="ragboard-postgres-"))
+        server = Postgres(folder, free_port(), found[-1].parent)
+        if os.geteuid() == 0:
+            shutil.chown(folder, "postgres")
+        server._run("initdb", "-D", str(folder / "data"), "-A", "trust", "-U", "postgres")
+        server._run("pg_ctl", "-D", str(folder / "data"), "-w", "-l", str(folder / "log"), "-o",
+                    f"-p {server.port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200", "start")
+        return server
+
+    def _run(self, tool: str, *args: str) -> str:
+        command = [str(self.bin / tool), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+        if done.returncode != 0:
+            log = self.folder / "log"
+            raise RuntimeError(f"{tool} failed: {done.stderr}\n{log.read_text() if log.exists() else ''}")
+        return done.stdout
+
+    @property
+    def base(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user=postgres"
+
+    def new_lake(self) -> str:
+        """A new database for one lake's catalog: its ``ducklake:postgres:`` location."""
+        self.lakes += 1
+        name = f"lake_{os.getpid()}_{self.lakes}"
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return f"ducklake:postgres:dbname={name} {self.base}"
+
+    def stop(self) -> None:
+        try:
+            self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "fast", "-w", "stop")
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

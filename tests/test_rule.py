@@ -30,9 +30,10 @@ def catalogue_for(better: str = "lower", tolerance: Any = "5%", targets: Any = N
     return config.parse({"county": "Shire", "districts": ["Dale"], "indicators": [ind]})
 
 
-def rate(value: str, cat: config.Catalogue, extra: str = ",,") -> dict[str, Any]:
-    """Load one county row through the real ingest path and return its status row."""
-    with store.connect(":memory:") as con:
+def rate(value: str, cat: config.Catalogue, extra: str = ",,", where: str = ":memory:") -> dict[str, Any]:
+    """Load one county row through the real ingest path and return its status row (in a new
+    database in memory, or in the store ``where``, where it replaces the row before)."""
+    with store.connect(where) as con:
         text = f"indicator,area,quarter,value,lower,upper\nX,Shire,2010/11 Q1,{value}{extra}\n"
         upload = loading.read_upload(text.encode(), "case.csv", cat)
         assert upload.ok, upload.checked.problems
@@ -407,3 +408,32 @@ def test_every_output_column_is_returned_in_order() -> None:
         some, _ = status.table(con, cat, [Q1], columns=("status", "indicator"))
     assert tuple(columns) == status.OUTPUT_COLUMNS
     assert some == ["status", "indicator"]
+
+
+# Every edge above, as (better, band, target, value, interval, status): the rule's cases
+EDGES: list[tuple[str, Any, Any, str, str, str]] = [
+    *[(better, "5%", None, value, ",,", status) for better, value, status in [
+        ("lower", "9.99", "GREEN"), ("lower", "10", "GREEN"), ("lower", "10.01", "AMBER"), ("lower", "10.5", "AMBER"),
+        ("lower", "10.51", "RED"), ("higher", "10.01", "GREEN"), ("higher", "10", "GREEN"),
+        ("higher", "9.99", "AMBER"), ("higher", "9.5", "AMBER"), ("higher", "9.49", "RED")]],
+    ("higher", "10%", {"2010/11": 42.7}, "38.43", ",,", "AMBER"),
+    ("higher", "10%", {"2010/11": 42.7}, "38.42", ",,", "RED"),
+    *[("lower", 1.5, {"2010/11": 12}, value, ",,", status) for value, status in [
+        ("12", "GREEN"), ("12.5", "AMBER"), ("13.5", "AMBER"), ("13.51", "RED")]],
+    ("lower", "5%", {"2010/11": 0}, "0.01", ",,", "RED"), ("lower", "5%", {"2010/11": 0}, "0", ",,", "GREEN"),
+    ("lower", 1, {"2010/11": 0}, "0.5", ",,", "AMBER"), ("lower", "5%", {"2009/10": 10}, "5", ",,", "NA"),
+    ("lower", "5%", None, "", ",,", "NA"),
+]
+
+
+def test_every_edge_of_the_rule_gives_the_same_row_on_a_lake(lake: str) -> None:
+    """The same rows, column for column, from a DuckDB database in memory and from a lake
+    (PostgreSQL catalog, Parquet data), each case loaded over the last as a revision."""
+    for better, band, targets, value, interval, expected in EDGES:
+        cat = catalogue_for(better, band, targets)
+        on_lake, in_memory = rate(value, cat, interval, where=lake), rate(value, cat, interval)
+        assert on_lake["status"] == expected, (better, band, value)
+        assert on_lake == in_memory, (better, band, value)
+    grey = catalogue_for("lower", "5%", {"2010/11": 10}, grey=True)
+    assert [rate("12", grey, interval, where=lake)["status"] for interval in (",9.5,14", ",10,14", ",10.01,14")] == [
+        "GREY", "GREY", "RED"]

@@ -40,8 +40,8 @@ from pipelines.storage.schema import OBSERVATION_COLUMNS, SCHEMA
 __all__ = [
     "DEFAULT_DB", "OBSERVATION_COLUMNS", "ROOT", "SAMPLE_DIR", "SCHEMA", "WRITE_LOCK", "StoreBusy", "StoreConflict",
     "StoreError", "StoreMissing", "StoreReadOnly", "connect", "connect_to_read", "create_schema", "db_path",
-    "file_path", "io_failure", "is_empty", "label", "latest_load_id", "loaded_quarters", "location", "next_load_id",
-    "records", "retried", "transaction", "writable",
+    "file_path", "housekeeping", "io_failure", "is_empty", "is_lake", "label", "latest_load_id", "load_snapshots",
+    "loaded_quarters", "location", "next_load_id", "records", "retried", "transaction", "writable",
 ]
 
 SAMPLE_DIR = ROOT / "data" / "sample"
@@ -192,10 +192,46 @@ def next_load_id(con: duckdb.DuckDBPyConnection) -> int:
     """The id of the load (or undo) being written, inside its transaction: the next after the last
     committed. On a lake, whose writers commit at once, every writer also moves its one-row counter,
     so two writers taking the same id conflict and the later one is tried again (store.retried)."""
-    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
-                   " AND table_name = 'load_counter'").fetchone() != (0,):
-        con.execute("UPDATE load_counter SET last = (SELECT coalesce(max(load_id), 0) FROM loads) + 1")
-    return latest_load_id(con) + 1
+    if not is_lake(con):
+        return latest_load_id(con) + 1
+    con.execute("UPDATE load_counter SET last = (SELECT coalesce(max(load_id), 0) FROM loads) + 1")
+    load_id = latest_load_id(con) + 1
+    # the lake's snapshot of this commit names the load, so 'loads' can show each load's snapshot
+    con.execute(f"CALL {backend.LAKE_ALIAS}.set_commit_message('ragboard', 'load {load_id}')")
+    return load_id
+
+
+def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the connection's store is a lake (its tables are the lake's, with its load counter)."""
+    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+                       " AND table_name = 'load_counter'").fetchone() != (0,)
+
+
+def load_snapshots(con: duckdb.DuckDBPyConnection) -> dict[int, int]:
+    """On a lake, each load's snapshot (its commit): {load_id: snapshot_id}; nothing on a file."""
+    if not is_lake(con):
+        return {}
+    rows = con.execute(f"SELECT snapshot_id, commit_message FROM {backend.LAKE_ALIAS}.snapshots()"
+                       " WHERE author = 'ragboard' AND commit_message LIKE 'load %'").fetchall()
+    return {int(message.split()[1]): int(snapshot) for snapshot, message in rows}
+
+
+def housekeeping(con: duckdb.DuckDBPyConnection, keep_days: int) -> dict[str, int]:
+    """A lake's upkeep: small data files merged, snapshots older than ``keep_days`` expired (undo and
+    the audit read the history tables, not old snapshots, so nothing they need goes), the files no
+    snapshot needs any more deleted, and files no snapshot ever listed (a killed writer's) removed.
+    What each step did, counted. A DuckDB file is checkpointed."""
+    if not is_lake(con):
+        con.execute("CHECKPOINT")
+        return {}
+    lake = backend.LAKE_ALIAS
+    merged = con.execute(f"CALL ducklake_merge_adjacent_files('{lake}')").fetchall()
+    expired = con.execute(f"CALL ducklake_expire_snapshots('{lake}', older_than => now() - INTERVAL"
+                          f" '{int(keep_days)} days')").fetchall()
+    removed = con.execute(f"CALL ducklake_cleanup_old_files('{lake}', cleanup_all => true)").fetchall()
+    orphans = con.execute(f"CALL ducklake_delete_orphaned_files('{lake}', cleanup_all => true)").fetchall()
+    return {"tables merged": len(merged), "snapshots expired": len(expired), "old files deleted": len(removed),
+            "orphaned files deleted": len(orphans)}
 
 
 def loaded_quarters(con: duckdb.DuckDBPyConnection) -> list[int]:

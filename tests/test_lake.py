@@ -1,0 +1,142 @@
+"""The lake (issue 14): ragboard on DuckLake, its catalog in a real PostgreSQL server started by the
+tests and its data as Parquet in a folder. Several writer processes at once, readers meanwhile,
+writers killed mid-load, undo and the snapshots, housekeeping."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from helpers import ROOT
+from pipelines.storage import store
+
+SAMPLE_QUARTER = (ROOT / "data" / "sample" / "2010-11-Q1.csv").read_text(encoding="utf-8")
+
+
+def quarter_file(folder: Path, year: int, quarter: int) -> Path:
+    """The sample's 2010/11 Q1 rows (27: 11 county indicators, 2 for 8 districts) as another quarter."""
+    label = f"{year}/{(year + 1) % 100:02d} Q{quarter}"
+    path = folder / f"q-{year}-{quarter}.csv"
+    path.write_text(SAMPLE_QUARTER.replace("2010/11 Q1", label), encoding="utf-8")
+    return path
+
+
+def cli(*args: str, lake: str, wait: bool = True) -> subprocess.CompletedProcess[str] | subprocess.Popen[str]:
+    env = {**os.environ, "RAGBOARD_STORE": lake}
+    command = [sys.executable, "-m", "pipelines", *args]
+    if not wait:
+        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+# A reader in its own process: for 'seconds', each snapshot's loads and the rows each holds, a JSON
+# line per read; every read in one transaction, so it is one snapshot
+READER = """
+import json, sys, time
+from pipelines.storage import store
+end = time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    with store.connect_to_read() as con:
+        con.execute("BEGIN")
+        loads = dict(con.execute("SELECT load_id, rows_added + rows_revised FROM loads WHERE kind = 'load'").fetchall())
+        rows = dict(con.execute("SELECT load_id, count(*) FROM observations GROUP BY load_id").fetchall())
+        con.execute("COMMIT")
+    print(json.dumps({"loads": loads, "rows": rows}), flush=True)
+"""
+
+
+def whole(snapshot: dict[str, dict[str, int]]) -> bool:
+    """Every load the snapshot lists holds all its rows, and no row belongs to a load it does not list."""
+    loads, rows = snapshot["loads"], snapshot["rows"]
+    return set(rows) <= set(loads) and all(rows.get(load, 0) == n for load, n in loads.items())
+
+
+def test_two_writers_at_once_both_land_and_a_reader_sees_only_whole_loads(lake: str, tmp_path: Path) -> None:
+    files = [quarter_file(tmp_path, 2011, 1), quarter_file(tmp_path, 2011, 2)]
+    assert cli("init", lake=lake).returncode == 0  # the sample: loads 1 to 10
+    reader = subprocess.Popen([sys.executable, "-c", READER, "20"], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={**os.environ, "RAGBOARD_STORE": lake})
+    writers = [cli("load", str(f), "--analyst", f"writer {n}", lake=lake, wait=False) for n, f in enumerate(files)]
+    outputs = [w.communicate(timeout=300) for w in writers]  # type: ignore[union-attr]
+    assert [w.returncode for w in writers] == [0, 0], outputs
+    seen, _ = reader.communicate(timeout=60)
+    snapshots = [json.loads(line) for line in seen.splitlines()]
+    assert snapshots and all(whole(s) for s in snapshots)
+    # each reader's snapshot held 0, 1 or 2 of the new loads, whole
+    assert {len(s["loads"]) - 9 for s in snapshots} <= {0, 1, 2}  # the sample's 9 quarters, then 0 to 2
+    with store.connect(lake, read_only=True) as con:
+        landed = con.execute("SELECT load_id, file_name, rows_added FROM loads WHERE load_id > 10 ORDER BY 1"
+                             ).fetchall()
+        quarters = con.execute("SELECT qi, count(*) FROM observations WHERE qi >= 2011 * 4 GROUP BY qi ORDER BY qi"
+                               ).fetchall()
+    assert sorted(row[1] for row in landed) == ["q-2011-1.csv", "q-2011-2.csv"]
+    assert [row[0] for row in landed] == [11, 12] and [row[2] for row in landed] == [27, 27]  # distinct ids
+    assert quarters == [(2011 * 4, 27), (2011 * 4 + 1, 27)]
+
+
+def test_a_writer_killed_mid_load_leaves_no_partial_load_and_loses_none_committed(lake: str, tmp_path: Path) -> None:
+    assert cli("init", lake=lake).returncode == 0
+    rng = random.Random(14)
+    committed = 9  # the sample's quarters (load 1 is its populations)
+    for n in range(4):
+        path = quarter_file(tmp_path, 2012 + n, 1)
+        writer = cli("load", str(path), lake=lake, wait=False)
+        time.sleep(rng.uniform(0.2, 2.5))  # a random moment: starting, checking, writing or done
+        writer.send_signal(signal.SIGKILL)  # type: ignore[union-attr]
+        writer.wait(timeout=30)  # type: ignore[union-attr]
+        with store.connect(lake, read_only=True) as con:
+            loads = dict(con.execute("SELECT load_id, rows_added FROM loads WHERE kind = 'load'").fetchall())
+            rows = dict(con.execute("SELECT load_id, count(*) FROM observations GROUP BY load_id").fetchall())
+        assert whole({"loads": loads, "rows": rows}), (n, loads, rows)
+        assert len(loads) >= committed  # nothing committed before was lost
+        committed = len(loads)
+    # and the lake still takes a load
+    done = cli("load", str(quarter_file(tmp_path, 2020, 1)), lake=lake)
+    assert done.returncode == 0, done.stderr
+    assert f"load {committed + 2}: 27 rows added" in done.stdout
+
+
+def test_undo_snapshots_and_housekeeping_on_a_lake(lake: str, tmp_path: Path) -> None:
+    assert cli("init", lake=lake).returncode == 0
+    revised = tmp_path / "revised.csv"
+    revised.write_text("indicator,area,quarter,value\nNI 1,Derbyshire,2010/11 Q1,90\n", encoding="utf-8")
+    assert "load 11: 0 rows added, 1 revised" in cli("load", str(revised), lake=lake).stdout
+    undone = cli("undo", "11", lake=lake)
+    assert undone.returncode == 0 and "1 earlier value restored" in undone.stdout
+    listed = cli("loads", lake=lake).stdout.splitlines()
+    header = listed[0].split()
+    assert header[-1] == "snapshot"
+    snapshots = [int(line.split()[-1]) for line in listed[1:]]  # newest first: each load its own snapshot
+    assert snapshots == sorted(snapshots, reverse=True) and len(set(snapshots)) == 12
+
+    def ni1() -> str:
+        out = cli("status", "--indicator", "NI 1", "--area", "Derbyshire", "--format", "csv", lake=lake).stdout
+        return out.splitlines()[1]
+
+    before = ni1()
+    assert before.startswith("NI 1,Derbyshire,2010/11 Q1,74.1,")  # the sample's figure, restored
+    kept = cli("housekeeping", "--keep-days", "0", lake=lake)
+    assert kept.returncode == 0, kept.stderr
+    assert "snapshots expired" in kept.stdout and "old files deleted" in kept.stdout
+    assert ni1() == before  # the same figures after the upkeep
+    data_files = list((tmp_path / "lake-data").rglob("*.parquet"))
+    assert len(data_files) < 15, data_files  # merged: a file a table, not one a load
+    # and undo still works after old snapshots are gone (it reads the history tables)
+    again = cli("load", str(revised), lake=lake)
+    assert "load 13: 0 rows added, 1 revised" in again.stdout
+    assert cli("undo", "13", lake=lake).returncode == 0 and ni1() == before
+
+
+def test_a_lake_is_named_without_its_password(postgres: object, tmp_path: Path) -> None:
+    from helpers import Postgres
+
+    assert isinstance(postgres, Postgres)
+    location = postgres.new_lake() + " password=hunter2"
+    failed = cli("status", lake=location.replace(f"port={postgres.port}", "port=1"))
+    assert failed.returncode == 1 and "hunter2" not in failed.stderr and "password=***" in failed.stderr
