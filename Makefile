@@ -21,11 +21,12 @@ run: setup
 	@echo "Opening the dashboard on http://localhost:$(PORT) (Ctrl+C to stop)"
 	$(PY) -m dashboard --port $(PORT)
 
-# The browser tests drive Debian's Chromium (browsers cannot be downloaded here).
+# The browser tests drive Debian's Chromium (browsers cannot be downloaded here); the lake's tests
+# start Debian's PostgreSQL in a temporary folder.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium poppler-utils; \
-	  else echo "Install Chromium first: sudo apt-get install -y chromium poppler-utils"; exit 1; fi; }
+	@{ command -v chromium >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium poppler-utils postgresql; \
+	  else echo "Install these first: sudo apt-get install -y chromium poppler-utils postgresql"; exit 1; fi; }
 
 test: setup browser
 	$(PY) -m pytest -q

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,24 +31,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, sample_db_template: Path) -> Iterator[str]:
-    """The dashboard served on a free port over a fresh copy of the sample database, with one
-    analyst account (helpers.ANALYST, helpers.PASSWORD) in a temporary accounts file."""
-    tmp = tmp_path_factory.mktemp("server")
-    db = tmp / "ragboard.duckdb"
-    shutil.copy(sample_db_template, db)
-    accounts = tmp / "analysts.json"
-    analysts.add(ANALYST, PASSWORD, accounts)
+@contextmanager
+def serving(folder: Path, env: dict[str, str]) -> Iterator[str]:
+    """The dashboard (the production launcher) on a free port with ``env`` added to this process's,
+    started in ``folder``; its URL once it answers, its log printed if it never does."""
     port = _free_port()
-    log_path = tmp / "streamlit.log"
-    env = {**os.environ, "RAGBOARD_DB": str(db), "RAGBOARD_ANALYSTS": str(accounts)}
+    log_path = folder / f"streamlit-{port}.log"
     with log_path.open("w") as log:
         # The production launcher, started outside the repository: its protective settings must
         # hold wherever it is started from (Streamlit reads config.toml only from the start folder).
         proc = subprocess.Popen(
             [sys.executable, "-m", "dashboard", "--port", str(port), "--address", "127.0.0.1"],
-            cwd=tmp, env={**env, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT)
+            cwd=folder, env={**os.environ, **env, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 45
@@ -69,6 +64,24 @@ def server(tmp_path_factory: pytest.TempPathFactory, sample_db_template: Path) -
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def accounts_file(folder: Path) -> Path:
+    """An accounts file holding the tests' analyst (helpers.ANALYST, helpers.PASSWORD)."""
+    path = folder / "analysts.json"
+    analysts.add(ANALYST, PASSWORD, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, sample_db_template: Path) -> Iterator[str]:
+    """The dashboard served on a free port over a fresh copy of the sample database, with one
+    analyst account (helpers.ANALYST, helpers.PASSWORD) in a temporary accounts file."""
+    tmp = tmp_path_factory.mktemp("server")
+    db = tmp / "ragboard.duckdb"
+    shutil.copy(sample_db_template, db)
+    with serving(tmp, {"RAGBOARD_DB": str(db), "RAGBOARD_ANALYSTS": str(accounts_file(tmp))}) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
