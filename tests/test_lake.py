@@ -7,11 +7,16 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from helpers import ROOT
 from pipelines.storage import store
@@ -140,3 +145,77 @@ def test_a_lake_is_named_without_its_password(postgres: object, tmp_path: Path) 
     location = postgres.new_lake() + " password=hunter2"
     failed = cli("status", lake=location.replace(f"port={postgres.port}", "port=1"))
     assert failed.returncode == 1 and "hunter2" not in failed.stderr and "password=***" in failed.stderr
+
+
+@pytest.fixture
+def s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[str]:
+    """An S3-compatible endpoint (moto's server) on a free local port, with a bucket and the usual
+    AWS variables pointing at it; the bucket's URL."""
+    import urllib.request
+
+    from helpers import free_port
+
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-p", str(port), "-H", "127.0.0.1"],
+                              stdout=subprocess.DEVNULL, stderr=(tmp_path / "moto.log").open("w"))
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(endpoint, timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    pytest.fail(f"moto never answered: {(tmp_path / 'moto.log').read_text()}")
+                time.sleep(0.2)
+        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/ragboard-lake", method="PUT"), timeout=10).close()
+        for name, value in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                            "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": endpoint}.items():
+            monkeypatch.setenv(name, value)
+        yield "s3://ragboard-lake/board"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_a_lake_on_s3_compatible_object_storage(lake: str, s3: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAGBOARD_DATA_PATH", s3)
+    done = cli("init", lake=lake)
+    assert done.returncode == 0, done.stderr
+    status = cli("status", "--indicator", "NI 16", "--area", "Derbyshire", "--format", "csv", lake=lake)
+    assert status.stdout.splitlines()[1].startswith("NI 16,Derbyshire,2010/11 Q1,9.5994677")  # 7,359 in 766,605
+    import urllib.request
+
+    with urllib.request.urlopen(f"{os.environ['AWS_ENDPOINT_URL']}/ragboard-lake?list-type=2", timeout=10) as listing:
+        keys = re.findall(r"<Key>([^<]+)</Key>", listing.read().decode())
+    assert keys and all(k.startswith("board/") and k.endswith(".parquet") for k in keys)  # the data, on S3
+
+
+def test_a_lake_backed_up_and_restored_gives_the_same_figures(lake: str, postgres: object, tmp_path: Path) -> None:
+    """docs/lake-backup.sh: the catalog dumped and the data path copied, both lost, both restored."""
+    from helpers import Postgres
+
+    assert isinstance(postgres, Postgres)
+    assert cli("init", lake=lake).returncode == 0
+    before = cli("status", "--format", "csv", lake=lake).stdout
+    dbname = re.search(r"dbname=(\S+)", lake).group(1)  # type: ignore[union-attr]
+    env = {**os.environ, "PGHOST": "127.0.0.1", "PGPORT": str(postgres.port), "PGUSER": "postgres",
+           "PGDATABASE": dbname}
+    data, backup = Path(os.environ["RAGBOARD_DATA_PATH"]), tmp_path / "backup"
+    script = str(ROOT / "docs" / "lake-backup.sh")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(args, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+    assert run(script, "backup", str(data), str(backup)).returncode == 0
+    from pipelines.storage import backend
+
+    backend.close_lakes()  # the test process's own connection to the lake, before it is dropped
+    assert run("dropdb", dbname).returncode == 0
+    shutil.rmtree(data)
+    assert run("createdb", dbname).returncode == 0
+    restored = run(script, "restore", str(data), str(backup))
+    assert restored.returncode == 0, restored.stderr
+    assert cli("status", "--format", "csv", lake=lake).stdout == before
+    assert run(script, "restore", str(data), str(backup)).returncode == 1  # never over a lake's data
