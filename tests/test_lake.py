@@ -219,3 +219,46 @@ def test_a_lake_backed_up_and_restored_gives_the_same_figures(lake: str, postgre
     assert restored.returncode == 0, restored.stderr
     assert cli("status", "--format", "csv", lake=lake).stdout == before
     assert run(script, "restore", str(data), str(backup)).returncode == 1  # never over a lake's data
+
+
+def test_every_command_gives_the_same_answers_on_a_lake_as_on_a_file(lake: str, tmp_path: Path) -> None:
+    """The sample on a lake and in a file: status (with intervals, comparisons and SPC readings), an
+    XmR chart, the forecasts and the pack's tables, word for word."""
+    from helpers import table_under
+
+    file_db = tmp_path / "file.duckdb"
+    assert cli("init", lake=lake).returncode == 0
+    assert subprocess.run([sys.executable, "-m", "pipelines", "init", "--db", str(file_db)], cwd=ROOT,
+                          capture_output=True, timeout=300, check=False).returncode == 0
+
+    def both(*args: str) -> tuple[str, str]:
+        on_lake = cli(*args, lake=lake)
+        in_file = subprocess.run([sys.executable, "-m", "pipelines", *args, "--db", str(file_db)], cwd=ROOT,
+                                 env={k: v for k, v in os.environ.items() if k != "RAGBOARD_STORE"},
+                                 capture_output=True, text=True, timeout=300, check=False)
+        assert on_lake.returncode == in_file.returncode == 0, (on_lake.stderr, in_file.stderr)
+        return on_lake.stdout, in_file.stdout
+
+    for quarter in ("2009/10 Q2", "2010/11 Q1"):
+        lake_rows, file_rows = both("status", "--quarter", quarter, "--format", "csv")
+        assert lake_rows == file_rows and len(lake_rows.splitlines()) == 28
+    assert len(set(both("spc", "--indicator", "NI 20", "--area", "High Peak", "--format", "csv"))) == 1
+    assert len(set(both("forecast", "--format", "csv"))) == 1
+    both("report", "--out", str(tmp_path / "pack.html"))  # each writes the same file name in turn
+    lake_pack = cli("report", "--out", str(tmp_path / "lake.html"), lake=lake)
+    assert lake_pack.returncode == 0
+    for heading in ("1. County overview", "2. Quarterly comparison"):
+        assert table_under((tmp_path / "lake.html").read_text(encoding="utf-8"), heading) == table_under(
+            (tmp_path / "pack.html").read_text(encoding="utf-8"), heading)
+
+
+@pytest.mark.parametrize("page", ["views/overview.py", "views/indicator.py", "views/district.py",
+                                  "views/compare.py", "views/definitions.py", "views/upload.py"])
+def test_every_page_runs_on_a_lake(lake: str, page: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from helpers import pages_on, run, text
+
+    assert cli("init", lake=lake).returncode == 0
+    monkeypatch.setenv("RAGBOARD_STORE", lake)
+    with pages_on(monkeypatch, Path("unused.duckdb")):
+        at = run(page, quarter="2010/11 Q1", area="High Peak", indicator="NI 20")
+        assert "Data version 10." in text(at)

@@ -137,7 +137,7 @@ def transaction(con: duckdb.DuckDBPyConnection, *, commit: bool = True) -> Itera
 # A lake's writers commit at once; one whose changes meet another's committed meanwhile is refused
 # whole (DuckLake retries plain inserts itself). The write is then tried again, whole.
 CONFLICT = "Another writer changed the same figures at the same moment; nothing was changed."
-RETRIES = 6
+RETRIES = 20
 
 
 def _conflict(exc: BaseException) -> bool:
@@ -149,7 +149,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def retried(write: F) -> F:
     """A writer (a function that makes one transaction on the connection it is given) tried again,
-    whole, when its commit met another writer's ($RAGBOARD_RETRIES times, default 6, waiting a
+    whole, when its commit met another writer's ($RAGBOARD_RETRIES times, default 20, waiting a
     little longer each time), then refused with a sentence."""
     @functools.wraps(write)
     def again(*args: Any, **kwargs: Any) -> Any:
@@ -160,7 +160,7 @@ def retried(write: F) -> F:
             except StoreConflict as exc:
                 if attempt == attempts:
                     raise StoreConflict(f"{CONFLICT} It was tried {attempts} times; try again in a moment.") from exc
-                time.sleep(random.uniform(0.05, 0.2) * attempt)  # apart, so the writers do not meet again
+                time.sleep(random.uniform(0.05, 0.25) * min(attempt, 8))  # apart, so they do not meet again
         raise AssertionError("unreachable")
     return again  # type: ignore[return-value]
 
