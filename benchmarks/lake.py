@@ -67,7 +67,6 @@ def main() -> int:
         print("Run benchmarks/generate.py first.", file=sys.stderr)
         return 2
     from helpers import Postgres
-
     from pipelines.storage import backend
 
     shutil.rmtree(WORK, ignore_errors=True)
