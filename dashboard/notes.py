@@ -59,7 +59,7 @@ def section(notes: Notes, indicator: str, *, key: str) -> None:
     """Commentary for one indicator in the notes' area and quarter, then its actions."""
     db, area, qi = notes.db, notes.area, notes.qi
     label = quarters.label(qi)
-    st.subheader(ui.md_text(f"Commentary, {area}, {label}"))
+    st.header(ui.md_text(f"Commentary, {area}, {label}"))
     if not notes.ok:
         return
     now = [notes.now[indicator]] if indicator in notes.now else []

@@ -69,8 +69,17 @@ table.rb-spc-summary th:first-child, table.rb-spc-summary td:first-child {min-wi
 .rb-spc-item {display:inline-block; white-space:nowrap; margin:0.1rem 0.5rem 0.1rem 0}
 .rb-byline {color:#555; font-size:0.88rem; margin:0 0 0.6rem}
 .rb-byline .rb-due {color:#111}
-/* Inside an expander (a district's indicator), section headings step down a size. */
-[data-testid="stExpander"] h3 {font-size:1.15rem; padding-top:0.2rem}
+/* Sections are h2 under the page's h1 (headings in order for screen readers), drawn at the size
+   Streamlit gives a subheader; inside an expander (a district's indicator) a size smaller. */
+[data-testid="stMain"] h2 {font-size:1.55rem; padding-top:1rem}
+[data-testid="stExpander"] h2, [data-testid="stExpander"] h3 {font-size:1.15rem; padding-top:0.2rem}
+/* Captions dark enough to read (Streamlit draws them at 60% opacity, 3.9:1 on white; WCAG AA
+   asks 4.5:1): #555 at full opacity is 7.5:1. */
+[data-testid="stCaptionContainer"] {opacity:1}
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {color:#555}
+[data-testid="stCaptionContainer"] code {color:#333}
+/* A wide table's box scrolls from the keyboard too (it takes focus); its outline shows where. */
+.rb-wrap:focus-visible {outline:2px solid #0072B2; outline-offset:2px}
 /* The app's one primary action (commit) in a neutral blue: Streamlit's default red would read
    as a RED status on a page about statuses. */
 [data-testid="stBaseButton-primary"] {background:#0072B2; border-color:#0072B2; color:#fff}
@@ -232,7 +241,11 @@ def table(header: Sequence[str], body: Iterable[Sequence[Any]], *, caption: str 
         lines.append(f"<tr>{tds}</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     tid = f' data-testid="{esc(test_id)}"' if test_id else ""
-    return (f'<div class="rb-wrap"><table class="rb {cls}"{tid}>{cap}<thead><tr>{head}</tr></thead>'
+    # a region that takes focus, so a table wider than the page scrolls from the keyboard, named for
+    # screen readers by its caption (else its first headings)
+    name = caption or "Table: " + ", ".join(str(h) for h in list(header)[:3])
+    return (f'<div class="rb-wrap" tabindex="0" role="region" aria-label="{esc(name[:150])}">'
+            f'<table class="rb {cls}"{tid}>{cap}<thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(lines)}</tbody></table></div>')
 
 

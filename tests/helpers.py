@@ -233,7 +233,7 @@ def row(rows: list[list[str]], start: str) -> list[str]:
 def text(at: AppTest) -> str:
     parts = [m.value for m in at.markdown] + [e.value for e in at.info] + [e.value for e in at.error]
     parts += [e.value for e in at.warning] + [e.value for e in at.success] + [h.value for h in at.title]
-    parts += [h.value for h in at.subheader] + [c.value for c in at.caption]
+    parts += [h.value for h in at.header] + [h.value for h in at.subheader] + [c.value for c in at.caption]
     return " ".join(("\n".join(parts) + "\n" + re.sub(r"<[^>]+>", " ", html(at))).split())
 
 
@@ -246,7 +246,7 @@ def markdown_texts(at: AppTest) -> list[str]:
     """Every text Streamlit renders as Markdown: alerts, headings, captions, labels."""
     parts = [m.value for m in at.markdown] + [e.value for e in at.info] + [e.value for e in at.error]
     parts += [e.value for e in at.warning] + [e.value for e in at.success] + [h.value for h in at.title]
-    parts += [h.value for h in at.subheader] + [c.value for c in at.caption]
+    parts += [h.value for h in at.header] + [h.value for h in at.subheader] + [c.value for c in at.caption]
     parts += [b.proto.label for b in at.button] + [e.proto.label for e in at.expander]
     return parts
 

@@ -104,7 +104,7 @@ def spc_spec(at: Any) -> dict[str, Any]:
 def test_indicator_page_shows_the_spc_view_with_its_reading() -> None:
     at = run(INDICATOR, indicator="NI 32", quarter="2010/11 Q1")
     said = text(at)
-    assert "SPC view" in [h.value for h in at.subheader]
+    assert "SPC view" in [h.value for h in at.header]
     assert ("2010/11 Q1: RED, but improving: the latest point is outside the limits") in said
     assert f"Variation: ⊕H {spc_words.VARIATION_WORDS['improvement_high']}" in said
     assert f"Assurance: [F] {spc_words.ASSURANCE_WORDS['consistent_fail']}" in said
@@ -158,7 +158,7 @@ def test_definitions_page_names_the_method_and_its_icons() -> None:
     at = run(DEFINITIONS)
     said = text(at)
     assert "Making Data Count" in said and "NHSRplotthedots 0.2" in said
-    assert "Statistical process control (SPC)" in [h.value for h in at.subheader]
+    assert "Statistical process control (SPC)" in [h.value for h in at.header]
     variation = table(at, "spc-variation")
     assert ["⊕H", "special cause: improvement (high)"] in variation
     assert len(variation) == 1 + len(spc.VARIATIONS)
@@ -205,7 +205,7 @@ def test_the_icons_in_words() -> None:
 @on_the_sample
 def test_overview_shows_the_spc_summary_matrix() -> None:
     at = run(quarter="2010/11 Q1")
-    assert "SPC summary" in [h.value for h in at.subheader]
+    assert "SPC summary" in [h.value for h in at.header]
     matrix = table(at, "spc-summary-matrix")
     assert matrix[0] == ["Variation / assurance", "[P] Consistent pass", "[?] Inconsistent (hit and miss)",
                          "[F] Consistent fail", "No target"]

@@ -37,7 +37,7 @@ if not rows:
 benchmark = rows[0]["benchmark_value"]
 
 # ---- the funnel: needs counts (a denominator for every point) and the benchmark's figure ---------
-st.subheader("Funnel plot")
+st.header("Funnel plot")
 counted = [r for r in rows if r["denominator"] and r["numerator"] is not None]
 if not ind.counted:
     st.info(f"{ui.md_text(ind.id)} is a figure as given, with no numerator and denominator: a funnel plot needs"
@@ -64,7 +64,7 @@ elif counted:
             " (Byar's method from 10 events), so a point very close to a line may read differently from it.</p>")
 
 # ---- ranked, best first by polarity ---------------------------------------------------------------
-st.subheader("Ranked")
+st.header("Ranked")
 ranked = sorted(rows, key=lambda r: r["value"], reverse=ind.better == "higher")
 
 
@@ -91,7 +91,7 @@ st.html(ui.table(
 
 # ---- a peer group ----------------------------------------------------------------------------------
 if cat.peer_groups:
-    st.subheader("Peer group")
+    st.header("Peer group")
     group, _ = state.synced_select("Peer group", list(cat.peer_groups), "peers", what="peer group", width=560)
     members = list(cat.peer_groups[group])
     peer_rows = {r["area"]: r for r in data.rows(ctx.snap, [ctx.qi], areas=members, indicators=[ind.id])}
@@ -105,7 +105,7 @@ if cat.peer_groups:
         caption=f"{group}: each against {cat.benchmark}, allowing for chance."))
 
 # ---- an area's profile: every indicator, where it sits among the areas at its level --------------
-st.subheader("Area profile")
+st.header("Area profile")
 who, _ = state.synced_select("Area profile of", list(cat.areas), "profile", default=ctx.area, what="area",
                              width=360)
 peers_at_level = [a.name for a in cat.tree if a.level == cat.level(who)]

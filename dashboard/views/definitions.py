@@ -14,7 +14,7 @@ from pipelines.stats import spc
 ctx = state.context()
 cat = ctx.catalogue
 st.title("Definitions")
-st.subheader("The status rule")
+st.header("The status rule")
 st.html(
     "<p>Each figure is compared with the target in force for its area and financial year (the"
     " district's own target where one is set, otherwise the indicator's). The <b>shortfall</b> is how"
@@ -38,7 +38,7 @@ st.html(
 # ---- Methods: confidence intervals, significance, adding up, windows ---------------------------
 z95, z998 = intervals.Z[95.0], intervals.Z[99.8]
 sym = explain.SIGNIFICANCE_SYMBOLS
-st.subheader("Methods")
+st.header("Methods")
 st.html(
     '<div data-testid="methods">'
     "<p>A figure made from counts (a rate or a proportion) could have come out a little differently by"
@@ -77,7 +77,7 @@ st.html(
     " PHEindicatormethods R package, functions phe_proportion and phe_rate.</p></div>")
 
 # ---- Statistical process control ----------------------------------------------------------------
-st.subheader("Statistical process control (SPC)")
+st.header("Statistical process control (SPC)")
 st.html(f'<div data-testid="spc-method">{spc_words.method_html()}</div>')
 variation_key, assurance_key = st.columns(2)
 variation_key.html(
@@ -92,7 +92,7 @@ st.html('<p class="rb-byline">Sources: NHS England, Making Data Count;'
         " NHSRplotthedots 0.2, the NHS-R community's R package.</p>")
 
 # ---- Comparisons with other areas ------------------------------------------------------------------
-st.subheader("Comparisons and funnel plots")
+st.header("Comparisons and funnel plots")
 st.html(
     '<div data-testid="compare-method">'
     f"<p>Each area is compared with the area it is part of and with the benchmark ({esc(cat.benchmark)}) the"
@@ -109,7 +109,7 @@ st.html('<p class="rb-byline">Sources: OHID Fingertips, Public Health Technical 
         " PHEindicatormethods R package, calculate_funnel_limits; DHSC's PHStatsMethods, whose published"
         " funnel values the tests check against.</p>")
 
-st.subheader("Rules that change over time")
+st.header("Rules that change over time")
 st.html('<div data-testid="rules-method"><p>An amber band may have dated versions in the catalogue: each quarter'
         " is judged by the version in force in it (the first version also covers the quarters before it), so a"
         " changed band never rewrites past statuses. Every status says which band applied. The sidebar's"
@@ -120,10 +120,10 @@ st.html('<div data-testid="rules-method"><p>An amber band may have dated version
         " keeps the catalogue it used, so <code>python -m pipelines report --as-published N</code> makes pack N"
         " again with the figures and the rules it had.</p></div>")
 
-st.subheader("Year-end outlook")
+st.header("Year-end outlook")
 st.html(f'<div data-testid="outlook-method"><p>{esc(explain.OUTLOOK_METHOD)}</p></div>')
 
-st.subheader(f"Indicators ({len(cat.indicators)})")
+st.header(f"Indicators ({len(cat.indicators)})")
 body = []
 for ind in cat.indicators:
     years = sorted(ind.targets)

@@ -39,7 +39,7 @@ rows = [r for r in window if r["area"] == ctx.area and r["qi"] == ctx.qi]
 if not rows:
     st.info(f"No indicator in the catalogue is measured for {ui.md_text(ctx.area)}.")
     st.stop()
-st.subheader(f"{ctx.quarter}")
+st.header(f"{ctx.quarter}")
 if all(ui.no_data(r) for r in rows):
     st.info(f"There are no figures for {ui.md_text(ctx.area)} in {ctx.quarter}. Choose another quarter in the"
             " sidebar.")

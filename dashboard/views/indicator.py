@@ -48,7 +48,7 @@ elif area is not None:
     span = range(min(ctx.snap.quarters), max(ctx.snap.quarters) + 1)
     trend = data.rows(ctx.snap, span, areas=[area], indicators=[ind.id])
     now = next((r for r in trend if r["qi"] == ctx.qi), None)
-    st.subheader(f"Why this status, {ctx.quarter}")
+    st.header(f"Why this status, {ctx.quarter}")
     if now is None or ui.no_data(now):
         st.info(f"There is no figure for {ui.md_text(ind.id)} in {ui.md_text(area)} for {ctx.quarter}.")
     else:
@@ -77,7 +77,7 @@ elif area is not None:
             st.caption(ui.md_text(" ".join([*changes, ui.rules_note(data.differing(ctx.snap, trend), ctx.snap.rules)])))
 
     # ---- the year-end outlook: the year so far, and the forecast as a fan to the year end ----------
-    st.subheader("Year-end outlook")
+    st.header("Year-end outlook")
     found = data.outlooks(ctx.snap, ctx.qi, [area], [ind.id]).get((ind.id, area))
     if found is None:
         st.info(f"{ui.md_text(ind.id)} is not expected in {ctx.quarter}, so there is no year to forecast.")
@@ -92,7 +92,7 @@ elif area is not None:
                    " (Definitions, Year-end outlook, says how).")
 
     # ---- SPC view: the XmR chart over every loaded quarter, its reading beside the status ----------
-    st.subheader("SPC view")
+    st.header("SPC view")
     points = data.spc_rows(ctx.snap, ind.id, area)
     if len(points) < 2:
         st.info(spc_words.too_few(len(points)))
@@ -132,7 +132,7 @@ def area_cell(r: data.Row) -> Html:
 
 
 if ctx.qi is not None and cat.at_districts(ind):
-    st.subheader(f"Districts compared, {ctx.quarter}")
+    st.header(f"Districts compared, {ctx.quarter}")
     # the home and its districts (a tree's other areas are on the Compare page)
     areas = data.rows(ctx.snap, [ctx.qi], areas=[cat.county, *cat.districts], indicators=[ind.id])
     areas.sort(key=lambda r: (r["area"] != cat.county, ui.SEVERITY[r["status"]], r["area"]))
@@ -157,7 +157,7 @@ if ctx.qi is not None and cat.at_districts(ind):
 if ctx.qi is not None and area is not None:
     notes.section(notes.Notes(ctx.snap.db, area, ctx.qi, ind.id), ind.id, key="indicator")
 
-st.subheader("Definition")
+st.header("Definition")
 if ind.description:
     st.html(f'<p style="white-space:pre-wrap" data-testid="description">{ui.esc(ind.description)}</p>')
 years = sorted(set(ind.targets) | {y for t in ind.area_targets.values() for y in t})

@@ -50,7 +50,7 @@ if not few:  # only the districts with the most RED and AMBER, their readings on
     spc_read = data.spc_readings(snap, qi, [cat.county, *grid_districts])
 county_spc = {key: r for key, r in spc_read.items() if key[1] == cat.county}
 
-st.subheader(f"{ctx.quarter}: county indicators at a glance")
+st.header(f"{ctx.quarter}: county indicators at a glance")
 if all(ui.no_data(r) for r in current):
     st.info(f"There are no county figures for {ctx.quarter}. Choose another quarter in the sidebar.")
 else:
@@ -67,7 +67,7 @@ for r in current:
     if prev and not ui.no_data(prev) and prev["status"] != r["status"]:
         moves.append(Html(f"<li><b>{esc(r['indicator'])}</b> moved {chip(prev['status'])} →"
                           f" {chip(r['status'])} <span class='sub'>{esc(r['name'])}</span></li>"))
-st.subheader("Quarterly comparison")
+st.header("Quarterly comparison")
 if moves:
     st.html(f'<p>Since {esc(quarters.label(ctx.qi - 1))}:</p><ul class="rb-moves">{"".join(moves)}</ul>')
 else:
@@ -84,7 +84,7 @@ st.html(ui.table(header, grid, test_id="status-grid", nowrap=range(1, 6),
 if any(r.get("significance") for r in county_rows):
     st.caption(explain.SIGNIFICANCE_KEY)
 
-st.subheader("Numerical breakdown")
+st.header("Numerical breakdown")
 body = [
     [ui.indicator_cell(r, note=True), ui.figure_cell(r, labelled=False), ui.number(r["target"], r["unit"]),
      ui.shortfall(r), ui.percent_off(r), ui.status_cell(r, county_spc.get((r["indicator"], r["area"]))),
@@ -101,7 +101,7 @@ st.html(ui.table(
             " status, the SPC icons (variation and assurance)."))
 if county_spc:
     st.caption(ui.md_text(spc_words.KEY))
-st.subheader("Year-end outlook")
+st.header("Year-end outlook")
 st.html(ui.table(
     ["Indicator", "Year-end figure", "Forecast", "90% interval", "Target", "Chance of meeting it",
      "Year-end outlook"],
@@ -118,7 +118,7 @@ if data.catalogue().versioned:  # the catalogue as written: the pages' own may b
 # has them: a county-and-districts catalogue compares the county with nothing
 compared = [r for r in current if explain.compared_with(r)]
 if compared:
-    st.subheader("How we compare")
+    st.header("How we compare")
     st.html(ui.table(
         ["Indicator", f"{cat.county}", "Compared with, allowing for chance"],
         [[ui.indicator_cell(r), ui.figure_cell(r, labelled=False),
@@ -127,7 +127,7 @@ if compared:
         caption=f"{ctx.quarter}: {cat.county} against the area it is part of and the benchmark: similar when"
                 " their figure lies within its confidence interval, otherwise significantly better or worse."))
 
-st.subheader("SPC summary")
+st.header("SPC summary")
 placed = [r for r in current if spc_words.kind(county_spc.get((r["indicator"], r["area"]), {}).get("variation"))]
 if placed:
     st.html(ui.spc_summary(placed, county_spc))
@@ -140,7 +140,7 @@ else:
     st.markdown(f"No county indicator has the 2 or more figures up to {ctx.quarter} an XmR chart needs.")
 
 if gridded:
-    st.subheader("Districts")
+    st.header("Districts")
     cells = {(r["area"], r["indicator"]): r for r in district_rows}
     names = {i.id: i for i in cat.indicators}
     head = ["District", *[f"{i} {names[i].name} ({ui.unit_words(names[i].unit)})" for i in district_ids]]
@@ -181,7 +181,7 @@ if gridded:
     else:
         st.markdown("No district has an AMBER or RED status this quarter.")
 
-st.subheader("Reported status differs from the computed one")
+st.header("Reported status differs from the computed one")
 mismatches = [r for r in current + district_rows if r["mismatch"]]
 if mismatches:
     st.html(ui.table(
@@ -193,7 +193,7 @@ if mismatches:
 else:
     st.markdown(f"Every reported status for {ctx.quarter} agrees with the computed one.")
 
-st.subheader("Commentary missing")
+st.header("Commentary missing")
 missing = data.commentary_missing(ctx.snap, current)
 if missing:
     st.markdown(f"{len(missing)} AMBER or RED county indicator{'s have' if len(missing) > 1 else ' has'} no"
@@ -204,7 +204,7 @@ if missing:
 else:
     st.markdown(f"Every AMBER and RED county indicator has commentary for {ctx.quarter}.")
 
-st.subheader("Board pack and figures")
+st.header("Board pack and figures")
 # The files are made when a button is pressed (a deferred download), not on every rerun:
 # at national scale the pack takes seconds and most visitors never download it.
 snap, qi, stem = ctx.snap, ctx.qi, f"{ctx.quarter.replace('/', '-').replace(' ', '-')}"

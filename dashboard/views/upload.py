@@ -137,7 +137,7 @@ if uploaded is not None and analyst is not None:
         preview: loading.LoadResult | None = st.session_state["_preview"]
         if preview is not None:
             st.success(f"{ui.md_text(upload.checked.summary(uploaded.name))} No problems found.")
-            st.subheader("Preview: what committing this file would change", anchor=False)
+            st.header("Preview: what committing this file would change", anchor=False)
             st.caption("Nothing has been written yet.")
             c1, c2, c3, c4 = st.columns(4)
             c1.metric("New rows", preview.added)
@@ -207,7 +207,7 @@ else:
         caption="Newest first. The SHA-256 fingerprint identifies the exact file (point at it to see all of it)."))
     undoable = [r for r in history if r["kind"] != "undo" and not r["undone_by"]]
     if analyst and undoable:
-        st.subheader("Undo a load", anchor=False)
+        st.header("Undo a load", anchor=False)
         st.caption("Undoing removes the rows the load added and restores the values it replaced. The undo is"
                    " itself recorded as a load.")
         by_id = {r["load_id"]: r for r in undoable}
