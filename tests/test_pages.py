@@ -465,3 +465,11 @@ def test_na_markers_have_a_dark_outline_on_the_white_plot() -> None:
     na = next(t for t in fig.data if t.name == "NA")
     assert na.marker.symbol == "circle" and na.marker.color == "#FFFFFF" and na.marker.line.color == "#111"
     assert list(fig.layout.xaxis.categoryarray) == ["2010/11 Q1", "2010/11 Q2", "2010/11 Q3"]
+
+
+def test_the_trend_chart_has_its_text_alternative() -> None:
+    at = run(INDICATOR, indicator="NI 16", area="Derbyshire", quarter="2010/11 Q1")
+    said = html(at)
+    # each quarter's figure and status, as the chart draws them (the county's, added up from its districts)
+    assert 'data-testid="trend-words"' in said
+    assert "Value by quarter against the target: 2008/09 Q1 " in said and "2010/11 Q1 9.6 GREEN." in said

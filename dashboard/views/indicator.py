@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import charts, data, notes, state, ui
 from dashboard.ui import Html, chip, esc
 from pipelines.catalogue import quarters
+from pipelines.present import charts as figures
 from pipelines.present import explain, spc_words, words
 
 ctx = state.context()
@@ -66,6 +67,8 @@ elif area is not None:
     if any(r["value"] is not None for r in trend):
         st.plotly_chart(charts.trend(trend, title=f"{ind.id} in {area}, by quarter", selected=ctx.quarter),
                         key="trend")
+        # the chart's text alternative, for a screen reader and for anyone who reads rather than looks
+        st.html(f'<p class="rb-byline" data-testid="trend-words">{esc(figures.trend_words(trend))}</p>')
     else:
         st.info(f"No figures for {ui.md_text(ind.id)} in {ui.md_text(area)} have been loaded.")
     # the rules over the quarters drawn: each band change, and the statuses the other rules would give

@@ -104,6 +104,13 @@ def trend(rows: list[Row], *, title: str, selected: str | None = None) -> Figure
     return {"data": data, "layout": layout}
 
 
+def trend_words(rows: list[Row]) -> str:
+    """The trend chart's text alternative (the pages' and the pack's): each quarter's figure and
+    status."""
+    said = [f"{r['quarter']} {explain.number(r['value'])} {r['status']}" for r in rows if r["value"] is not None]
+    return f"Value by quarter against the target: {'; '.join(said)}." if said else "No figures to chart."
+
+
 def _has_interval(r: Row) -> bool:
     return r["value"] is not None and r.get("ci_lower") is not None and r.get("ci_upper") is not None
 

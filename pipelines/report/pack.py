@@ -125,7 +125,7 @@ def context(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
         sections.append({
             "row": r, "why": explain.why(r),
             "chart": _figure(charts.trend(trend_rows, title=f"{r['indicator']} in {catalogue.county}, by quarter")),
-            "chart_words": _trend_words(trend_rows),
+            "chart_words": charts.trend_words(trend_rows),
             "spc": _spc_section(catalogue, r, points.get(r["indicator"], []), statuses),
             "commentary": notes.get((r["indicator"], catalogue.county)),
             "district_commentary": [c for (ind, area), c in notes.items()
@@ -207,12 +207,6 @@ def _readings(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, qi: int,
 
 def _figure(figure: charts.Figure) -> charts.Figure:
     return charts.for_print(figure, width=CHART_WIDTH, height=CHART_HEIGHT)
-
-
-def _trend_words(rows: list[dict[str, Any]]) -> str:
-    """The trend chart's text alternative: each quarter's figure and status."""
-    said = [f"{r['quarter']} {explain.number(r['value'])} {r['status']}" for r in rows if r["value"] is not None]
-    return f"Value by quarter against the target: {'; '.join(said)}." if said else "No figures to chart."
 
 
 def _spc_section(catalogue: Catalogue, row: dict[str, Any], points: list[dict[str, Any]],
