@@ -41,12 +41,14 @@ def test_no_serious_or_critical_violation_on_any_page(page: Page, server: str, a
 
 
 def test_a_wide_table_scrolls_from_the_keyboard(page: Page, server: str) -> None:
+    page.set_viewport_size({"width": 900, "height": 900})  # narrower than the definitions table
     page.goto(server + "/definitions")
     wait_idle(page)
     region = page.locator('div.rb-wrap[role="region"]').filter(has=page.locator('table[data-testid="definitions"]'))
     expect(region).to_have_attribute("tabindex", "0", timeout=TIMEOUT)
+    assert region.evaluate("e => e.scrollWidth > e.clientWidth")  # it overflows: there is somewhere to scroll
     region.focus()
     expect(region).to_be_focused()
-    page.keyboard.press("ArrowRight")
-    page.keyboard.press("ArrowRight")
-    assert region.evaluate("e => e.scrollLeft") > 0
+    for _ in range(5):
+        page.keyboard.press("ArrowRight")
+    page.wait_for_function("e => e.scrollLeft > 0", arg=region.element_handle(), timeout=TIMEOUT)
