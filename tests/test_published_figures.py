@@ -125,7 +125,7 @@ def test_the_printed_forces_add_up_to_the_printed_national_row() -> None:
     assert tuple(sum(counts[i] for counts in FORCES.values()) for i in range(len(YEARS))) == NATIONAL
 
 
-@pytest.mark.parametrize(("year", "published"), zip(YEARS, NATIONAL, strict=True))
+@pytest.mark.parametrize(("year", "published"), list(zip(YEARS, NATIONAL, strict=True)))
 def test_england_and_wales_added_up_from_its_regions_is_the_published_total(
         national: dict[tuple[str, int], tuple[float, float, int]], year: int, published: int) -> None:
     numerator, denominator, parts = national[(NATION, year)]
