@@ -56,6 +56,8 @@ def record_pack(con: duckdb.DuckDBPyConnection, *, made_at: datetime, qi: int, a
                 analyst: str | None) -> int:
     """Record a pack just made (with the data version it showed); its number."""
     with store.transaction(con):
+        if store.is_lake(con):  # two packs recorded at once take the same number: make them conflict
+            con.execute("UPDATE load_counter SET last = last")
         sha = remember_catalogue(con, source)
         pack_id = int(con.execute("SELECT coalesce(max(pack_id), 0) + 1 FROM packs").fetchone()[0])  # type: ignore[index]
         con.execute("INSERT INTO packs VALUES ($id, $at, $qi, $area, $ex, $fmt, $file, $load, $sha, $who)",
