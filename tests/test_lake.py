@@ -262,3 +262,25 @@ def test_every_page_runs_on_a_lake(lake: str, page: str, monkeypatch: pytest.Mon
     with pages_on(monkeypatch, Path("unused.duckdb")):
         at = run(page, quarter="2010/11 Q1", area="High Peak", indicator="NI 20")
         assert "Data version 10." in text(at)
+
+
+def test_a_pack_made_again_as_published_on_a_lake(lake: str, tmp_path: Path) -> None:
+    from helpers import table_under
+
+    assert cli("init", lake=lake).returncode == 0
+    assert cli("report", "--out", str(tmp_path / "first.html"), lake=lake).returncode == 0
+    revised = tmp_path / "revised.csv"
+    revised.write_text("indicator,area,quarter,value\nNI 1,Derbyshire,2010/11 Q1,90\n", encoding="utf-8")
+    assert cli("load", str(revised), lake=lake).returncode == 0
+    again = cli("report", "--as-published", "1", "--out", str(tmp_path / "again.html"), lake=lake)
+    assert again.returncode == 0, again.stderr
+    first, remade = ((tmp_path / name).read_text(encoding="utf-8") for name in ("first.html", "again.html"))
+    assert table_under(remade, "1. County overview") == table_under(first, "1. County overview")
+    # NI 1 at 74.1% against 76.8 was AMBER when pack 1 was made; revised to 90 it is GREEN now
+    assert cli("report", "--out", str(tmp_path / "now.html"), lake=lake).returncode == 0
+    now = (tmp_path / "now.html").read_text(encoding="utf-8")
+
+    def ni1(text: str) -> str:
+        return next(r for r in table_under(text, "1. County overview") if r[0] == "NI 1")[2]
+
+    assert (ni1(remade), ni1(now)) == ("▲ AMBER", "● GREEN")
