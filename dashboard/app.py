@@ -7,6 +7,7 @@ which live in the URL so that a link opens exactly that view.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ if str(HERE.parent) not in sys.path:
 import streamlit as st  # noqa: E402
 from streamlit import runtime  # noqa: E402
 
-from dashboard import data, state, ui  # noqa: E402
+from dashboard import auth, data, state, ui  # noqa: E402
 from pipelines.catalogue import config, quarters  # noqa: E402
 
 st.set_page_config(page_title="Safer Communities performance", page_icon="■", layout="wide")
@@ -95,8 +96,28 @@ def _prepare() -> state.Context | None:
     return state.Context(catalogue, snap, qi, area, tuple(notices))
 
 
+def _private(catalogue_requires: bool) -> bool:
+    """Whether this deployment is private: the catalogue's require_sign_in, or $RAGBOARD_REQUIRE_SIGN_IN."""
+    return catalogue_requires or os.environ.get("RAGBOARD_REQUIRE_SIGN_IN", "").lower() in ("1", "true", "yes")
+
+
 nav = st.navigation(PAGES)
 try:
+    try:
+        private = _private(data.catalogue().require_sign_in)
+    except config.ConfigError:
+        private = _private(False)  # _prepare says what is wrong with the catalogue
+    if private and auth.current() is None:
+        # nothing of the board's figures before a sign-in: not the sidebar's quarters, not a page
+        st.title("Sign in to see the board's figures")
+        st.markdown("This dashboard is private. Sign in with your account.")
+        auth.panel()
+        st.stop()
+    if private:
+        st.sidebar.caption(f"Signed in as {ui.md_text(auth.current())}.")
+        if st.sidebar.button("Sign out", key="sidebar_sign_out"):
+            auth.sign_out()
+            st.rerun()
     ctx = _prepare()
     if ctx is not None:
         state.set_context(ctx)

@@ -80,3 +80,7 @@ def panel() -> str | None:
             else:
                 st.rerun()
     return None
+
+
+def sign_out() -> None:
+    st.session_state.pop(_KEY, None)

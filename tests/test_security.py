@@ -476,3 +476,30 @@ def test_catalogue_text_holding_markdown_is_shown_as_text_on_every_page(
         assert "<b>bold" not in body, page
         assert live_markdown(at) == [], (page, live_markdown(at))  # ...but never as a link or an image
         assert not [t for t in texts if "](" in t or "![" in t], page
+
+
+def test_a_private_deployment_shows_nothing_before_a_sign_in(
+        fresh: Path, accounts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """require_sign_in (issue 15): the catalogue's key or $RAGBOARD_REQUIRE_SIGN_IN."""
+    from helpers import PASSWORD, run, sign_in, table
+
+    monkeypatch.setenv("RAGBOARD_REQUIRE_SIGN_IN", "1")
+    at = run()
+    assert [t.value for t in at.title] == ["Sign in to see the board's figures"]
+    assert 'data-testid="status-grid"' not in " ".join(h.proto.body for h in at.get("html"))
+    assert not at.sidebar.selectbox  # not even the quarters loaded
+    sign_in(at, PASSWORD)
+    assert table(at, "status-grid")[0][0] == "Indicator"
+    next(b for b in at.sidebar.button if b.label == "Sign out").click().run()
+    assert [t.value for t in at.title] == ["Sign in to see the board's figures"]
+
+
+def test_require_sign_in_in_the_catalogue() -> None:
+    from pipelines.catalogue import config
+
+    base = {"county": "Shire", "indicators": [{"id": "X", "name": "x", "better": "lower"}]}
+    assert config.parse({**base, "require_sign_in": True}).require_sign_in
+    assert not config.parse(base).require_sign_in
+    with pytest.raises(config.ConfigError) as caught:
+        config.parse({**base, "require_sign_in": "please"})
+    assert caught.value.problems[0].startswith("require_sign_in:")

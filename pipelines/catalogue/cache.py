@@ -26,7 +26,7 @@ from pathlib import Path
 
 ENV = "RAGBOARD_CACHE"
 # The layout of an entry; raise it when the JSON that config writes changes shape.
-FORMAT = 6
+FORMAT = 7
 VERSION = "0.1.0"  # ragboard's version (pyproject.toml): a new release starts a new cache
 # An entry is far smaller than the 5 MB a catalogue may be; more than this is not one of ours.
 MAX_ENTRY_BYTES = 16 * 1024 * 1024

@@ -405,7 +405,7 @@ def _dump(cat: Catalogue) -> dict[str, Any]:
         "tree": [[a.name, a.level, a.parent] for a in cat.tree], "benchmark": cat.benchmark,
         "peer_groups": [[group, list(areas)] for group, areas in cat.peer_groups.items()],
         "amber_tolerance": [cat.amber_tolerance.kind, cat.amber_tolerance.amount],
-        "band_versions": _versions_dump(cat.band_versions),
+        "band_versions": _versions_dump(cat.band_versions), "require_sign_in": cat.require_sign_in,
         "indicators": [{
             "id": ind.id, "name": ind.name, "unit": ind.unit,
             "better": ind.better, "levels": list(ind.levels), "measure": ind.measure, "per": ind.per,
@@ -546,7 +546,7 @@ def _rebuild(raw: Any) -> Catalogue:
     return Catalogue(
         name=_of(str, raw["name"]), county=_of(str, raw["county"]), districts=_strs(raw["districts"]),
         amber_tolerance=_tolerance_back(raw["amber_tolerance"]), indicators=tuple(indicators),
-        band_versions=_versions_back(raw["band_versions"]),
+        band_versions=_versions_back(raw["band_versions"]), require_sign_in=_of(bool, raw["require_sign_in"]),
         spc=_spc_back(raw["spc"]),
         tree=tuple(Area(_of(str, name), _of(str, level), _optional(str, parent))
                    for name, level, parent in _of(list, raw["tree"])),

@@ -141,6 +141,8 @@ class Catalogue:
     benchmark: str = ""  # the area every area is compared with; the root when not given
     peer_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
     band_versions: tuple[BandVersion, ...] = ()  # dated versions of amber_tolerance, oldest first
+    # a private deployment: every page asks for a sign-in first (reading is open by default)
+    require_sign_in: bool = False
     # the file's bytes it was read from (config.from_bytes); empty for one built in code
     source: bytes = field(default=b"", repr=False, compare=False)
     # looked up by name, and each area's children: made once (a national tree has 450 areas)

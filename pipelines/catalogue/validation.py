@@ -64,6 +64,7 @@ def validate(raw: Any, path: str | Path = "indicators.yaml") -> Catalogue:
     return Catalogue(
         name=spec.name, county=home, districts=tuple(a.name for a in tree if a.parent == home),
         amber_tolerance=today, band_versions=versions, tree=tree, benchmark=spec.benchmark or tree[0].name,
+        require_sign_in=spec.require_sign_in,
         peer_groups=dict(spec.peer_groups),
         indicators=tuple(_indicator(ind, default_levels) for ind in spec.indicators),
         spc=Spc(rebase=defaults.rebase if defaults.rebase is not None else SPC_DEFAULTS.rebase,
@@ -316,6 +317,7 @@ class CatalogueSpec(_Strict):
     benchmark: str | None = None  # the area every area is compared with (default: the root)
     peer_groups: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     amber_tolerance: Tolerance | tuple[BandVersion, ...] = Tolerance("percent", 5.0)
+    require_sign_in: bool = False  # a private deployment: every page asks for a sign-in first
     indicators: tuple[IndicatorSpec, ...]
     spc: SpcSpec = SpcSpec()
 
