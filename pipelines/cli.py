@@ -48,6 +48,8 @@ def _common(default: Any) -> argparse.ArgumentParser:
 
 # How a quarter's status is judged: by the rules in force in that quarter, or by today's
 RULES = ("in-force", "current")
+# The accounts' roles (pipelines.storage.analysts.ROLES, without importing argon2 at start-up)
+ROLE_CHOICES = ("reader", "district_lead", "analyst", "admin")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,6 +115,14 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("add-analyst", parents=[common],
                        help="create an analyst account (asks for the password; $RAGBOARD_ANALYSTS names the file)")
     p.add_argument("name")
+    p.add_argument("--role", choices=ROLE_CHOICES, default="analyst",
+                   help="reader, district_lead (with --area), analyst (default) or admin")
+    p.add_argument("--area", action="append", default=[], help="a district lead's area (repeat for each)")
+    p = sub.add_parser("set-role", parents=[common], help="give an account a role (recorded in the audit log)")
+    p.add_argument("name")
+    p.add_argument("role", choices=ROLE_CHOICES)
+    p.add_argument("--area", action="append", default=[], help="a district lead's area (repeat for each)")
+    sub.add_parser("accounts", parents=[common], help="every account and its role")
     p = sub.add_parser("remove-analyst", parents=[common], help="delete an analyst account")
     p.add_argument("name")
     p = sub.add_parser("sign-ins", parents=[common],
@@ -560,14 +570,54 @@ def _operator() -> str:
         return "command line"
 
 
+def _role(args: argparse.Namespace) -> Any:
+    """The role the command names, its areas checked against the catalogue."""
+    from pipelines.storage import analysts
+
+    if args.area:
+        catalogue = _catalogue(args)
+        for area in args.area:
+            _known(catalogue, area, None)
+    try:
+        return analysts.check_role(analysts.Role(args.role, tuple(args.area)))  # before a password is asked
+    except analysts.AccountError as exc:
+        raise CliError(str(exc), 2) from None
+
+
 def cmd_add_analyst(args: argparse.Namespace) -> int:
     from pipelines.storage import analysts
 
+    role = _role(args)
     try:
-        analysts.add(args.name, _ask_password(), by=_operator())
+        analysts.add(args.name, _ask_password(), by=_operator(), role=role if role != analysts.ANALYST else None)
     except analysts.AccountError as exc:
         raise CliError(str(exc)) from None
-    print(f"Analyst '{args.name}' can now sign in (accounts in {analysts.accounts_path()}).")
+    who = f"Analyst '{args.name}'" if role == analysts.ANALYST else f"'{args.name}' ({role.words()})"
+    print(f"{who} can now sign in (accounts in {analysts.accounts_path()}).")
+    return 0
+
+
+def cmd_set_role(args: argparse.Namespace) -> int:
+    from pipelines.storage import analysts
+
+    role = _role(args)
+    try:
+        analysts.set_role(args.name, role, by=_operator())
+    except analysts.AccountError as exc:
+        raise CliError(str(exc)) from None
+    said = role.words()
+    print(f"'{args.name}' is now {'an' if said[0] in 'aeiou' else 'a'} {said}.")
+    return 0
+
+
+def cmd_accounts(args: argparse.Namespace) -> int:
+    from pipelines.storage import analysts
+
+    try:
+        found = analysts.accounts()
+    except analysts.AccountError as exc:
+        raise CliError(str(exc)) from None
+    _write([(name, role.role, ", ".join(role.areas)) for name, role in found], ["name", "role", "areas"], "table")
     return 0
 
 
@@ -643,4 +693,5 @@ _COMMANDS = {
     "remove-analyst": cmd_remove_analyst, "report": cmd_report, "sign-ins": cmd_sign_ins,
     "load-populations": cmd_load_populations, "spc": cmd_spc,
     "forecast": cmd_forecast, "packs": cmd_packs, "housekeeping": cmd_housekeeping,
+    "set-role": cmd_set_role, "accounts": cmd_accounts,
 }

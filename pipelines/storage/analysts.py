@@ -71,6 +71,25 @@ _UNSAFE_MODE = stat.S_IWGRP | stat.S_IWOTH
 _MISMATCH_SENTENCE = "That name and password do not match an analyst account."
 
 
+# Roles (issue 15): readers (board members) read; a district lead writes the updates owed for their
+# areas; an analyst loads, undoes and writes commentary; an admin also manages accounts and roles
+ROLES = ("reader", "district_lead", "analyst", "admin")
+ROLE_WORDS = {"reader": "reader", "district_lead": "district lead", "analyst": "analyst", "admin": "admin"}
+
+
+@dataclass(frozen=True)
+class Role:
+    role: str
+    areas: tuple[str, ...] = ()  # a district lead's areas
+
+    def words(self) -> str:
+        said = ROLE_WORDS[self.role]
+        return f"{said} for {', '.join(self.areas)}" if self.areas else said
+
+
+ANALYST = Role("analyst")
+
+
 class AccountError(Exception):
     """An account cannot be created or used; the message says why."""
 
@@ -178,9 +197,15 @@ def _read_text(path: Path) -> str | None:
 
 
 def _read(path: Path) -> dict[str, str]:
+    return _read_all(path)[0]
+
+
+def _read_all(path: Path) -> tuple[dict[str, str], dict[str, Role]]:
+    """The accounts ({name: argon2 hash}) and their roles; an account without one (every account of a
+    file written before roles) is an analyst."""
     text = _read_text(path)
     if text is None:
-        return {}
+        return {}, {}
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -188,10 +213,17 @@ def _read(path: Path) -> dict[str, str]:
     accounts = data.get("analysts") if isinstance(data, dict) else None
     if not isinstance(accounts, dict):
         raise AccountError(f"The analysts file {path} is not in ragboard's format; recreate it with add-analyst.")
-    return {str(k): str(v) for k, v in accounts.items()}
+    roles: dict[str, Role] = {}
+    for name, given in (data.get("roles") or {}).items():
+        if (not isinstance(given, dict) or given.get("role") not in ROLES
+                or not isinstance(given.get("areas", []), list)):
+            raise AccountError(f"The analysts file {path} has a role for '{name}' that is not ragboard's;"
+                               " set it again with set-role.")
+        roles[str(name)] = Role(given["role"], tuple(str(a) for a in given.get("areas", [])))
+    return {str(k): str(v) for k, v in accounts.items()}, roles
 
 
-def _write(path: Path, accounts: dict[str, str]) -> None:
+def _write(path: Path, accounts: dict[str, str], roles: dict[str, Role] | None = None) -> None:
     """Replace the file in one step; call under ``_locked``.
 
     The temporary file is new (mkstemp: O_EXCL, 0600, random name), so nothing planted in the folder
@@ -202,7 +234,8 @@ def _write(path: Path, accounts: dict[str, str]) -> None:
         raise AccountError(f"The analysts file {path} cannot be written ({exc.strerror}).") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"analysts": accounts}, fh, indent=1)
+            kept = {n: {"role": r.role, "areas": list(r.areas)} for n, r in (roles or {}).items() if n in accounts}
+            json.dump({"analysts": accounts, "roles": kept}, fh, indent=1)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -327,7 +360,7 @@ def names(path: str | Path | None = None) -> list[str]:
 
 
 def add(name: str, password: str, path: str | Path | None = None, *, replace: bool = True,
-        by: str | None = None, hasher: PasswordHasher | None = None) -> bool:
+        by: str | None = None, hasher: PasswordHasher | None = None, role: Role | None = None) -> bool:
     """Create an analyst, or (with replace) set a new password; True when one was replaced.
     The dashboard passes replace=False, so one analyst cannot take over another's account, and
     ``by`` (the signed-in analyst) for the audit trail. ``hasher`` is for tests only."""
@@ -339,24 +372,62 @@ def add(name: str, password: str, path: str | Path | None = None, *, replace: bo
     hashed = (hasher or _hasher).hash(password)  # slow, so done before taking the lock
     target = accounts_path(path)
     with _locked(target) as log:
-        accounts = _read(target)
+        accounts, roles = _read_all(target)
         existed = name in accounts
         if existed and not replace:
             raise AccountError(f"There is already an analyst called '{name}'; choose another name.")
         accounts[name] = hashed
-        _write(target, accounts)
+        if role is not None:
+            roles[name] = check_role(role)
+        _write(target, accounts, roles)
         _record(log, name, REPLACED if existed else ADDED, by)
+        if role is not None:
+            _record(log, name, f"role set: {role.words()}", by)
     return existed
+
+
+def check_role(role: Role) -> Role:
+    if role.role not in ROLES:
+        raise AccountError(f"A role is one of {', '.join(ROLES)}; got '{role.role}'.")
+    if (role.role == "district_lead") != bool(role.areas):
+        raise AccountError("A district lead leads named areas (--area), and only a district lead does.")
+    return role
+
+
+def role_of(name: str, path: str | Path | None = None) -> Role | None:
+    """The account's role (an account from before roles is an analyst); None for no such account."""
+    accounts, roles = _read_all(accounts_path(path))
+    return roles.get(name, ANALYST) if name in accounts else None
+
+
+def accounts(path: str | Path | None = None) -> list[tuple[str, Role]]:
+    """Every account and its role, by name."""
+    names_, roles = _read_all(accounts_path(path))
+    return [(n, roles.get(n, ANALYST)) for n in sorted(names_)]
+
+
+def set_role(name: str, role: Role, path: str | Path | None = None, *, by: str | None = None) -> None:
+    """Give an account a role (recorded in the audit log with who did it)."""
+    check_role(role)
+    target = accounts_path(path)
+    with _locked(target) as log:
+        names_, roles = _read_all(target)
+        if name not in names_:
+            raise AccountError(f"There is no account called '{name}'.")
+        roles[name] = role
+        _write(target, names_, roles)
+        _record(log, name, f"role set: {role.words()}", by)
 
 
 def remove(name: str, path: str | Path | None = None, *, by: str | None = None) -> None:
     target = accounts_path(path)
     with _locked(target) as log:
-        accounts = _read(target)
-        if name not in accounts:
+        accounts_, roles = _read_all(target)
+        if name not in accounts_:
             raise AccountError(f"There is no analyst called '{name}'.")
-        del accounts[name]
-        _write(target, accounts)
+        del accounts_[name]
+        roles.pop(name, None)
+        _write(target, accounts_, roles)
         _record(log, name, REMOVED, by)
 
 
