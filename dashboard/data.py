@@ -28,6 +28,10 @@ from pipelines.ingest import loading
 from pipelines.present import export, words
 from pipelines.report import pack
 from pipelines.stats import forecast, spc
+
+# scipy's distributions (the forecasts' t, the funnel plots' chi-square) cost 0.7 s to import: paid
+# once as the server starts, not by the first page that draws a forecast or a funnel
+import scipy.stats  # noqa: E402, F401  isort: skip
 from pipelines.storage import commentary, store
 
 # A dashboard reader should not hang for the CLI's full wait; the error says try again.
