@@ -298,9 +298,9 @@ def value_cell(row: dict[str, Any], reading: dict[str, Any] | None = None) -> Ht
 def outlook_row(row: dict[str, Any], unit: str) -> list[Any]:
     """A row of the Overview's year-end outlook table: the forecast, its interval, the target, the
     chance of meeting it and the outlook in words."""
-    if row["forecast"] is None:
+    if row["forecast"] is None:  # why there is none, in the outlook's column: the figures' columns stay narrow
         said = explain.NO_FORECAST.get(row.get("reason") or "", "no forecast")
-        return [said, "–", explain.number(row["target"], unit), "–", "–"]
+        return ["–", "–", explain.number(row["target"], unit), "–", said]
     interval = ("the year's figure" if row["quarters_known"] == 4 else
                 f"{explain.number(row['forecast_lower'], unit)} to {explain.number(row['forecast_upper'], unit)}")
     status = row["forecast_status"]

@@ -107,7 +107,7 @@ st.html(ui.table(
      "Year-end outlook"],
     [[ui.indicator_cell(r), explain.YEAR_END_WORDS[o["year_end"]], *ui.outlook_row(o, r["unit"])]
      for r in current if (o := outlooks.get((r["indicator"], r["area"]))) is not None],
-    numeric=(2, 4, 5), nowrap=(6,), test_id="outlook",
+    numeric=(2, 3, 4, 5), nowrap=(2, 3, 4, 5), wide=(0,), test_id="outlook",
     caption=f"As of {ctx.quarter}, from the figures up to then only: each indicator's year-end figure forecast,"
             " the range it will lie in 9 times out of 10, and the chance it meets the year's target (on track at"
             " 80% or more, off track under 20%). Definitions, Year-end outlook, says how."))
