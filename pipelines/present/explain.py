@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pipelines.catalogue import quarters
 from pipelines.present.words import row_reason
 from pipelines.rules import intervals
 
@@ -300,8 +301,6 @@ def outlook(row: dict[str, Any], unit: str = "") -> str:
 def band_changes(catalogue: Any, ind: Any, first: int, last: int) -> list[str]:
     """A sentence for each change of the indicator's amber band from quarter ``first`` to ``last``:
     'NI 16: the amber band became 10% of the target from 2010/11 Q3 (it was 5% of the target).'"""
-    from pipelines.catalogue import quarters  # the catalogue layer: below this one
-
     return [f"{ind.id}: the amber band became {new.tolerance.describe(ind.unit)} from {quarters.label(new.start)}"
             f" (it was {old.tolerance.describe(ind.unit)})."
             for old, new in catalogue.band_changes(ind, first, last)]

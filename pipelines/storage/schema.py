@@ -9,6 +9,7 @@ columns (``POPULATIONS``) are kept the same way, for ``populations`` and ``popul
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 
@@ -171,8 +172,6 @@ def without_keys(schema: str) -> str:
     """The schema for a store without primary keys (DuckLake has none): the same tables, their keys
     kept by the code that writes them (a load replaces a row by its key; ids come from the loads
     before them)."""
-    import re
-
     schema = re.sub(r",\n\s*PRIMARY KEY \([^)]*\)", "", schema)
     return schema.replace(" PRIMARY KEY", "")
 
